@@ -1,0 +1,195 @@
+//! The streaming file importer: kubo's fixed-size chunker and balanced layout, in one pass with
+//! memory bounded by one chunk plus one pending link list per tree level.
+//!
+//! Equivalence with boxo's recursive `fill`: a level is closed into a parent node only when it is
+//! full *and* another link arrives, so depth grows only when data remains after a full tree, and
+//! nodes on the rightmost path keep their single child (unixfs-dagpb.md §3).
+
+use super::data::{DataType, UnixFsData};
+use super::{Block, Profile};
+use crate::cid::{Cid, CODEC_RAW};
+use crate::dagpb::{PbLink, PbNode};
+use crate::varint;
+
+/// What a parent needs to know about a child subtree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub cid: Cid,
+    /// Block bytes of the whole subtree (dag-pb `Tsize`).
+    pub tsize: u64,
+    /// File content bytes in the subtree (UnixFS `blocksizes`).
+    pub filesize: u64,
+}
+
+pub struct FileImporter {
+    profile: Profile,
+    chunk: Vec<u8>,
+    /// levels[0] holds leaves, levels[i] holds nodes of height i.
+    levels: Vec<Vec<LinkInfo>>,
+    total: u64,
+}
+
+impl FileImporter {
+    pub fn new(profile: Profile) -> Self {
+        assert!(profile.chunk_size > 0 && profile.max_links > 1, "profile needs a chunk size and ≥ 2 links");
+        FileImporter { profile, chunk: Vec::with_capacity(profile.chunk_size), levels: vec![Vec::new()], total: 0 }
+    }
+
+    /// Bytes pushed so far.
+    pub fn bytes_in(&self) -> u64 {
+        self.total
+    }
+
+    /// Feeds file bytes; every block that becomes final is appended to `out`.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<Block>) {
+        self.total += data.len() as u64;
+        while !data.is_empty() {
+            let room = self.profile.chunk_size - self.chunk.len();
+            let take = room.min(data.len());
+            self.chunk.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.chunk.len() == self.profile.chunk_size {
+                self.emit_leaf(out);
+            }
+        }
+    }
+
+    /// Ends the file: emits the remaining blocks (the root last) and returns the root.
+    pub fn finish(mut self, out: &mut Vec<Block>) -> LinkInfo {
+        if !self.chunk.is_empty() {
+            self.emit_leaf(out);
+        }
+        if self.levels.len() == 1 && self.levels[0].is_empty() {
+            // Empty file: one empty leaf (dag-pb `08 02 18 00`, or the empty raw block).
+            return self.leaf(&[], out);
+        }
+        let mut level = 0;
+        while level + 1 < self.levels.len() {
+            let links = std::mem::take(&mut self.levels[level]);
+            let node = self.inner_node(&links, out);
+            self.add_link(level + 1, node, out);
+            level += 1;
+        }
+        let top = std::mem::take(&mut self.levels[level]);
+        if level == 0 && top.len() == 1 {
+            return top.into_iter().next().expect("one link");
+        }
+        self.inner_node(&top, out)
+    }
+
+    fn emit_leaf(&mut self, out: &mut Vec<Block>) {
+        let chunk = std::mem::take(&mut self.chunk);
+        let leaf = self.leaf(&chunk, out);
+        self.chunk = chunk;
+        self.chunk.clear();
+        self.add_link(0, leaf, out);
+    }
+
+    /// Appends a link to a level, first closing the level into its parent when it is full.
+    fn add_link(&mut self, level: usize, link: LinkInfo, out: &mut Vec<Block>) {
+        if self.levels[level].len() == self.profile.max_links {
+            let links = std::mem::take(&mut self.levels[level]);
+            let node = self.inner_node(&links, out);
+            if self.levels.len() == level + 1 {
+                self.levels.push(Vec::new());
+            }
+            self.add_link(level + 1, node, out);
+        }
+        self.levels[level].push(link);
+    }
+
+    fn leaf(&self, chunk: &[u8], out: &mut Vec<Block>) -> LinkInfo {
+        let len = chunk.len() as u64;
+        let block = if self.profile.raw_leaves {
+            Block { cid: Cid::of_block(self.profile.cid_version, CODEC_RAW, chunk), bytes: chunk.to_vec() }
+        } else {
+            Block::dag_pb(self.profile.cid_version, encode_file_leaf(chunk))
+        };
+        let info = LinkInfo { cid: block.cid.clone(), tsize: block.bytes.len() as u64, filesize: len };
+        out.push(block);
+        info
+    }
+
+    fn inner_node(&self, links: &[LinkInfo], out: &mut Vec<Block>) -> LinkInfo {
+        let mut data = UnixFsData::new(DataType::File);
+        data.filesize = Some(links.iter().map(|l| l.filesize).sum());
+        data.blocksizes = links.iter().map(|l| l.filesize).collect();
+        let node = PbNode {
+            links: links.iter().map(|l| PbLink { cid: l.cid.clone(), name: Vec::new(), tsize: l.tsize }).collect(),
+            data: Some(data.encode()),
+        };
+        let block = Block::dag_pb(self.profile.cid_version, node.encode());
+        let info = LinkInfo {
+            cid: block.cid.clone(),
+            tsize: block.bytes.len() as u64 + links.iter().map(|l| l.tsize).sum::<u64>(),
+            filesize: data.filesize.unwrap_or(0),
+        };
+        out.push(block);
+        info
+    }
+}
+
+/// A dag-pb file leaf `0a L (08 02 [12 n chunk] 18 n)` written with a single copy of the chunk.
+fn encode_file_leaf(chunk: &[u8]) -> Vec<u8> {
+    let n = chunk.len() as u64;
+    let data_field = if chunk.is_empty() { 0 } else { 1 + varint::len(n) + chunk.len() };
+    let inner = 2 + data_field + 1 + varint::len(n);
+    let mut out = Vec::with_capacity(1 + varint::len(inner as u64) + inner);
+    out.push(0x0a);
+    varint::write(&mut out, inner as u64);
+    out.extend_from_slice(&[0x08, 0x02]);
+    if !chunk.is_empty() {
+        out.push(0x12);
+        varint::write(&mut out, n);
+        out.extend_from_slice(chunk);
+    }
+    out.push(0x18);
+    varint::write(&mut out, n);
+    out
+}
+
+/// Imports a whole in-memory file (tests, small inputs).
+pub fn import_bytes(profile: Profile, data: &[u8]) -> (LinkInfo, Vec<Block>) {
+    let mut imp = FileImporter::new(profile);
+    let mut blocks = Vec::new();
+    imp.push(data, &mut blocks);
+    let root = imp.finish(&mut blocks);
+    (root, blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cid(profile: Profile, data: &[u8]) -> String {
+        import_bytes(profile, data).0.cid.to_string()
+    }
+
+    #[test]
+    fn small_vectors() {
+        let v0 = Profile::UNIXFS_V0_2015;
+        assert_eq!(cid(v0, b""), "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
+        assert_eq!(cid(v0, b"hello world\n"), "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o");
+        assert_eq!(cid(v0, b"hello world"), "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD");
+        let v1 = Profile::UNIXFS_V1_2025;
+        assert_eq!(cid(v1, b"hello world"), "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e");
+        assert_eq!(cid(v1, b"hello world\n"), "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4");
+    }
+
+    #[test]
+    fn push_granularity_does_not_matter() {
+        let data: Vec<u8> = (0..700_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let mut profile = Profile::UNIXFS_V0_2015;
+        profile.chunk_size = 1000;
+        profile.max_links = 3;
+        let (whole, blocks) = import_bytes(profile, &data);
+        let mut imp = FileImporter::new(profile);
+        let mut out = Vec::new();
+        for piece in data.chunks(777) {
+            imp.push(piece, &mut out);
+        }
+        assert_eq!(imp.finish(&mut out), whole);
+        assert_eq!(out, blocks);
+        assert_eq!(blocks.last().unwrap().cid, whole.cid, "root is emitted last");
+    }
+}

@@ -12,6 +12,7 @@ pub mod dagpb;
 pub mod id;
 pub mod identity;
 pub mod multibase;
+pub mod store;
 pub mod time;
 pub mod unixfs;
 pub mod varint;

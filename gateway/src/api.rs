@@ -1,0 +1,113 @@
+//! The method registry: one table of named methods, independent of the wire codec. The JSON
+//! codec (`POST /api/<Method>`) lives in `server`; another codec (hprose) decodes its own bytes
+//! into the same `Vec<Value>` arguments and calls the same registry.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+
+/// A method failure, with the HTTP status a codec should use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(m: impl Into<String>) -> Self {
+        ApiError { status: 400, message: m.into() }
+    }
+    pub fn not_found(m: impl Into<String>) -> Self {
+        ApiError { status: 404, message: m.into() }
+    }
+    pub fn internal(m: impl Into<String>) -> Self {
+        ApiError { status: 500, message: m.into() }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// One call: decoded arguments, plus a raw body stream for methods that take bulk data.
+pub struct Call<'a> {
+    pub args: Vec<Value>,
+    pub query: BTreeMap<String, String>,
+    pub body: Option<&'a mut dyn Read>,
+}
+
+impl Call<'_> {
+    pub fn str_arg(&self, i: usize, what: &str) -> Result<&str, ApiError> {
+        match self.args.get(i) {
+            Some(Value::String(s)) => Ok(s),
+            Some(_) => Err(ApiError::bad_request(format!("argument {} ({what}) must be a string", i + 1))),
+            None => Err(ApiError::bad_request(format!("missing argument {} ({what})", i + 1))),
+        }
+    }
+
+    /// An optional object argument (options), or an empty map.
+    pub fn opts(&self, i: usize) -> Result<serde_json::Map<String, Value>, ApiError> {
+        match self.args.get(i) {
+            None | Some(Value::Null) => Ok(Default::default()),
+            Some(Value::Object(m)) => Ok(m.clone()),
+            Some(_) => Err(ApiError::bad_request(format!("argument {} (options) must be an object", i + 1))),
+        }
+    }
+}
+
+type Handler = Box<dyn Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync>;
+
+pub struct Method {
+    pub name: &'static str,
+    /// Needs the node's token (or, later, a session with write rights).
+    pub write: bool,
+    /// Takes a raw body instead of JSON arguments when the request is `application/octet-stream`.
+    pub streams_body: bool,
+    handler: Handler,
+}
+
+impl Method {
+    pub fn call(&self, call: Call<'_>) -> Result<Value, ApiError> {
+        (self.handler)(call)
+    }
+}
+
+/// Methods by name; lookups ignore case, as hprose does.
+#[derive(Default)]
+pub struct Registry {
+    methods: BTreeMap<String, Method>,
+}
+
+impl Registry {
+    pub fn register<F>(&mut self, name: &'static str, write: bool, handler: F)
+    where
+        F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
+    {
+        self.insert(Method { name, write, streams_body: false, handler: Box::new(handler) });
+    }
+
+    /// A method that may receive its payload as a raw request body.
+    pub fn register_streaming<F>(&mut self, name: &'static str, write: bool, handler: F)
+    where
+        F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
+    {
+        self.insert(Method { name, write, streams_body: true, handler: Box::new(handler) });
+    }
+
+    fn insert(&mut self, m: Method) {
+        let key = m.name.to_ascii_lowercase();
+        assert!(!self.methods.contains_key(&key), "method {} registered twice", m.name);
+        self.methods.insert(key, m);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Method> {
+        self.methods.get(&name.to_ascii_lowercase())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.methods.values().map(|m| m.name)
+    }
+}

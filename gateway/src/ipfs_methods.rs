@@ -1,0 +1,158 @@
+//! API methods for local IPFS content: `IpfsAdd`, `IpfsLs`, `IpfsStat`, `PinAdd`, `PinRm`,
+//! `PinLs`. Names follow the original system.
+
+use crate::api::{ApiError, Call, Registry};
+use crate::import::{import_path, import_reader, Batcher, TreeOptions};
+use crate::Backend;
+use proto_core::cid::Cid;
+use proto_core::store::BlockWrite;
+use proto_core::unixfs::read::{self, Kind, Node};
+use proto_core::unixfs::Profile;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+
+fn profile_for(version: u64) -> Result<Profile, ApiError> {
+    match version {
+        0 => Ok(Profile::UNIXFS_V0_2015),
+        1 => Ok(Profile::UNIXFS_V1_2025),
+        v => Err(ApiError::bad_request(format!("cid version {v} is not supported (use 0 or 1)"))),
+    }
+}
+
+pub fn parse_cid(text: &str) -> Result<Cid, ApiError> {
+    Cid::parse(text).map_err(|e| ApiError::bad_request(format!("invalid cid \"{text}\": {e}")))
+}
+
+fn read_err(e: read::ReadError) -> ApiError {
+    match e {
+        read::ReadError::Missing(_) | read::ReadError::NotFound(_) => ApiError::not_found(e.to_string()),
+        read::ReadError::Store(_) => ApiError::internal(e.to_string()),
+        _ => ApiError::bad_request(e.to_string()),
+    }
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::File => "file",
+        Kind::Directory => "dir",
+        Kind::Symlink => "symlink",
+    }
+}
+
+pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>) {
+    let s = store.clone();
+    reg.register_streaming("IpfsAdd", true, move |mut call| ipfs_add(&*s, &mut call));
+    let s = store.clone();
+    reg.register("IpfsLs", false, move |call| {
+        let cid = resolve_arg(&*s, call.str_arg(0, "cid or path")?)?;
+        let entries = read::list(&*s, &cid).map_err(read_err)?;
+        let list: Vec<Value> = entries
+            .into_iter()
+            .map(|e| {
+                let kind = read::load_node(&*s, &e.cid)
+                    .and_then(|n| read::stat_node(&e.cid, &n))
+                    .map(|st| (kind_name(st.kind), st.size))
+                    .unwrap_or(("unknown", 0));
+                json!({"name": String::from_utf8_lossy(&e.name), "cid": e.cid.to_string(), "tsize": e.tsize, "type": kind.0, "size": kind.1})
+            })
+            .collect();
+        Ok(Value::Array(list))
+    });
+    let s = store.clone();
+    reg.register("IpfsStat", false, move |call| {
+        let cid = resolve_arg(&*s, call.str_arg(0, "cid or path")?)?;
+        let node = read::load_node(&*s, &cid).map_err(read_err)?;
+        let st = read::stat_node(&cid, &node).map_err(read_err)?;
+        Ok(json!({"cid": cid.to_string(), "type": kind_name(st.kind), "size": st.size}))
+    });
+    let s = store.clone();
+    reg.register("PinAdd", true, move |call| {
+        let cid = resolve_arg(&*s, call.str_arg(0, "cid")?)?;
+        let blocks = check_complete(&*s, &cid)?;
+        s.pin_add(&cid).map_err(ApiError::internal)?;
+        Ok(json!({"cid": cid.to_string(), "blocks": blocks}))
+    });
+    let s = store.clone();
+    reg.register("PinRm", true, move |call| {
+        let cid = parse_cid(call.str_arg(0, "cid")?)?;
+        if !s.pin_rm(&cid).map_err(ApiError::internal)? {
+            return Err(ApiError::not_found(format!("{cid} is not pinned")));
+        }
+        Ok(json!({"cid": cid.to_string()}))
+    });
+    let s = store;
+    reg.register("PinLs", false, move |_| {
+        let pins = s.pin_ls().map_err(ApiError::internal)?;
+        Ok(Value::Array(pins.iter().map(|c| Value::String(c.to_string())).collect()))
+    });
+}
+
+/// `cid` or `cid/path/inside`, with an optional `/ipfs/` prefix.
+fn resolve_arg<B: Backend>(s: &B, text: &str) -> Result<Cid, ApiError> {
+    let text = text.trim_start_matches("/ipfs/");
+    let (root, path) = text.split_once('/').unwrap_or((text, ""));
+    let root = parse_cid(root)?;
+    read::resolve(s, &root, path).map_err(read_err)
+}
+
+/// Walks the whole DAG and fails on the first missing block; returns the number of blocks.
+fn check_complete<B: Backend>(s: &B, root: &Cid) -> Result<u64, ApiError> {
+    let mut stack = vec![root.clone()];
+    let mut n = 0u64;
+    while let Some(cid) = stack.pop() {
+        n += 1;
+        if let Node::Pb(pb, _) = read::load_node(s, &cid).map_err(read_err)? {
+            stack.extend(pb.links.into_iter().map(|l| l.cid));
+        }
+    }
+    Ok(n)
+}
+
+fn flag(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true" || s == "1",
+        Some(Value::Number(n)) => n.as_u64() == Some(1),
+        _ => false,
+    }
+}
+
+fn ipfs_add<B: Backend>(store: &B, call: &mut Call<'_>) -> Result<Value, ApiError> {
+    // Options come from the query string (raw body) or the second JSON argument.
+    let mut opts = call.opts(1)?;
+    for (k, v) in &call.query {
+        opts.insert(k.replace('-', "_"), Value::String(v.clone()));
+    }
+    let version = match opts.get("cid_version") {
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(u64::MAX),
+        Some(Value::String(s)) => s.parse().map_err(|_| ApiError::bad_request(format!("cid_version \"{s}\" is not a number")))?,
+        _ => 0,
+    };
+    let profile = profile_for(version)?;
+    let only_hash = flag(opts.get("only_hash"));
+    let target: Option<&dyn BlockWrite> = if only_hash { None } else { Some(store) };
+    let mut batch = Batcher::new(target);
+    let (root, name) = if let Some(body) = call.body.take() {
+        let name = call.query.get("name").cloned().unwrap_or_default();
+        (import_reader(&mut batch, profile, body, &mut |_| {}).map_err(|e| ApiError::bad_request(e.to_string()))?, name)
+    } else {
+        let path = call.str_arg(0, "path")?;
+        let p = Path::new(path);
+        if !p.is_absolute() {
+            return Err(ApiError::bad_request(format!("the path \"{path}\" must be absolute (it is read by the node)")));
+        }
+        let meta = std::fs::symlink_metadata(p).map_err(|e| ApiError::bad_request(format!("cannot read {path}: {e}")))?;
+        if meta.is_dir() && !flag(opts.get("recursive")) {
+            return Err(ApiError::bad_request(format!("{path} is a directory; add it with -r")));
+        }
+        let tree = TreeOptions { profile, hidden: flag(opts.get("hidden")) };
+        let root = import_path(&mut batch, tree, p, &mut |_| {}).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        (root, p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+    };
+    batch.flush().map_err(|e| ApiError::internal(e.to_string()))?;
+    if !only_hash {
+        store.pin_add(&root.cid).map_err(ApiError::internal)?;
+    }
+    Ok(json!({"cid": root.cid.to_string(), "size": root.filesize, "tsize": root.tsize, "name": name, "stored": !only_hash}))
+}

@@ -1,0 +1,21 @@
+//! The HTTP layer of a node: the IPFS path gateway (`GET/HEAD /ipfs/…`) and the RPC API
+//! (`POST /api/<Method>` with a JSON argument array). It is runtime-agnostic: it reaches the
+//! node's data only through proto-core's storage traits and the method registry, never through
+//! heed or an async runtime.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod content_type;
+pub mod import;
+pub mod ipfs_methods;
+pub mod listing;
+pub mod path_gateway;
+pub mod range;
+pub mod server;
+
+use proto_core::store::{BlockWrite, PinStore};
+use proto_core::unixfs::read::BlockRead;
+
+/// Everything the gateway needs from the node's store.
+pub trait Backend: BlockRead + BlockWrite + PinStore + Send + Sync + 'static {}
+impl<T: BlockRead + BlockWrite + PinStore + Send + Sync + 'static> Backend for T {}

@@ -1,0 +1,239 @@
+//! The HTTP server on tiny-http: routing, the JSON codec of the API, token checks and request
+//! limits. Worker threads each take requests from the shared listener.
+
+use crate::api::{ApiError, Call, Registry};
+use crate::path_gateway::{self, GatewayRequest};
+use crate::Backend;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{self, Cursor, Read};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use tiny_http::{Header, Method as HttpMethod, Request, Response, StatusCode};
+
+/// Largest JSON argument body the API accepts.
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+pub struct ServerConfig {
+    /// The node's API token; write methods need `Authorization: Bearer <token>`.
+    pub token: String,
+    pub threads: usize,
+}
+
+/// A response under construction, independent of tiny-http's generic type.
+pub struct Resp {
+    status: u16,
+    headers: Vec<Header>,
+    body: Box<dyn Read + Send>,
+    len: Option<u64>,
+}
+
+pub fn header(name: &str, value: &str) -> Header {
+    // Header values we build are ASCII; a value tiny-http refuses is replaced, never a panic.
+    Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .unwrap_or_else(|_| Header::from_bytes(name.as_bytes(), &b"invalid"[..]).expect("ascii header"))
+}
+
+impl Resp {
+    pub fn empty(status: u16) -> Self {
+        Resp { status, headers: Vec::new(), body: Box::new(io::empty()), len: Some(0) }
+    }
+
+    pub fn bytes(status: u16, body: Vec<u8>, ctype: &str) -> Self {
+        let len = body.len() as u64;
+        Resp { status, headers: vec![header("Content-Type", ctype)], body: Box::new(Cursor::new(body)), len: Some(len) }
+    }
+
+    pub fn stream(status: u16, body: Box<dyn Read + Send>, len: Option<u64>, ctype: &str) -> Self {
+        Resp { status, headers: vec![header("Content-Type", ctype)], body, len }
+    }
+
+    pub fn json(status: u16, v: &Value) -> Self {
+        Resp::bytes(status, v.to_string().into_bytes(), "application/json")
+    }
+
+    pub fn with_header(mut self, h: Header) -> Self {
+        self.headers.push(h);
+        self
+    }
+
+    fn send(self, req: Request) {
+        let resp = Response::new(StatusCode(self.status), self.headers, self.body, self.len.map(|l| l as usize), None);
+        // The client may have gone away; nothing to do about it.
+        let _ = req.respond(resp);
+    }
+}
+
+/// A plain-text error with a status; every gateway error reads as one line.
+pub fn error_response(status: u16, message: &str) -> Resp {
+    Resp::bytes(status, format!("{message}\n").into_bytes(), "text/plain; charset=utf-8")
+}
+
+fn api_error(e: &ApiError) -> Resp {
+    Resp::json(e.status, &json!({"error": e.message}))
+}
+
+pub struct Running {
+    server: Arc<tiny_http::Server>,
+    workers: Vec<JoinHandle<()>>,
+    pub addr: SocketAddr,
+}
+
+impl Running {
+    /// Stops accepting requests and waits for the workers.
+    pub fn shutdown(self) {
+        for _ in &self.workers {
+            self.server.unblock();
+        }
+        for w in self.workers {
+            let _ = w.join();
+        }
+    }
+}
+
+struct Ctx<B> {
+    store: Arc<B>,
+    registry: Arc<Registry>,
+    token: String,
+}
+
+pub fn start<B: Backend>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg: ServerConfig) -> io::Result<Running> {
+    let server = tiny_http::Server::http(addr).map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("cannot listen on {addr}: {e}")))?;
+    let local = server.server_addr().to_ip().ok_or_else(|| io::Error::other("not an IP listener"))?;
+    let server = Arc::new(server);
+    let ctx = Arc::new(Ctx { store, registry, token: cfg.token });
+    let mut workers = Vec::new();
+    for i in 0..cfg.threads.max(1) {
+        let (server, ctx) = (server.clone(), ctx.clone());
+        let handle = std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
+            while let Ok(req) = server.recv() {
+                handle(&ctx, req);
+            }
+        })?;
+        workers.push(handle);
+    }
+    Ok(Running { server, workers, addr: local })
+}
+
+fn header_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().iter().find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
+}
+
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+pub fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
+    q.unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            Some((percent_decode(&k.replace('+', " "))?, percent_decode(&v.replace('+', " "))?))
+        })
+        .collect()
+}
+
+fn handle<B: Backend>(ctx: &Ctx<B>, req: Request) {
+    let url = req.url().to_string();
+    let (raw_path, raw_query) = match url.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (url.clone(), None),
+    };
+    let method = req.method().clone();
+    let resp = match (&method, raw_path.as_str()) {
+        (HttpMethod::Get | HttpMethod::Head, p) if p.starts_with("/ipfs/") => {
+            let query = parse_query(raw_query.as_deref());
+            match percent_decode(&p["/ipfs/".len()..]) {
+                None => error_response(400, "the path is not valid percent-encoded UTF-8"),
+                Some(rest) => {
+                    let greq = GatewayRequest {
+                        rest: &rest,
+                        raw_path: &raw_path,
+                        raw_query: raw_query.as_deref(),
+                        format: query.get("format").map(String::as_str),
+                        accept: header_value(&req, "Accept"),
+                        range: header_value(&req, "Range"),
+                        if_none_match: header_value(&req, "If-None-Match"),
+                    };
+                    path_gateway::serve(&ctx.store, &greq)
+                }
+            }
+        }
+        (HttpMethod::Post, p) if p.starts_with("/api/") => {
+            let name = p["/api/".len()..].to_string();
+            return api(ctx, req, &name, raw_query.as_deref());
+        }
+        (_, "/api/" | "/ipfs/") => error_response(400, "missing method name or cid"),
+        (_, p) if p.starts_with("/api/") => error_response(405, "API methods are called with POST"),
+        (HttpMethod::Get | HttpMethod::Head, "/") => Resp::bytes(200, b"leither node\n".to_vec(), "text/plain; charset=utf-8"),
+        _ => error_response(404, &format!("no such page: {raw_path}")),
+    };
+    resp.send(req);
+}
+
+/// Constant-time comparison so the token cannot be guessed byte by byte from timings.
+fn token_ok(given: Option<&str>, token: &str) -> bool {
+    let Some(given) = given.and_then(|h| h.strip_prefix("Bearer ")) else { return false };
+    given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option<&str>) {
+    let Some(method) = ctx.registry.get(name) else {
+        return api_error(&ApiError::not_found(format!("unknown method \"{name}\""))).send(req);
+    };
+    if method.write && !token_ok(header_value(&req, "Authorization"), &ctx.token) {
+        let e = ApiError { status: 401, message: format!("{} changes the node and needs its API token (the api.token file in the node's repo)", method.name) };
+        return api_error(&e).send(req);
+    }
+    let query = parse_query(raw_query);
+    let raw_body = header_value(&req, "Content-Type").is_some_and(|t| t.starts_with("application/octet-stream"));
+    let result = if raw_body && method.streams_body {
+        method.call(Call { args: Vec::new(), query, body: Some(req.as_reader()) })
+    } else {
+        if req.body_length().is_some_and(|n| n > MAX_JSON_BODY) {
+            return api_error(&ApiError { status: 413, message: format!("request body is over the {MAX_JSON_BODY}-byte limit") }).send(req);
+        }
+        let mut body = Vec::new();
+        if let Err(e) = req.as_reader().take(MAX_JSON_BODY as u64 + 1).read_to_end(&mut body) {
+            return api_error(&ApiError::bad_request(format!("cannot read the request body: {e}"))).send(req);
+        }
+        if body.len() > MAX_JSON_BODY {
+            return api_error(&ApiError { status: 413, message: format!("request body is over the {MAX_JSON_BODY}-byte limit") }).send(req);
+        }
+        match decode_args(&body) {
+            Ok(args) => method.call(Call { args, query, body: None }),
+            Err(e) => Err(e),
+        }
+    };
+    match result {
+        Ok(v) => Resp::json(200, &json!({ "result": v })).send(req),
+        Err(e) => api_error(&e).send(req),
+    }
+}
+
+/// The JSON codec: the body is an array of arguments (empty body = no arguments).
+pub fn decode_args(body: &[u8]) -> Result<Vec<Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(a)) => Ok(a),
+        Ok(_) => Err(ApiError::bad_request("the request body must be a JSON array of arguments")),
+        Err(e) => Err(ApiError::bad_request(format!("the request body is not valid JSON: {e}"))),
+    }
+}

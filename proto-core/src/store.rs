@@ -1,0 +1,61 @@
+//! The small storage traits that data-plane functions run over (DESIGN.md §3). `storage`
+//! implements them on LMDB; tests and the simulator implement them in memory.
+
+use crate::cid::Cid;
+use crate::unixfs::read::BlockRead;
+use crate::unixfs::Block;
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+/// Durable block writes. `put_blocks` is atomic: after a crash either all or none are present.
+pub trait BlockWrite {
+    fn put_blocks(&self, blocks: &[Block]) -> Result<(), String>;
+    fn has_block(&self, cid: &Cid) -> Result<bool, String>;
+}
+
+/// Which roots the node keeps.
+pub trait PinStore {
+    fn pin_add(&self, cid: &Cid) -> Result<(), String>;
+    /// Returns false when the CID was not pinned.
+    fn pin_rm(&self, cid: &Cid) -> Result<bool, String>;
+    fn pin_ls(&self) -> Result<Vec<Cid>, String>;
+}
+
+/// An in-memory store for tests and the simulator. Blocks are keyed by multihash, as in LMDB.
+#[derive(Default)]
+pub struct MemStore {
+    blocks: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
+    pins: RwLock<BTreeMap<Vec<u8>, Cid>>,
+}
+
+impl BlockRead for MemStore {
+    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.blocks.read().map_err(|e| e.to_string())?.get(&cid.hash().to_bytes()).cloned())
+    }
+}
+
+impl BlockWrite for MemStore {
+    fn put_blocks(&self, blocks: &[Block]) -> Result<(), String> {
+        let mut map = self.blocks.write().map_err(|e| e.to_string())?;
+        for b in blocks {
+            map.insert(b.cid.hash().to_bytes(), b.bytes.clone());
+        }
+        Ok(())
+    }
+    fn has_block(&self, cid: &Cid) -> Result<bool, String> {
+        Ok(self.blocks.read().map_err(|e| e.to_string())?.contains_key(&cid.hash().to_bytes()))
+    }
+}
+
+impl PinStore for MemStore {
+    fn pin_add(&self, cid: &Cid) -> Result<(), String> {
+        self.pins.write().map_err(|e| e.to_string())?.insert(cid.to_bytes(), cid.clone());
+        Ok(())
+    }
+    fn pin_rm(&self, cid: &Cid) -> Result<bool, String> {
+        Ok(self.pins.write().map_err(|e| e.to_string())?.remove(&cid.to_bytes()).is_some())
+    }
+    fn pin_ls(&self) -> Result<Vec<Cid>, String> {
+        Ok(self.pins.read().map_err(|e| e.to_string())?.values().cloned().collect())
+    }
+}

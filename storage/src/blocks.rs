@@ -1,0 +1,172 @@
+use heed::types::Bytes;
+use heed::{Database, Env, EnvOpenOptions};
+use proto_core::cid::Cid;
+use proto_core::store::{BlockWrite, PinStore};
+use proto_core::unixfs::read::BlockRead;
+use proto_core::unixfs::Block;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Virtual size of the LMDB map. On 64-bit hosts this is address space, not disk; 32-bit
+/// hosts (armv7 routers) cannot map more than about 1 GiB.
+#[cfg(target_pointer_width = "64")]
+pub const MAP_SIZE: usize = 1 << 40;
+#[cfg(not(target_pointer_width = "64"))]
+pub const MAP_SIZE: usize = 1 << 30;
+
+#[derive(Debug)]
+pub enum StoreError {
+    Open(PathBuf, String),
+    Lmdb(heed::Error),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Open(p, e) => write!(f, "cannot open the store at {}: {e}", p.display()),
+            StoreError::Lmdb(e) => write!(f, "store error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<heed::Error> for StoreError {
+    fn from(e: heed::Error) -> Self {
+        StoreError::Lmdb(e)
+    }
+}
+
+pub struct Store {
+    env: Env,
+    blocks: Database<Bytes, Bytes>,
+    pins: Database<Bytes, Bytes>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+        // SAFETY: heed requires that one process does not open the same env twice and that the
+        // files are not modified by other means. The runtime holds an exclusive lock on the
+        // repo directory before calling this, so only this process opens it.
+        #[allow(unsafe_code)]
+        let env = unsafe { EnvOpenOptions::new().map_size(MAP_SIZE).max_dbs(8).open(dir) }
+            .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+        let mut txn = env.write_txn()?;
+        let blocks = env.create_database(&mut txn, Some("blocks"))?;
+        let pins = env.create_database(&mut txn, Some("pins"))?;
+        txn.commit()?;
+        Ok(Store { env, blocks, pins })
+    }
+
+    pub fn block_count(&self) -> Result<u64, StoreError> {
+        let txn = self.env.read_txn()?;
+        Ok(self.blocks.len(&txn)?)
+    }
+
+    /// Checks every stored block against its hash; returns the keys that do not verify.
+    pub fn verify_all(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
+        let txn = self.env.read_txn()?;
+        let (mut n, mut bad) = (0, Vec::new());
+        for item in self.blocks.iter(&txn)? {
+            let (key, value) = item?;
+            n += 1;
+            let ok = proto_core::cid::Multihash::read(key)
+                .map(|(mh, used)| used == key.len() && mh.verifies(value))
+                .unwrap_or(false);
+            if !ok {
+                bad.push(key.to_vec());
+            }
+        }
+        Ok((n, bad))
+    }
+}
+
+fn s(e: heed::Error) -> String {
+    e.to_string()
+}
+
+impl BlockRead for Store {
+    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
+        let txn = self.env.read_txn().map_err(s)?;
+        Ok(self.blocks.get(&txn, &cid.hash().to_bytes()).map_err(s)?.map(<[u8]>::to_vec))
+    }
+}
+
+impl BlockWrite for Store {
+    fn put_blocks(&self, blocks: &[Block]) -> Result<(), String> {
+        let mut txn = self.env.write_txn().map_err(s)?;
+        for b in blocks {
+            self.blocks.put(&mut txn, &b.cid.hash().to_bytes(), &b.bytes).map_err(s)?;
+        }
+        txn.commit().map_err(s)
+    }
+
+    fn has_block(&self, cid: &Cid) -> Result<bool, String> {
+        let txn = self.env.read_txn().map_err(s)?;
+        Ok(self.blocks.get(&txn, &cid.hash().to_bytes()).map_err(s)?.is_some())
+    }
+}
+
+impl PinStore for Store {
+    fn pin_add(&self, cid: &Cid) -> Result<(), String> {
+        let mut txn = self.env.write_txn().map_err(s)?;
+        self.pins.put(&mut txn, &cid.to_bytes(), b"r").map_err(s)?;
+        txn.commit().map_err(s)
+    }
+
+    fn pin_rm(&self, cid: &Cid) -> Result<bool, String> {
+        let mut txn = self.env.write_txn().map_err(s)?;
+        let existed = self.pins.delete(&mut txn, &cid.to_bytes()).map_err(s)?;
+        txn.commit().map_err(s)?;
+        Ok(existed)
+    }
+
+    fn pin_ls(&self) -> Result<Vec<Cid>, String> {
+        let txn = self.env.read_txn().map_err(s)?;
+        let mut out = Vec::new();
+        for item in self.pins.iter(&txn).map_err(s)? {
+            let (k, _) = item.map_err(s)?;
+            // A key that does not parse was not written by us; skip it rather than fail the list.
+            if let Ok(cid) = Cid::from_bytes(k) {
+                out.push(cid);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_core::unixfs::file::import_bytes;
+    use proto_core::unixfs::read::{FileCursor, BlockRead};
+    use proto_core::unixfs::Profile;
+
+    #[test]
+    fn blocks_survive_reopen_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+        let (root, blocks) = import_bytes(Profile::UNIXFS_V0_2015, &data);
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.put_blocks(&blocks).unwrap();
+            store.pin_add(&root.cid).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.block_count().unwrap(), blocks.len() as u64);
+        assert_eq!(store.verify_all().unwrap(), (blocks.len() as u64, vec![]));
+        assert_eq!(store.pin_ls().unwrap(), vec![root.cid.clone()]);
+        // v1 of the same multihash finds the same block.
+        assert!(store.get_block(&root.cid.to_v1()).unwrap().is_some());
+        let mut cur = FileCursor::new(root.cid.clone(), 262_000, 300_000);
+        let mut got = Vec::new();
+        while let Some(p) = cur.next_piece(&store).unwrap() {
+            got.extend(p);
+        }
+        assert_eq!(got, data[262_000..300_000]);
+        assert!(store.pin_rm(&root.cid).unwrap());
+        assert!(!store.pin_rm(&root.cid).unwrap());
+    }
+}

@@ -25,7 +25,9 @@ pub enum ImportError {
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ImportError::Read(p, e) if p.as_os_str().is_empty() => write!(f, "cannot read the input: {e}"),
+            ImportError::Read(p, e) if p.as_os_str().is_empty() => {
+                write!(f, "cannot read the input: {e}")
+            }
             ImportError::Read(p, e) => write!(f, "cannot read {}: {e}", p.display()),
             ImportError::Store(e) => write!(f, "cannot store blocks: {e}"),
             ImportError::Unsupported(p, what) => write!(f, "cannot add {}: {what}", p.display()),
@@ -45,7 +47,12 @@ pub struct Batcher<'a> {
 
 impl<'a> Batcher<'a> {
     pub fn new(store: Option<&'a dyn BlockWrite>) -> Self {
-        Batcher { store, pending: Vec::new(), pending_bytes: 0, blocks_written: 0 }
+        Batcher {
+            store,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            blocks_written: 0,
+        }
     }
 
     pub fn add(&mut self, blocks: &mut Vec<Block>) -> Result<(), ImportError> {
@@ -64,7 +71,9 @@ impl<'a> Batcher<'a> {
     pub fn flush(&mut self) -> Result<(), ImportError> {
         if let Some(store) = self.store {
             if !self.pending.is_empty() {
-                store.put_blocks(&self.pending).map_err(ImportError::Store)?;
+                store
+                    .put_blocks(&self.pending)
+                    .map_err(ImportError::Store)?;
                 self.blocks_written += self.pending.len() as u64;
             }
         }
@@ -109,25 +118,40 @@ pub struct TreeOptions {
 }
 
 /// Imports a file, symlink or directory tree from the local file system.
-pub fn import_path(batch: &mut Batcher<'_>, opts: TreeOptions, path: &Path, progress: &mut dyn FnMut(u64)) -> Result<LinkInfo, ImportError> {
-    let meta = std::fs::symlink_metadata(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+pub fn import_path(
+    batch: &mut Batcher<'_>,
+    opts: TreeOptions,
+    path: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<LinkInfo, ImportError> {
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
     let ft = meta.file_type();
     if ft.is_symlink() {
-        let target = std::fs::read_link(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+        let target =
+            std::fs::read_link(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
         let block = symlink_block(&opts.profile, target.as_os_str().as_encoded_bytes());
-        let info = LinkInfo { cid: block.cid.clone(), tsize: block.bytes.len() as u64, filesize: 0 };
+        let info = LinkInfo {
+            cid: block.cid.clone(),
+            tsize: block.bytes.len() as u64,
+            filesize: 0,
+        };
         batch.add(&mut vec![block])?;
         return Ok(info);
     }
     if ft.is_file() {
-        let mut f = std::fs::File::open(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+        let mut f =
+            std::fs::File::open(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
         return import_reader(batch, opts.profile, &mut f, progress).map_err(|e| match e {
             ImportError::Read(_, io) => ImportError::Read(path.to_path_buf(), io),
             other => other,
         });
     }
     if !ft.is_dir() {
-        return Err(ImportError::Unsupported(path.to_path_buf(), "only files, directories and symlinks can be added"));
+        return Err(ImportError::Unsupported(
+            path.to_path_buf(),
+            "only files, directories and symlinks can be added",
+        ));
     }
     let mut dir = DirBuilder::new(opts.profile);
     let rd = std::fs::read_dir(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
@@ -147,5 +171,9 @@ pub fn import_path(batch: &mut Batcher<'_>, opts: TreeOptions, path: &Path, prog
     let mut out = Vec::new();
     let root = dir.build(&mut out);
     batch.add(&mut out)?;
-    Ok(LinkInfo { cid: root.cid, tsize: root.tsize, filesize: done_bytes })
+    Ok(LinkInfo {
+        cid: root.cid,
+        tsize: root.tsize,
+        filesize: done_bytes,
+    })
 }

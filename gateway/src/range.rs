@@ -12,22 +12,32 @@ pub enum RangeReq {
 }
 
 pub fn parse(header: Option<&str>, size: u64) -> RangeReq {
-    let Some(h) = header else { return RangeReq::Full };
-    let Some(spec) = h.trim().strip_prefix("bytes=") else { return RangeReq::Full };
+    let Some(h) = header else {
+        return RangeReq::Full;
+    };
+    let Some(spec) = h.trim().strip_prefix("bytes=") else {
+        return RangeReq::Full;
+    };
     if spec.contains(',') {
         return RangeReq::Full;
     }
-    let Some((a, b)) = spec.trim().split_once('-') else { return RangeReq::Full };
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeReq::Full;
+    };
     let (a, b) = (a.trim(), b.trim());
     if a.is_empty() {
         // Suffix range: the last n bytes.
-        let Ok(n) = b.parse::<u64>() else { return RangeReq::Full };
+        let Ok(n) = b.parse::<u64>() else {
+            return RangeReq::Full;
+        };
         if n == 0 || size == 0 {
             return RangeReq::Unsatisfiable;
         }
         return RangeReq::Part(size.saturating_sub(n), size);
     }
-    let Ok(start) = a.parse::<u64>() else { return RangeReq::Full };
+    let Ok(start) = a.parse::<u64>() else {
+        return RangeReq::Full;
+    };
     let end = if b.is_empty() {
         size
     } else {

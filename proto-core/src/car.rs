@@ -13,7 +13,7 @@ pub fn header(root: &Cid) -> Vec<u8> {
     h.extend_from_slice(b"roots");
     h.push(0x81); // array(1)
     h.extend_from_slice(&[0xd8, 0x2a]); // tag 42
-    // bytes(len + 1): multibase identity prefix 00 then the binary CID
+                                        // bytes(len + 1): multibase identity prefix 00 then the binary CID
     let n = cid.len() + 1;
     if n < 24 {
         h.push(0x40 | n as u8);

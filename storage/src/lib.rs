@@ -6,5 +6,6 @@
 //! middle of a batch leaves none of it.
 
 mod blocks;
+pub mod repo;
 
 pub use blocks::{Store, StoreError};

@@ -34,7 +34,10 @@ pub struct DirRoot {
 
 impl DirBuilder {
     pub fn new(profile: Profile) -> Self {
-        DirBuilder { profile, entries: BTreeMap::new() }
+        DirBuilder {
+            profile,
+            entries: BTreeMap::new(),
+        }
     }
 
     /// Adds or replaces an entry.
@@ -53,14 +56,25 @@ impl DirBuilder {
     /// The size estimate the profile compares with its threshold.
     pub fn estimate(&self) -> usize {
         match self.profile.hamt_estimate {
-            HamtEstimate::LinksBytes => self.entries.iter().map(|(n, e)| n.len() + e.cid.to_bytes().len()).sum(),
+            HamtEstimate::LinksBytes => self
+                .entries
+                .iter()
+                .map(|(n, e)| n.len() + e.cid.to_bytes().len())
+                .sum(),
             HamtEstimate::BlockBytes => {
                 let links: usize = self
                     .entries
                     .iter()
                     .map(|(n, e)| {
                         let c = e.cid.to_bytes().len();
-                        let l = 1 + varint::len(c as u64) + c + 1 + varint::len(n.len() as u64) + n.len() + 1 + varint::len(e.tsize);
+                        let l = 1
+                            + varint::len(c as u64)
+                            + c
+                            + 1
+                            + varint::len(n.len() as u64)
+                            + n.len()
+                            + 1
+                            + varint::len(e.tsize);
                         1 + varint::len(l as u64) + l
                     })
                     .sum();
@@ -75,20 +89,40 @@ impl DirBuilder {
             let entries: Vec<HamtEntry> = self
                 .entries
                 .iter()
-                .map(|(name, e)| HamtEntry { hash: hamt_hash(name), name, entry: e })
+                .map(|(name, e)| HamtEntry {
+                    hash: hamt_hash(name),
+                    name,
+                    entry: e,
+                })
                 .collect();
             let (block, tsize) = build_shard(&self.profile, &entries, 0, out);
-            return DirRoot { cid: block, tsize, sharded: true };
+            return DirRoot {
+                cid: block,
+                tsize,
+                sharded: true,
+            };
         }
         let node = PbNode {
-            links: self.entries.iter().map(|(n, e)| PbLink { cid: e.cid.clone(), name: n.clone(), tsize: e.tsize }).collect(),
+            links: self
+                .entries
+                .iter()
+                .map(|(n, e)| PbLink {
+                    cid: e.cid.clone(),
+                    name: n.clone(),
+                    tsize: e.tsize,
+                })
+                .collect(),
             data: Some(UnixFsData::new(DataType::Directory).encode()),
         };
         let block = Block::dag_pb(self.profile.cid_version, node.encode());
         let tsize = block.bytes.len() as u64 + self.entries.values().map(|e| e.tsize).sum::<u64>();
         let cid = block.cid.clone();
         out.push(block);
-        DirRoot { cid, tsize, sharded: false }
+        DirRoot {
+            cid,
+            tsize,
+            sharded: false,
+        }
     }
 }
 
@@ -99,8 +133,16 @@ struct HamtEntry<'a> {
 }
 
 /// Builds one shard level over entries that share the hash prefix above `depth`.
-fn build_shard(profile: &Profile, entries: &[HamtEntry], depth: usize, out: &mut Vec<Block>) -> (Cid, u64) {
-    assert_eq!(profile.hamt_fanout, 256, "only fanout 256 (one hash byte per level) is supported");
+fn build_shard(
+    profile: &Profile,
+    entries: &[HamtEntry],
+    depth: usize,
+    out: &mut Vec<Block>,
+) -> (Cid, u64) {
+    assert_eq!(
+        profile.hamt_fanout, 256,
+        "only fanout 256 (one hash byte per level) is supported"
+    );
     let mut buckets: BTreeMap<u8, Vec<&HamtEntry>> = BTreeMap::new();
     for e in entries {
         buckets.entry(e.hash[depth]).or_default().push(e);
@@ -114,12 +156,27 @@ fn build_shard(profile: &Profile, entries: &[HamtEntry], depth: usize, out: &mut
             for e in members {
                 let mut name = format!("{bucket:02X}").into_bytes();
                 name.extend_from_slice(e.name);
-                links.push(PbLink { cid: e.entry.cid.clone(), name, tsize: e.entry.tsize });
+                links.push(PbLink {
+                    cid: e.entry.cid.clone(),
+                    name,
+                    tsize: e.entry.tsize,
+                });
             }
         } else {
-            let sub: Vec<HamtEntry> = members.iter().map(|e| HamtEntry { hash: e.hash, name: e.name, entry: e.entry }).collect();
+            let sub: Vec<HamtEntry> = members
+                .iter()
+                .map(|e| HamtEntry {
+                    hash: e.hash,
+                    name: e.name,
+                    entry: e.entry,
+                })
+                .collect();
             let (cid, tsize) = build_shard(profile, &sub, depth + 1, out);
-            links.push(PbLink { cid, name: format!("{bucket:02X}").into_bytes(), tsize });
+            links.push(PbLink {
+                cid,
+                name: format!("{bucket:02X}").into_bytes(),
+                tsize,
+            });
         }
     }
     let first = bitfield.iter().position(|&b| b != 0).unwrap_or(32);
@@ -127,7 +184,10 @@ fn build_shard(profile: &Profile, entries: &[HamtEntry], depth: usize, out: &mut
     data.data = Some(bitfield[first..].to_vec());
     data.hash_type = Some(HASH_MURMUR3_X64_64);
     data.fanout = Some(profile.hamt_fanout as u64);
-    let node = PbNode { links, data: Some(data.encode()) };
+    let node = PbNode {
+        links,
+        data: Some(data.encode()),
+    };
     let block = Block::dag_pb(profile.cid_version, node.encode());
     let tsize = block.bytes.len() as u64 + node.links.iter().map(|l| l.tsize).sum::<u64>();
     let cid = block.cid.clone();
@@ -139,7 +199,14 @@ fn build_shard(profile: &Profile, entries: &[HamtEntry], depth: usize, out: &mut
 pub fn symlink_block(profile: &Profile, target: &[u8]) -> Block {
     let mut data = UnixFsData::new(DataType::Symlink);
     data.data = Some(target.to_vec());
-    Block::dag_pb(profile.cid_version, PbNode { links: Vec::new(), data: Some(data.encode()) }.encode())
+    Block::dag_pb(
+        profile.cid_version,
+        PbNode {
+            links: Vec::new(),
+            data: Some(data.encode()),
+        }
+        .encode(),
+    )
 }
 
 #[cfg(test)]
@@ -151,11 +218,20 @@ mod tests {
     fn empty_dir_and_symlink_vectors() {
         let mut out = Vec::new();
         let root = DirBuilder::new(Profile::UNIXFS_V0_2015).build(&mut out);
-        assert_eq!(root.cid.to_string(), "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn");
+        assert_eq!(
+            root.cid.to_string(),
+            "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+        );
         let root = DirBuilder::new(Profile::UNIXFS_V1_2025).build(&mut out);
-        assert_eq!(root.cid.to_string(), "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354");
+        assert_eq!(
+            root.cid.to_string(),
+            "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"
+        );
         let link = symlink_block(&Profile::UNIXFS_V0_2015, b"foo");
-        assert_eq!(link.cid.to_string(), "QmTB8BaCJdCH5H3k7GrxJsxgDNmNYGGR71C58ERkivXoj5");
+        assert_eq!(
+            link.cid.to_string(),
+            "QmTB8BaCJdCH5H3k7GrxJsxgDNmNYGGR71C58ERkivXoj5"
+        );
     }
 
     #[test]
@@ -167,6 +243,9 @@ mod tests {
         d.insert(b"foo", foo.cid, foo.tsize);
         d.insert(b"bar", bar.cid.clone(), bar.bytes.len() as u64);
         let root = d.build(&mut Vec::new());
-        assert_eq!(root.cid.to_string(), "QmWvY6FaqFMS89YAQ9NAPjVP4WZKA1qbHbicc9HeSKQTgt");
+        assert_eq!(
+            root.cid.to_string(),
+            "QmWvY6FaqFMS89YAQ9NAPjVP4WZKA1qbHbicc9HeSKQTgt"
+        );
     }
 }

@@ -1,0 +1,185 @@
+//! The command line, as argh types. Command sets mirror the original (`lpki`, `ipfs`, …).
+
+use argh::FromArgs;
+
+#[derive(FromArgs)]
+/// leither: a tiny decentralized cloud OS node.
+pub struct Top {
+    /// repo directory (default: $LEITHER_PATH, else ~/.leither)
+    #[argh(option)]
+    pub repo: Option<String>,
+    /// the node to talk to, as http://HOST:PORT (default: the node running on the repo)
+    #[argh(option, short = 'n')]
+    pub node: Option<String>,
+    #[argh(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum Cmd {
+    Init(Init),
+    Run(Run),
+    Stop(Stop),
+    Lpki(Lpki),
+    Ipfs(Ipfs),
+}
+
+#[derive(FromArgs)]
+/// write the node's config file (and make its key) in the repo
+#[argh(subcommand, name = "init")]
+pub struct Init {
+    /// HTTP port of the API and gateway (default 4800)
+    #[argh(option, short = 'p')]
+    pub port: Option<u16>,
+    /// bootstrap node multiaddr (repeatable)
+    #[argh(option, short = 'b')]
+    pub bootstrap: Vec<String>,
+    /// address to listen on (default 0.0.0.0)
+    #[argh(option)]
+    pub listen: Option<String>,
+}
+
+#[derive(FromArgs)]
+/// run the node in the foreground until `leither stop`
+#[argh(subcommand, name = "run")]
+pub struct Run {
+    /// HTTP port for this run (overrides the config)
+    #[argh(option, short = 'p')]
+    pub port: Option<u16>,
+    /// address to listen on for this run (overrides the config)
+    #[argh(option)]
+    pub listen: Option<String>,
+}
+
+#[derive(FromArgs)]
+/// stop the running node
+#[argh(subcommand, name = "stop")]
+pub struct Stop {}
+
+#[derive(FromArgs)]
+/// keys and identities
+#[argh(subcommand, name = "lpki")]
+pub struct Lpki {
+    #[argh(subcommand)]
+    pub cmd: LpkiCmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum LpkiCmd {
+    Id(LpkiId),
+}
+
+#[derive(FromArgs)]
+/// print this node's id (works with the node stopped)
+#[argh(subcommand, name = "id")]
+pub struct LpkiId {}
+
+#[derive(FromArgs)]
+/// IPFS-compatible content
+#[argh(subcommand, name = "ipfs")]
+pub struct Ipfs {
+    #[argh(subcommand)]
+    pub cmd: IpfsCmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum IpfsCmd {
+    Add(IpfsAdd),
+    Cat(IpfsCat),
+    Get(IpfsGet),
+    Ls(IpfsLs),
+    Pin(IpfsPin),
+}
+
+#[derive(FromArgs)]
+/// add a file (or a directory with -r); prints its CID
+#[argh(subcommand, name = "add")]
+pub struct IpfsAdd {
+    /// the file or directory
+    #[argh(positional)]
+    pub path: String,
+    /// add a directory tree
+    #[argh(switch, short = 'r')]
+    pub recursive: bool,
+    /// include files whose names start with a dot
+    #[argh(switch, short = 'H')]
+    pub hidden: bool,
+    /// CID version: 0 (kubo's unixfs-v0-2015, default) or 1 (unixfs-v1-2025)
+    #[argh(option, default = "0")]
+    pub cid_version: u8,
+    /// compute the CID without storing anything
+    #[argh(switch)]
+    pub only_hash: bool,
+}
+
+#[derive(FromArgs)]
+/// write a file's bytes to stdout
+#[argh(subcommand, name = "cat")]
+pub struct IpfsCat {
+    /// CID or CID/path
+    #[argh(positional)]
+    pub cid: String,
+}
+
+#[derive(FromArgs)]
+/// save a file or directory tree
+#[argh(subcommand, name = "get")]
+pub struct IpfsGet {
+    /// CID or CID/path
+    #[argh(positional)]
+    pub cid: String,
+    /// where to write it (default: ./<cid>)
+    #[argh(option, short = 'o')]
+    pub output: Option<String>,
+}
+
+#[derive(FromArgs)]
+/// list a directory
+#[argh(subcommand, name = "ls")]
+pub struct IpfsLs {
+    /// CID or CID/path
+    #[argh(positional)]
+    pub cid: String,
+}
+
+#[derive(FromArgs)]
+/// pins: roots this node keeps
+#[argh(subcommand, name = "pin")]
+pub struct IpfsPin {
+    #[argh(subcommand)]
+    pub cmd: PinCmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum PinCmd {
+    Add(PinAdd),
+    Rm(PinRm),
+    Ls(PinLs),
+}
+
+#[derive(FromArgs)]
+/// pin a CID whose blocks are all on this node
+#[argh(subcommand, name = "add")]
+pub struct PinAdd {
+    #[argh(positional)]
+    /// the CID
+    pub cid: String,
+}
+
+#[derive(FromArgs)]
+/// remove a pin
+#[argh(subcommand, name = "rm")]
+pub struct PinRm {
+    #[argh(positional)]
+    /// the CID
+    pub cid: String,
+}
+
+#[derive(FromArgs)]
+/// list pins
+#[argh(subcommand, name = "ls")]
+pub struct PinLs {}

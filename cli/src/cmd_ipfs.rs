@@ -1,0 +1,201 @@
+//! `ipfs add | cat | get | ls | pin`.
+
+use crate::args::{IpfsAdd, PinCmd};
+use crate::client::{CliError, Client};
+use crate::progress::Progress;
+use serde_json::{json, Value};
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+fn s(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+pub fn add(c: &Client, a: IpfsAdd, remote: bool) -> Result<(), CliError> {
+    let path = Path::new(&a.path);
+    let meta =
+        std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
+    let result = if meta.is_dir() {
+        if !a.recursive {
+            return Err(CliError(format!(
+                "{} is a directory; add it with -r",
+                a.path
+            )));
+        }
+        if remote {
+            return Err(CliError(
+                "adding a directory to another node (-n) is not supported yet; add it on that node"
+                    .into(),
+            ));
+        }
+        // The local node reads the tree itself.
+        let abs = std::fs::canonicalize(path)
+            .map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
+        let opts = json!({"recursive": true, "hidden": a.hidden, "cid_version": a.cid_version, "only_hash": a.only_hash});
+        c.call("IpfsAdd", json!([abs.to_string_lossy(), opts]))?
+    } else {
+        let f = File::open(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let query = format!(
+            "cid-version={}&only-hash={}&name={}",
+            a.cid_version,
+            a.only_hash,
+            encode(&name)
+        );
+        let mut body = Progress::new(f, meta.len(), "adding");
+        let r = c.call_stream("IpfsAdd", &query, &mut body, meta.len());
+        body.finish();
+        r?
+    };
+    let cid = s(&result, "cid");
+    println!("add /ipfs/{cid} {}", s(&result, "size"));
+    println!("ipfs add ok  /ipfs/{cid}");
+    Ok(())
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn gateway_path(cid: &str) -> String {
+    let cid = cid.trim_start_matches("/ipfs/");
+    format!(
+        "/ipfs/{}",
+        cid.split('/').map(encode).collect::<Vec<_>>().join("/")
+    )
+}
+
+pub fn cat(c: &Client, cid: &str) -> Result<(), CliError> {
+    let st = c.call("IpfsStat", json!([cid]))?;
+    if s(&st, "type") != "file" {
+        return Err(CliError(format!(
+            "{cid} is a {}, not a file",
+            s(&st, "type")
+        )));
+    }
+    let mut resp = c.get(&gateway_path(cid))?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match io::copy(&mut resp.body, &mut out) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r
+            .map(|_| ())
+            .map_err(|e| CliError(format!("download failed: {e}"))),
+    }
+}
+
+pub fn get(c: &Client, cid: &str, output: Option<String>) -> Result<(), CliError> {
+    let out =
+        PathBuf::from(output.unwrap_or_else(|| cid.trim_start_matches("/ipfs/").replace('/', "_")));
+    let n = get_into(c, cid, &out)?;
+    println!("saved {} ({n} bytes)", out.display());
+    Ok(())
+}
+
+fn get_into(c: &Client, cid: &str, out: &Path) -> Result<u64, CliError> {
+    let st = c.call("IpfsStat", json!([cid]))?;
+    match s(&st, "type").as_str() {
+        "dir" => {
+            std::fs::create_dir_all(out)
+                .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+            let mut total = 0;
+            for e in c
+                .call("IpfsLs", json!([cid]))?
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                let name = s(&e, "name");
+                if name.is_empty()
+                    || name == "."
+                    || name == ".."
+                    || name.contains('/')
+                    || name.contains('\0')
+                {
+                    return Err(CliError(format!(
+                        "refusing unsafe entry name {name:?} in {cid}"
+                    )));
+                }
+                total += get_into(c, &s(&e, "cid"), &out.join(&name))?;
+            }
+            Ok(total)
+        }
+        "symlink" => {
+            let target = c.get(&gateway_path(cid))?.read_all()?;
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(String::from_utf8_lossy(&target).as_ref(), out)
+                .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+            Ok(0)
+        }
+        _ => {
+            let mut resp = c.get(&gateway_path(cid))?;
+            let tmp = out.with_extension("part");
+            let mut f = File::create(&tmp)
+                .map_err(|e| CliError(format!("cannot create {}: {e}", tmp.display())))?;
+            let n = io::copy(&mut resp.body, &mut f)
+                .map_err(|e| CliError(format!("download failed: {e}")))?;
+            f.flush()?;
+            std::fs::rename(&tmp, out)
+                .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+            Ok(n)
+        }
+    }
+}
+
+pub fn ls(c: &Client, cid: &str) -> Result<(), CliError> {
+    for e in c
+        .call("IpfsLs", json!([cid]))?
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let slash = if s(&e, "type") == "dir" { "/" } else { "" };
+        println!(
+            "{} {} {}{slash}",
+            s(&e, "cid"),
+            s(&e, "size"),
+            s(&e, "name")
+        );
+    }
+    Ok(())
+}
+
+pub fn pin(c: &Client, cmd: PinCmd) -> Result<(), CliError> {
+    match cmd {
+        PinCmd::Add(p) => {
+            let r = c.call("PinAdd", json!([p.cid]))?;
+            println!("pinned {} recursively", s(&r, "cid"));
+        }
+        PinCmd::Rm(p) => {
+            let r = c.call("PinRm", json!([p.cid]))?;
+            println!("unpinned {}", s(&r, "cid"));
+        }
+        PinCmd::Ls(_) => {
+            for p in c
+                .call("PinLs", json!([]))?
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                println!("{} recursive", p.as_str().unwrap_or_default());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! The `leither` binary: argument parsing, output and exit codes. Every command that needs the
+//! node is an API call to it (`-n URL` for another node); errors are one line on stderr, exit 1.
+#![forbid(unsafe_code)]
+
+mod args;
+mod client;
+mod cmd_daemon;
+mod cmd_ipfs;
+mod http;
+mod progress;
+
+use args::{Cmd, IpfsCmd, LpkiCmd, Top};
+use client::{CliError, Client};
+use storage::repo::Repo;
+
+/// Moves the global options (`--repo`, `-n`) to the front so they work after the subcommand
+/// too, as in `leither ipfs add f -n http://host:4800`.
+fn hoist_globals(args: Vec<String>) -> Vec<String> {
+    let (mut globals, mut rest) = (Vec::new(), Vec::new());
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--repo" | "-n" | "--node" => {
+                globals.push(a);
+                if let Some(v) = it.next() {
+                    globals.push(v);
+                }
+            }
+            _ if a.starts_with("--repo=") || a.starts_with("--node=") => globals.push(a),
+            _ => rest.push(a),
+        }
+    }
+    globals.extend(rest);
+    globals
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let name = argv
+        .first()
+        .map(String::as_str)
+        .unwrap_or("leither")
+        .rsplit('/')
+        .next()
+        .unwrap_or("leither")
+        .to_string();
+    let rest = hoist_globals(argv.into_iter().skip(1).collect());
+    let refs: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let top = match <Top as argh::FromArgs>::from_args(&[&name], &refs) {
+        Ok(t) => t,
+        Err(early) => {
+            // --help prints to stdout with success; a usage error to stderr with exit 1.
+            if early.status.is_ok() {
+                println!("{}", early.output);
+                return;
+            }
+            eprintln!("{}", early.output.trim_end());
+            std::process::exit(1);
+        }
+    };
+    if let Err(CliError(msg)) = dispatch(top) {
+        eprintln!("error: {msg}");
+        std::process::exit(1);
+    }
+}
+
+fn dispatch(top: Top) -> Result<(), CliError> {
+    let repo = Repo::new(client::repo_dir(top.repo.as_deref())?);
+    let node = top.node.as_deref();
+    match top.cmd {
+        Cmd::Init(a) => cmd_daemon::init(&repo, a),
+        Cmd::Run(a) => cmd_daemon::run(&repo, a),
+        Cmd::Stop(_) => cmd_daemon::stop(&repo, node),
+        Cmd::Lpki(l) => match l.cmd {
+            LpkiCmd::Id(_) => cmd_daemon::lpki_id(&repo),
+        },
+        Cmd::Ipfs(i) => {
+            let c = Client::new(&repo, node)?;
+            match i.cmd {
+                IpfsCmd::Add(a) => cmd_ipfs::add(&c, a, node.is_some()),
+                IpfsCmd::Cat(a) => cmd_ipfs::cat(&c, &a.cid),
+                IpfsCmd::Get(a) => cmd_ipfs::get(&c, &a.cid, a.output),
+                IpfsCmd::Ls(a) => cmd_ipfs::ls(&c, &a.cid),
+                IpfsCmd::Pin(p) => cmd_ipfs::pin(&c, p.cmd),
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! A progress line on stderr for long operations, only when stderr is a terminal.
+
+use std::io::{IsTerminal, Read, Write};
+use std::time::{Duration, Instant};
+
+pub struct Progress<R> {
+    inner: R,
+    done: u64,
+    total: u64,
+    label: &'static str,
+    last: Option<Instant>,
+    shown: bool,
+}
+
+fn mib(n: u64) -> f64 {
+    n as f64 / (1024.0 * 1024.0)
+}
+
+impl<R: Read> Progress<R> {
+    pub fn new(inner: R, total: u64, label: &'static str) -> Self {
+        // Small inputs finish before a line would help.
+        let on = std::io::stderr().is_terminal() && total >= 8 << 20;
+        Progress {
+            inner,
+            done: 0,
+            total,
+            label,
+            last: if on { Some(Instant::now()) } else { None },
+            shown: false,
+        }
+    }
+
+    pub fn finish(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        if let Some(last) = self.last {
+            if last.elapsed() >= Duration::from_millis(200) {
+                let pct = if self.total > 0 {
+                    self.done * 100 / self.total
+                } else {
+                    100
+                };
+                eprint!(
+                    "\r{} {:.1} MiB / {:.1} MiB ({pct}%)",
+                    self.label,
+                    mib(self.done),
+                    mib(self.total)
+                );
+                let _ = std::io::stderr().flush();
+                self.last = Some(Instant::now());
+                self.shown = true;
+            }
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,66 @@
+//! The leither-rs node on smol. The HTTP layer is tiny-http (blocking) on its own threads; the
+//! node's event loop (shutdown today, the peer protocol with the networking issue) is async.
+#![forbid(unsafe_code)]
+
+pub mod node {
+    use gateway::node_methods::{self, NodeInfo};
+    use gateway::server::{self, ServerConfig};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use storage::repo::Repo;
+
+    pub fn entropy() -> [u8; 32] {
+        let mut b = [0u8; 32];
+        // No entropy source means no safe key: stopping is the only correct answer.
+        getrandom::fill(&mut b).expect("the OS entropy source failed");
+        b
+    }
+
+    pub struct RunOptions {
+        pub repo: PathBuf,
+        pub http_addr: Option<String>,
+        pub http_threads: usize,
+    }
+
+    pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
+
+    pub struct Started {
+        pub node_id: String,
+        pub api: String,
+    }
+
+    pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), NodeError> {
+        let repo = Repo::new(&opts.repo);
+        let opened = repo.open_node(entropy)?;
+        let node_id = opened.identity.node_id().to_string();
+        let store = Arc::new(opened.store);
+        let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+        let info = NodeInfo {
+            node_id: node_id.clone(),
+            version: env!("CARGO_PKG_VERSION"),
+            repo: opts.repo.display().to_string(),
+        };
+        let registry = node_methods::registry(store.clone(), info, move || {
+            let _ = stop_tx.try_send(());
+        });
+        let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
+        let cfg = ServerConfig {
+            token: opened.token,
+            threads: opts.http_threads.max(1),
+        };
+        let running = server::start(&addr, store, Arc::new(registry), cfg)?;
+        let api = running.api_url();
+        repo.write_daemon_info(std::process::id(), &api)?;
+        on_start(&Started { node_id, api });
+        smol::block_on(async {
+            let _ = stop_rx.recv().await;
+            smol::Timer::after(std::time::Duration::from_millis(50)).await;
+        });
+        running.shutdown();
+        repo.clear_daemon_info();
+        drop(opened.lock);
+        Ok(())
+    }
+}
+
+pub use node::{run, NodeError, RunOptions, Started};

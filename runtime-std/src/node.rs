@@ -1,0 +1,65 @@
+use gateway::node_methods::{self, NodeInfo};
+use gateway::server::{self, ServerConfig};
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex};
+use storage::repo::Repo;
+
+/// 32 bytes of OS entropy (key generation, tokens, the core's seed).
+pub fn entropy() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    // No entropy source means no safe key: stopping is the only correct answer.
+    getrandom::fill(&mut b).expect("the OS entropy source failed");
+    b
+}
+
+pub struct RunOptions {
+    pub repo: PathBuf,
+    /// Overrides the config's HTTP address (e.g. `127.0.0.1:0` in tests).
+    pub http_addr: Option<String>,
+    pub http_threads: usize,
+}
+
+pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a started node tells its caller (the CLI prints it).
+pub struct Started {
+    pub node_id: String,
+    pub api: String,
+}
+
+/// Runs a node until `Shutdown` is called. `on_start` is told the node's id and API address.
+pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), NodeError> {
+    let repo = Repo::new(&opts.repo);
+    let opened = repo.open_node(entropy)?;
+    let node_id = opened.identity.node_id().to_string();
+    let store = Arc::new(opened.store);
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let stop_tx = Mutex::new(stop_tx);
+    let info = NodeInfo {
+        node_id: node_id.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+        repo: opts.repo.display().to_string(),
+    };
+    let registry = node_methods::registry(store.clone(), info, move || {
+        if let Ok(tx) = stop_tx.lock() {
+            let _ = tx.send(());
+        }
+    });
+    let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
+    let cfg = ServerConfig {
+        token: opened.token,
+        threads: opts.http_threads.max(1),
+    };
+    let running = server::start(&addr, store, Arc::new(registry), cfg)?;
+    let api = running.api_url();
+    repo.write_daemon_info(std::process::id(), &api)?;
+    on_start(&Started { node_id, api });
+
+    // Block until Shutdown. Give the worker a moment to finish sending its reply.
+    let _ = stop_rx.recv();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    running.shutdown();
+    repo.clear_daemon_info();
+    drop(opened.lock);
+    Ok(())
+}

@@ -1,0 +1,357 @@
+//! The repo directory of a node (default `~/.leither`): its config, key, API token, lock and the
+//! LMDB store. Secrets are written with mode 0600 and replaced atomically.
+
+use proto_core::identity::Identity;
+use serde_json::{json, Value};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_HTTP_PORT: u16 = 4800;
+pub const DEFAULT_PEER_PORT: u16 = 4801;
+
+#[derive(Debug)]
+pub enum RepoError {
+    Io(PathBuf, io::Error),
+    Corrupt(PathBuf, String),
+    Locked(PathBuf, String),
+}
+
+impl fmt::Display for RepoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RepoError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            RepoError::Corrupt(p, why) => write!(f, "{} is damaged: {why}", p.display()),
+            RepoError::Locked(p, who) => write!(
+                f,
+                "another leither node is already running on the repo {} ({who})",
+                p.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RepoError {}
+
+/// The node's settings, stored as `config.json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Address of the HTTP server (API + gateway).
+    pub http_addr: String,
+    pub peer_port: u16,
+    pub bootstrap: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http_addr: format!("0.0.0.0:{DEFAULT_HTTP_PORT}"),
+            peer_port: DEFAULT_PEER_PORT,
+            bootstrap: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    fn to_json(&self) -> Value {
+        json!({"http_addr": self.http_addr, "peer_port": self.peer_port, "bootstrap": self.bootstrap})
+    }
+
+    fn from_json(v: &Value) -> Result<Self, String> {
+        let d = Config::default();
+        let http_addr = match v.get("http_addr") {
+            None => d.http_addr,
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err("http_addr must be a string like \"0.0.0.0:4800\"".into()),
+        };
+        let peer_port = match v.get("peer_port") {
+            None => d.peer_port,
+            Some(p) => p
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or("peer_port must be a port number")?,
+        };
+        let bootstrap = match v.get("bootstrap") {
+            None => Vec::new(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|b| {
+                    b.as_str()
+                        .map(str::to_string)
+                        .ok_or("bootstrap entries must be strings")
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err("bootstrap must be a list of multiaddrs".into()),
+        };
+        Ok(Config {
+            http_addr,
+            peer_port,
+            bootstrap,
+        })
+    }
+}
+
+pub struct Repo {
+    pub dir: PathBuf,
+}
+
+fn io_at(p: &Path) -> impl Fn(io::Error) -> RepoError + '_ {
+    move |e| RepoError::Io(p.to_path_buf(), e)
+}
+
+/// Writes `bytes` to `path` through a temp file + rename, so a crash never leaves half a file.
+fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), RepoError> {
+    let tmp = path.with_extension("tmp");
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let _ = secret;
+    let mut f = opts.open(&tmp).map_err(io_at(&tmp))?;
+    f.write_all(bytes).map_err(io_at(&tmp))?;
+    f.sync_all().map_err(io_at(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_at(path))?;
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The lock held by a running node; released when dropped or when the process dies.
+pub struct RepoLock {
+    _file: File,
+}
+
+impl Repo {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Repo { dir: dir.into() }
+    }
+
+    pub fn create_dir(&self) -> Result<(), RepoError> {
+        fs::create_dir_all(&self.dir).map_err(io_at(&self.dir))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                .map_err(io_at(&self.dir))?;
+        }
+        Ok(())
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+    pub fn key_path(&self) -> PathBuf {
+        self.dir.join("identity.key")
+    }
+    pub fn token_path(&self) -> PathBuf {
+        self.dir.join("api.token")
+    }
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.join("store")
+    }
+    /// Written by a running node: its pid and API address.
+    pub fn daemon_path(&self) -> PathBuf {
+        self.dir.join("daemon.json")
+    }
+
+    pub fn write_config(&self, c: &Config) -> Result<(), RepoError> {
+        self.create_dir()?;
+        let text = serde_json::to_string_pretty(&c.to_json()).expect("json of plain values");
+        write_atomic(&self.config_path(), text.as_bytes(), false)
+    }
+
+    /// The config, or the defaults when there is no config file yet.
+    pub fn config(&self) -> Result<Config, RepoError> {
+        let p = self.config_path();
+        match fs::read(&p) {
+            Ok(b) => {
+                let v: Value = serde_json::from_slice(&b)
+                    .map_err(|e| RepoError::Corrupt(p.clone(), e.to_string()))?;
+                Config::from_json(&v).map_err(|e| RepoError::Corrupt(p, e))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(RepoError::Io(p, e)),
+        }
+    }
+
+    /// Loads the node key, or makes one from `fresh_seed` on first start.
+    pub fn identity(&self, fresh_seed: impl FnOnce() -> [u8; 32]) -> Result<Identity, RepoError> {
+        let p = self.key_path();
+        match fs::read_to_string(&p) {
+            Ok(text) => {
+                let bytes = unhex(text.trim())
+                    .ok_or_else(|| RepoError::Corrupt(p.clone(), "not hex".into()))?;
+                let seed: [u8; 32] = bytes.try_into().map_err(|_| {
+                    RepoError::Corrupt(p.clone(), "not a 32-byte ed25519 seed".into())
+                })?;
+                Ok(Identity::from_seed(seed))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.create_dir()?;
+                let id = Identity::from_seed(fresh_seed());
+                write_atomic(&p, format!("{}\n", hex(&id.seed())).as_bytes(), true)?;
+                Ok(id)
+            }
+            Err(e) => Err(RepoError::Io(p, e)),
+        }
+    }
+
+    /// Loads the API token, or makes one from `fresh` on first start.
+    pub fn token(&self, fresh: impl FnOnce() -> [u8; 32]) -> Result<String, RepoError> {
+        let p = self.token_path();
+        match fs::read_to_string(&p) {
+            Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+            Ok(_) => Err(RepoError::Corrupt(p, "empty token".into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.create_dir()?;
+                let t = hex(&fresh());
+                write_atomic(&p, format!("{t}\n").as_bytes(), true)?;
+                Ok(t)
+            }
+            Err(e) => Err(RepoError::Io(p, e)),
+        }
+    }
+
+    /// Takes the exclusive lock of a running node. Fails at once if another process holds it.
+    pub fn lock(&self) -> Result<RepoLock, RepoError> {
+        self.create_dir()?;
+        let p = self.dir.join("repo.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(io_at(&p))?;
+        match file.try_lock() {
+            Ok(()) => Ok(RepoLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => {
+                let who = self
+                    .daemon_info()
+                    .map(|(pid, api)| format!("pid {pid}, API {api}"))
+                    .unwrap_or_else(|| "pid unknown".into());
+                Err(RepoError::Locked(self.dir.clone(), who))
+            }
+            Err(fs::TryLockError::Error(e)) => Err(RepoError::Io(p, e)),
+        }
+    }
+
+    pub fn write_daemon_info(&self, pid: u32, api: &str) -> Result<(), RepoError> {
+        write_atomic(
+            &self.daemon_path(),
+            json!({"pid": pid, "api": api}).to_string().as_bytes(),
+            false,
+        )
+    }
+
+    /// (pid, API URL) of the node that last ran here, if its file is present.
+    pub fn daemon_info(&self) -> Option<(u64, String)> {
+        let v: Value = serde_json::from_slice(&fs::read(self.daemon_path()).ok()?).ok()?;
+        Some((v.get("pid")?.as_u64()?, v.get("api")?.as_str()?.to_string()))
+    }
+
+    pub fn clear_daemon_info(&self) {
+        let _ = fs::remove_file(self.daemon_path());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_is_stable_and_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path().join("r"));
+        let a = repo.identity(|| [7; 32]).unwrap().node_id();
+        let b = repo
+            .identity(|| panic!("must not make a second key"))
+            .unwrap()
+            .node_id();
+        assert_eq!(a, b);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(repo.key_path()).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        fs::write(repo.key_path(), "zz").unwrap();
+        assert!(matches!(
+            repo.identity(|| [0; 32]),
+            Err(RepoError::Corrupt(..))
+        ));
+    }
+
+    #[test]
+    fn second_lock_fails_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        let _held = repo.lock().unwrap();
+        let err = repo.lock().err().unwrap().to_string();
+        assert!(err.contains("already running"), "{err}");
+    }
+
+    #[test]
+    fn config_round_trips_and_rejects_junk() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        assert_eq!(repo.config().unwrap(), Config::default());
+        let c = Config {
+            http_addr: "127.0.0.1:5000".into(),
+            peer_port: 5001,
+            bootstrap: vec!["/ip4/1.2.3.4/tcp/4801".into()],
+        };
+        repo.write_config(&c).unwrap();
+        assert_eq!(repo.config().unwrap(), c);
+        fs::write(repo.config_path(), "{\"peer_port\": \"x\"}").unwrap();
+        assert!(repo.config().is_err());
+    }
+}
+
+/// Everything a runtime needs from the repo to start a node.
+pub struct Opened {
+    pub lock: RepoLock,
+    pub config: Config,
+    pub identity: Identity,
+    pub token: String,
+    pub store: crate::Store,
+}
+
+impl Repo {
+    /// Locks the repo, then loads (or makes) its config, key, token and store, in that order, so
+    /// a second node on the same repo fails before touching anything.
+    pub fn open_node(
+        &self,
+        entropy: fn() -> [u8; 32],
+    ) -> Result<Opened, Box<dyn std::error::Error + Send + Sync>> {
+        let lock = self.lock()?;
+        let config = self.config()?;
+        let identity = self.identity(entropy)?;
+        let token = self.token(entropy)?;
+        let store = crate::Store::open(&self.store_dir())?;
+        Ok(Opened {
+            lock,
+            config,
+            identity,
+            token,
+            store,
+        })
+    }
+}

@@ -26,18 +26,12 @@ impl Client {
     /// The node named by `-n`, else the one running on the repo, else the repo's configured port.
     pub fn new(repo: &Repo, node: Option<&str>) -> Result<Self, CliError> {
         if let Some(n) = node {
-            let base = n.strip_prefix("http://").ok_or_else(|| {
-                CliError(format!(
-                    "-n takes a node URL like http://127.0.0.1:4800, not \"{n}\""
-                ))
-            })?;
+            let base = n
+                .strip_prefix("http://")
+                .ok_or_else(|| CliError(format!("-n takes a node URL like http://127.0.0.1:4800, not \"{n}\"")))?;
             let base = base.trim_end_matches('/').to_string();
             let token = std::env::var("LEITHER_TOKEN").ok();
-            return Ok(Client {
-                url: format!("http://{base}"),
-                base,
-                token,
-            });
+            return Ok(Client { url: format!("http://{base}"), base, token });
         }
         let url = match repo.daemon_info() {
             Some((_, api)) => api,
@@ -53,17 +47,12 @@ impl Client {
         };
         let base = url.trim_start_matches("http://").to_string();
         // The local token is only ever sent to the local node.
-        let token = std::fs::read_to_string(repo.token_path())
-            .ok()
-            .map(|t| t.trim().to_string());
+        let token = std::fs::read_to_string(repo.token_path()).ok().map(|t| t.trim().to_string());
         Ok(Client { base, url, token })
     }
 
     fn unreachable(&self, e: std::io::Error) -> CliError {
-        CliError(format!(
-            "cannot reach the node at {}: {e} (is it running? start it with `leither run`)",
-            self.url
-        ))
+        CliError(format!("cannot reach the node at {}: {e} (is it running? start it with `leither run`)", self.url))
     }
 
     fn auth(&self) -> Option<String> {
@@ -89,39 +78,25 @@ impl Client {
     }
 
     /// Calls a method with a raw body stream (e.g. `IpfsAdd` of a file).
-    pub fn call_stream(
-        &self,
-        method: &str,
-        query: &str,
-        body: &mut dyn Read,
-        len: u64,
-    ) -> Result<Value, CliError> {
+    pub fn call_stream(&self, method: &str, query: &str, body: &mut dyn Read, len: u64) -> Result<Value, CliError> {
         let auth = self.auth();
         let mut headers = Vec::new();
         if let Some(a) = &auth {
             headers.push(("Authorization", a.as_str()));
         }
         let path = format!("/api/{method}?{query}");
-        let resp = http::request(
-            &self.base,
-            "POST",
-            &path,
-            &headers,
-            Body::Stream(body, len, "application/octet-stream"),
-        )
-        .map_err(|e| self.unreachable(e))?;
+        let resp =
+            http::request(&self.base, "POST", &path, &headers, Body::Stream(body, len, "application/octet-stream"))
+                .map_err(|e| self.unreachable(e))?;
         decode(resp)
     }
 
     /// `GET` on the gateway; errors carry the gateway's message.
     pub fn get(&self, path: &str) -> Result<http::Response, CliError> {
-        let resp = http::request(&self.base, "GET", path, &[], Body::None)
-            .map_err(|e| self.unreachable(e))?;
+        let resp = http::request(&self.base, "GET", path, &[], Body::None).map_err(|e| self.unreachable(e))?;
         if resp.status != 200 {
             let status = resp.status;
-            let text = String::from_utf8_lossy(&resp.read_all().unwrap_or_default())
-                .trim()
-                .to_string();
+            let text = String::from_utf8_lossy(&resp.read_all().unwrap_or_default()).trim().to_string();
             return Err(CliError(format!("{text} (HTTP {status})")));
         }
         Ok(resp)
@@ -131,17 +106,12 @@ impl Client {
 fn decode(resp: http::Response) -> Result<Value, CliError> {
     let status = resp.status;
     let bytes = resp.read_all()?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| {
-        CliError(format!(
-            "the node sent a response that is not JSON (HTTP {status})"
-        ))
-    })?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| CliError(format!("the node sent a response that is not JSON (HTTP {status})")))?;
     if let Some(e) = v.get("error").and_then(Value::as_str) {
         return Err(CliError(e.to_string()));
     }
-    v.get("result")
-        .cloned()
-        .ok_or_else(|| CliError(format!("the node's response has no result (HTTP {status})")))
+    v.get("result").cloned().ok_or_else(|| CliError(format!("the node's response has no result (HTTP {status})")))
 }
 
 /// `--repo`, else `$LEITHER_PATH`, else `~/.leither`.

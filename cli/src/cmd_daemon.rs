@@ -13,18 +13,13 @@ use runtime_std as runtime;
 
 pub fn init(repo: &Repo, a: Init) -> Result<(), CliError> {
     let mut c: Config = repo.config()?;
-    let host = a.listen.unwrap_or_else(|| {
-        c.http_addr
-            .rsplit_once(':')
-            .map(|(h, _)| h.to_string())
-            .unwrap_or("0.0.0.0".into())
-    });
-    let port = a.port.map(|p| p.to_string()).unwrap_or_else(|| {
-        c.http_addr
-            .rsplit_once(':')
-            .map(|(_, p)| p.to_string())
-            .unwrap_or("4800".into())
-    });
+    let host = a
+        .listen
+        .unwrap_or_else(|| c.http_addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or("0.0.0.0".into()));
+    let port = a
+        .port
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| c.http_addr.rsplit_once(':').map(|(_, p)| p.to_string()).unwrap_or("4800".into()));
     c.http_addr = format!("{host}:{port}");
     if !a.bootstrap.is_empty() {
         c.bootstrap = a.bootstrap;
@@ -43,22 +38,11 @@ pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
     let http_addr = match (a.listen, a.port) {
         (None, None) => None,
         (l, p) => {
-            let (h, cp) = config
-                .http_addr
-                .rsplit_once(':')
-                .unwrap_or(("0.0.0.0", "4800"));
-            Some(format!(
-                "{}:{}",
-                l.as_deref().unwrap_or(h),
-                p.map(|p| p.to_string()).unwrap_or(cp.to_string())
-            ))
+            let (h, cp) = config.http_addr.rsplit_once(':').unwrap_or(("0.0.0.0", "4800"));
+            Some(format!("{}:{}", l.as_deref().unwrap_or(h), p.map(|p| p.to_string()).unwrap_or(cp.to_string())))
         }
     };
-    let opts = runtime::RunOptions {
-        repo: repo.dir.clone(),
-        http_addr,
-        http_threads: 4,
-    };
+    let opts = runtime::RunOptions { repo: repo.dir.clone(), http_addr, http_threads: 4 };
     runtime::run(opts, |s| {
         println!("leither node {}", s.node_id);
         println!("repo {}", repo.dir.display());

@@ -18,38 +18,25 @@ fn s(v: &Value, key: &str) -> String {
 
 pub fn add(c: &Client, a: IpfsAdd, remote: bool) -> Result<(), CliError> {
     let path = Path::new(&a.path);
-    let meta =
-        std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
+    let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
     let result = if meta.is_dir() {
         if !a.recursive {
-            return Err(CliError(format!(
-                "{} is a directory; add it with -r",
-                a.path
-            )));
+            return Err(CliError(format!("{} is a directory; add it with -r", a.path)));
         }
         if remote {
             return Err(CliError(
-                "adding a directory to another node (-n) is not supported yet; add it on that node"
-                    .into(),
+                "adding a directory to another node (-n) is not supported yet; add it on that node".into(),
             ));
         }
         // The local node reads the tree itself.
-        let abs = std::fs::canonicalize(path)
-            .map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
-        let opts = json!({"recursive": true, "hidden": a.hidden, "cid_version": a.cid_version, "only_hash": a.only_hash});
+        let abs = std::fs::canonicalize(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
+        let opts =
+            json!({"recursive": true, "hidden": a.hidden, "cid_version": a.cid_version, "only_hash": a.only_hash});
         c.call("IpfsAdd", json!([abs.to_string_lossy(), opts]))?
     } else {
         let f = File::open(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let query = format!(
-            "cid-version={}&only-hash={}&name={}",
-            a.cid_version,
-            a.only_hash,
-            encode(&name)
-        );
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let query = format!("cid-version={}&only-hash={}&name={}", a.cid_version, a.only_hash, encode(&name));
         let mut body = Progress::new(f, meta.len(), "adding");
         let r = c.call_stream("IpfsAdd", &query, &mut body, meta.len());
         body.finish();
@@ -75,34 +62,25 @@ fn encode(s: &str) -> String {
 
 fn gateway_path(cid: &str) -> String {
     let cid = cid.trim_start_matches("/ipfs/");
-    format!(
-        "/ipfs/{}",
-        cid.split('/').map(encode).collect::<Vec<_>>().join("/")
-    )
+    format!("/ipfs/{}", cid.split('/').map(encode).collect::<Vec<_>>().join("/"))
 }
 
 pub fn cat(c: &Client, cid: &str) -> Result<(), CliError> {
     let st = c.call("IpfsStat", json!([cid]))?;
     if s(&st, "type") != "file" {
-        return Err(CliError(format!(
-            "{cid} is a {}, not a file",
-            s(&st, "type")
-        )));
+        return Err(CliError(format!("{cid} is a {}, not a file", s(&st, "type"))));
     }
     let mut resp = c.get(&gateway_path(cid))?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match io::copy(&mut resp.body, &mut out) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        r => r
-            .map(|_| ())
-            .map_err(|e| CliError(format!("download failed: {e}"))),
+        r => r.map(|_| ()).map_err(|e| CliError(format!("download failed: {e}"))),
     }
 }
 
 pub fn get(c: &Client, cid: &str, output: Option<String>) -> Result<(), CliError> {
-    let out =
-        PathBuf::from(output.unwrap_or_else(|| cid.trim_start_matches("/ipfs/").replace('/', "_")));
+    let out = PathBuf::from(output.unwrap_or_else(|| cid.trim_start_matches("/ipfs/").replace('/', "_")));
     let n = get_into(c, cid, &out)?;
     println!("saved {} ({n} bytes)", out.display());
     Ok(())
@@ -112,25 +90,12 @@ fn get_into(c: &Client, cid: &str, out: &Path) -> Result<u64, CliError> {
     let st = c.call("IpfsStat", json!([cid]))?;
     match s(&st, "type").as_str() {
         "dir" => {
-            std::fs::create_dir_all(out)
-                .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+            std::fs::create_dir_all(out).map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
             let mut total = 0;
-            for e in c
-                .call("IpfsLs", json!([cid]))?
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
+            for e in c.call("IpfsLs", json!([cid]))?.as_array().cloned().unwrap_or_default() {
                 let name = s(&e, "name");
-                if name.is_empty()
-                    || name == "."
-                    || name == ".."
-                    || name.contains('/')
-                    || name.contains('\0')
-                {
-                    return Err(CliError(format!(
-                        "refusing unsafe entry name {name:?} in {cid}"
-                    )));
+                if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+                    return Err(CliError(format!("refusing unsafe entry name {name:?} in {cid}")));
                 }
                 total += get_into(c, &s(&e, "cid"), &out.join(&name))?;
             }
@@ -146,32 +111,19 @@ fn get_into(c: &Client, cid: &str, out: &Path) -> Result<u64, CliError> {
         _ => {
             let mut resp = c.get(&gateway_path(cid))?;
             let tmp = out.with_extension("part");
-            let mut f = File::create(&tmp)
-                .map_err(|e| CliError(format!("cannot create {}: {e}", tmp.display())))?;
-            let n = io::copy(&mut resp.body, &mut f)
-                .map_err(|e| CliError(format!("download failed: {e}")))?;
+            let mut f = File::create(&tmp).map_err(|e| CliError(format!("cannot create {}: {e}", tmp.display())))?;
+            let n = io::copy(&mut resp.body, &mut f).map_err(|e| CliError(format!("download failed: {e}")))?;
             f.flush()?;
-            std::fs::rename(&tmp, out)
-                .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+            std::fs::rename(&tmp, out).map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
             Ok(n)
         }
     }
 }
 
 pub fn ls(c: &Client, cid: &str) -> Result<(), CliError> {
-    for e in c
-        .call("IpfsLs", json!([cid]))?
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-    {
+    for e in c.call("IpfsLs", json!([cid]))?.as_array().cloned().unwrap_or_default() {
         let slash = if s(&e, "type") == "dir" { "/" } else { "" };
-        println!(
-            "{} {} {}{slash}",
-            s(&e, "cid"),
-            s(&e, "size"),
-            s(&e, "name")
-        );
+        println!("{} {} {}{slash}", s(&e, "cid"), s(&e, "size"), s(&e, "name"));
     }
     Ok(())
 }
@@ -187,12 +139,7 @@ pub fn pin(c: &Client, cmd: PinCmd) -> Result<(), CliError> {
             println!("unpinned {}", s(&r, "cid"));
         }
         PinCmd::Ls(_) => {
-            for p in c
-                .call("PinLs", json!([]))?
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-            {
+            for p in c.call("PinLs", json!([]))?.as_array().cloned().unwrap_or_default() {
                 println!("{} recursive", p.as_str().unwrap_or_default());
             }
         }

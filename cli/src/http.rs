@@ -13,10 +13,7 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn read_all(mut self) -> io::Result<Vec<u8>> {
@@ -34,31 +31,18 @@ pub enum Body<'a> {
 }
 
 /// `base` is `host:port`.
-pub fn request(
-    base: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Body<'_>,
-) -> io::Result<Response> {
+pub fn request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Body<'_>) -> io::Result<Response> {
     let stream = TcpStream::connect(base)?;
     stream.set_read_timeout(Some(Duration::from_secs(3600)))?;
     let mut w = io::BufWriter::with_capacity(1 << 20, stream.try_clone()?);
-    write!(
-        w,
-        "{method} {path} HTTP/1.1\r\nHost: {base}\r\nConnection: close\r\n"
-    )?;
+    write!(w, "{method} {path} HTTP/1.1\r\nHost: {base}\r\nConnection: close\r\n")?;
     for (k, v) in headers {
         write!(w, "{k}: {v}\r\n")?;
     }
     match body {
         Body::None => write!(w, "Content-Length: 0\r\n\r\n")?,
         Body::Bytes(b, ctype) => {
-            write!(
-                w,
-                "Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
-                b.len()
-            )?;
+            write!(w, "Content-Type: {ctype}\r\nContent-Length: {}\r\n\r\n", b.len())?;
             w.write_all(b)?;
         }
         Body::Stream(r, len, ctype) => {
@@ -81,12 +65,7 @@ pub fn request(
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("not an HTTP response: {line:?}"),
-            )
-        })?;
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("not an HTTP response: {line:?}")))?;
     let mut headers = Vec::new();
     loop {
         line.clear();
@@ -101,30 +80,17 @@ pub fn request(
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let find = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-            .map(|(_, v)| v.clone())
-    };
+    let find = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.clone());
     let body: Box<dyn Read> = if method == "HEAD" || status == 304 || status == 204 {
         Box::new(io::empty())
     } else if find("Transfer-Encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
-        Box::new(Chunked {
-            inner: r,
-            left: 0,
-            done: false,
-        })
+        Box::new(Chunked { inner: r, left: 0, done: false })
     } else if let Some(len) = find("Content-Length").and_then(|l| l.parse::<u64>().ok()) {
         Box::new(r.take(len))
     } else {
         Box::new(r)
     };
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+    Ok(Response { status, headers, body })
 }
 
 struct Chunked<R> {
@@ -156,10 +122,7 @@ impl<R: BufRead> Read for Chunked<R> {
         let n = (out.len() as u64).min(self.left) as usize;
         let got = self.inner.read(&mut out[..n])?;
         if got == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed inside a chunk",
-            ));
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a chunk"));
         }
         self.left -= got as u64;
         Ok(got)

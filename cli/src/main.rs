@@ -36,14 +36,8 @@ fn hoist_globals(args: Vec<String>) -> Vec<String> {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
-    let name = argv
-        .first()
-        .map(String::as_str)
-        .unwrap_or("leither")
-        .rsplit('/')
-        .next()
-        .unwrap_or("leither")
-        .to_string();
+    let name =
+        argv.first().map(String::as_str).unwrap_or("leither").rsplit('/').next().unwrap_or("leither").to_string();
     let rest = hoist_globals(argv.into_iter().skip(1).collect());
     let refs: Vec<&str> = rest.iter().map(String::as_str).collect();
     let top = match <Top as argh::FromArgs>::from_args(&[&name], &refs) {

@@ -20,14 +20,7 @@ impl<R: Read> Progress<R> {
     pub fn new(inner: R, total: u64, label: &'static str) -> Self {
         // Small inputs finish before a line would help.
         let on = std::io::stderr().is_terminal() && total >= 8 << 20;
-        Progress {
-            inner,
-            done: 0,
-            total,
-            label,
-            last: if on { Some(Instant::now()) } else { None },
-            shown: false,
-        }
+        Progress { inner, done: 0, total, label, last: if on { Some(Instant::now()) } else { None }, shown: false }
     }
 
     pub fn finish(&self) {
@@ -44,17 +37,8 @@ impl<R: Read> Read for Progress<R> {
         self.done += n as u64;
         if let Some(last) = self.last {
             if last.elapsed() >= Duration::from_millis(200) {
-                let pct = if self.total > 0 {
-                    self.done * 100 / self.total
-                } else {
-                    100
-                };
-                eprint!(
-                    "\r{} {:.1} MiB / {:.1} MiB ({pct}%)",
-                    self.label,
-                    mib(self.done),
-                    mib(self.total)
-                );
+                let pct = if self.total > 0 { self.done * 100 / self.total } else { 100 };
+                eprint!("\r{} {:.1} MiB / {:.1} MiB ({pct}%)", self.label, mib(self.done), mib(self.total));
                 let _ = std::io::stderr().flush();
                 self.last = Some(Instant::now());
                 self.shown = true;

@@ -16,22 +16,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn bad_request(m: impl Into<String>) -> Self {
-        ApiError {
-            status: 400,
-            message: m.into(),
-        }
+        ApiError { status: 400, message: m.into() }
     }
     pub fn not_found(m: impl Into<String>) -> Self {
-        ApiError {
-            status: 404,
-            message: m.into(),
-        }
+        ApiError { status: 404, message: m.into() }
     }
     pub fn internal(m: impl Into<String>) -> Self {
-        ApiError {
-            status: 500,
-            message: m.into(),
-        }
+        ApiError { status: 500, message: m.into() }
     }
 }
 
@@ -52,14 +43,8 @@ impl Call<'_> {
     pub fn str_arg(&self, i: usize, what: &str) -> Result<&str, ApiError> {
         match self.args.get(i) {
             Some(Value::String(s)) => Ok(s),
-            Some(_) => Err(ApiError::bad_request(format!(
-                "argument {} ({what}) must be a string",
-                i + 1
-            ))),
-            None => Err(ApiError::bad_request(format!(
-                "missing argument {} ({what})",
-                i + 1
-            ))),
+            Some(_) => Err(ApiError::bad_request(format!("argument {} ({what}) must be a string", i + 1))),
+            None => Err(ApiError::bad_request(format!("missing argument {} ({what})", i + 1))),
         }
     }
 
@@ -68,10 +53,7 @@ impl Call<'_> {
         match self.args.get(i) {
             None | Some(Value::Null) => Ok(Default::default()),
             Some(Value::Object(m)) => Ok(m.clone()),
-            Some(_) => Err(ApiError::bad_request(format!(
-                "argument {} (options) must be an object",
-                i + 1
-            ))),
+            Some(_) => Err(ApiError::bad_request(format!("argument {} (options) must be an object", i + 1))),
         }
     }
 }
@@ -104,12 +86,7 @@ impl Registry {
     where
         F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
     {
-        self.insert(Method {
-            name,
-            write,
-            streams_body: false,
-            handler: Box::new(handler),
-        });
+        self.insert(Method { name, write, streams_body: false, handler: Box::new(handler) });
     }
 
     /// A method that may receive its payload as a raw request body.
@@ -117,21 +94,12 @@ impl Registry {
     where
         F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
     {
-        self.insert(Method {
-            name,
-            write,
-            streams_body: true,
-            handler: Box::new(handler),
-        });
+        self.insert(Method { name, write, streams_body: true, handler: Box::new(handler) });
     }
 
     fn insert(&mut self, m: Method) {
         let key = m.name.to_ascii_lowercase();
-        assert!(
-            !self.methods.contains_key(&key),
-            "method {} registered twice",
-            m.name
-        );
+        assert!(!self.methods.contains_key(&key), "method {} registered twice", m.name);
         self.methods.insert(key, m);
     }
 

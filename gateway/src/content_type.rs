@@ -46,12 +46,8 @@ pub fn sniff(head: &[u8]) -> &'static str {
             return t;
         }
     }
-    let trimmed: Vec<u8> = head
-        .iter()
-        .skip_while(|b| b.is_ascii_whitespace())
-        .take(16)
-        .map(u8::to_ascii_lowercase)
-        .collect();
+    let trimmed: Vec<u8> =
+        head.iter().skip_while(|b| b.is_ascii_whitespace()).take(16).map(u8::to_ascii_lowercase).collect();
     if trimmed.starts_with(b"<!doctype html") || trimmed.starts_with(b"<html") {
         return "text/html; charset=utf-8";
     }
@@ -63,11 +59,7 @@ pub fn sniff(head: &[u8]) -> &'static str {
         // A multi-byte character cut at the end of the sniff window is still text.
         Err(e) => e.error_len().is_none(),
     };
-    if text
-        && !head
-            .iter()
-            .any(|&b| b < 0x09 || (0x0e..0x20).contains(&b) && b != 0x1b)
-    {
+    if text && !head.iter().any(|&b| b < 0x09 || (0x0e..0x20).contains(&b) && b != 0x1b) {
         "text/plain; charset=utf-8"
     } else {
         "application/octet-stream"
@@ -80,10 +72,7 @@ mod tests {
 
     #[test]
     fn names_and_sniffing() {
-        assert_eq!(
-            from_name("a/b/index.HTML"),
-            Some("text/html; charset=utf-8")
-        );
+        assert_eq!(from_name("a/b/index.HTML"), Some("text/html; charset=utf-8"));
         assert_eq!(from_name("noext"), None);
         assert_eq!(sniff(b"hello world\n"), "text/plain; charset=utf-8");
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), "image/png");

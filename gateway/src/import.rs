@@ -47,12 +47,7 @@ pub struct Batcher<'a> {
 
 impl<'a> Batcher<'a> {
     pub fn new(store: Option<&'a dyn BlockWrite>) -> Self {
-        Batcher {
-            store,
-            pending: Vec::new(),
-            pending_bytes: 0,
-            blocks_written: 0,
-        }
+        Batcher { store, pending: Vec::new(), pending_bytes: 0, blocks_written: 0 }
     }
 
     pub fn add(&mut self, blocks: &mut Vec<Block>) -> Result<(), ImportError> {
@@ -71,9 +66,7 @@ impl<'a> Batcher<'a> {
     pub fn flush(&mut self) -> Result<(), ImportError> {
         if let Some(store) = self.store {
             if !self.pending.is_empty() {
-                store
-                    .put_blocks(&self.pending)
-                    .map_err(ImportError::Store)?;
+                store.put_blocks(&self.pending).map_err(ImportError::Store)?;
                 self.blocks_written += self.pending.len() as u64;
             }
         }
@@ -124,34 +117,24 @@ pub fn import_path(
     path: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LinkInfo, ImportError> {
-    let meta =
-        std::fs::symlink_metadata(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
     let ft = meta.file_type();
     if ft.is_symlink() {
-        let target =
-            std::fs::read_link(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+        let target = std::fs::read_link(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
         let block = symlink_block(&opts.profile, target.as_os_str().as_encoded_bytes());
-        let info = LinkInfo {
-            cid: block.cid.clone(),
-            tsize: block.bytes.len() as u64,
-            filesize: 0,
-        };
+        let info = LinkInfo { cid: block.cid.clone(), tsize: block.bytes.len() as u64, filesize: 0 };
         batch.add(&mut vec![block])?;
         return Ok(info);
     }
     if ft.is_file() {
-        let mut f =
-            std::fs::File::open(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+        let mut f = std::fs::File::open(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
         return import_reader(batch, opts.profile, &mut f, progress).map_err(|e| match e {
             ImportError::Read(_, io) => ImportError::Read(path.to_path_buf(), io),
             other => other,
         });
     }
     if !ft.is_dir() {
-        return Err(ImportError::Unsupported(
-            path.to_path_buf(),
-            "only files, directories and symlinks can be added",
-        ));
+        return Err(ImportError::Unsupported(path.to_path_buf(), "only files, directories and symlinks can be added"));
     }
     let mut dir = DirBuilder::new(opts.profile);
     let rd = std::fs::read_dir(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
@@ -171,9 +154,5 @@ pub fn import_path(
     let mut out = Vec::new();
     let root = dir.build(&mut out);
     batch.add(&mut out)?;
-    Ok(LinkInfo {
-        cid: root.cid,
-        tsize: root.tsize,
-        filesize: done_bytes,
-    })
+    Ok(LinkInfo { cid: root.cid, tsize: root.tsize, filesize: done_bytes })
 }

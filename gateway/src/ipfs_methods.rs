@@ -16,9 +16,7 @@ fn profile_for(version: u64) -> Result<Profile, ApiError> {
     match version {
         0 => Ok(Profile::UNIXFS_V0_2015),
         1 => Ok(Profile::UNIXFS_V1_2025),
-        v => Err(ApiError::bad_request(format!(
-            "cid version {v} is not supported (use 0 or 1)"
-        ))),
+        v => Err(ApiError::bad_request(format!("cid version {v} is not supported (use 0 or 1)"))),
     }
 }
 
@@ -28,9 +26,7 @@ pub fn parse_cid(text: &str) -> Result<Cid, ApiError> {
 
 fn read_err(e: read::ReadError) -> ApiError {
     match e {
-        read::ReadError::Missing(_) | read::ReadError::NotFound(_) => {
-            ApiError::not_found(e.to_string())
-        }
+        read::ReadError::Missing(_) | read::ReadError::NotFound(_) => ApiError::not_found(e.to_string()),
         read::ReadError::Store(_) => ApiError::internal(e.to_string()),
         _ => ApiError::bad_request(e.to_string()),
     }
@@ -88,9 +84,7 @@ pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>) {
     let s = store;
     reg.register("PinLs", false, move |_| {
         let pins = s.pin_ls().map_err(ApiError::internal)?;
-        Ok(Value::Array(
-            pins.iter().map(|c| Value::String(c.to_string())).collect(),
-        ))
+        Ok(Value::Array(pins.iter().map(|c| Value::String(c.to_string())).collect()))
     });
 }
 
@@ -132,9 +126,9 @@ fn ipfs_add<B: Backend>(store: &B, call: &mut Call<'_>) -> Result<Value, ApiErro
     }
     let version = match opts.get("cid_version") {
         Some(Value::Number(n)) => n.as_u64().unwrap_or(u64::MAX),
-        Some(Value::String(s)) => s
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("cid_version \"{s}\" is not a number")))?,
+        Some(Value::String(s)) => {
+            s.parse().map_err(|_| ApiError::bad_request(format!("cid_version \"{s}\" is not a number")))?
+        }
         _ => 0,
     };
     let profile = profile_for(version)?;
@@ -143,11 +137,7 @@ fn ipfs_add<B: Backend>(store: &B, call: &mut Call<'_>) -> Result<Value, ApiErro
     let mut batch = Batcher::new(target);
     let (root, name) = if let Some(body) = call.body.take() {
         let name = call.query.get("name").cloned().unwrap_or_default();
-        (
-            import_reader(&mut batch, profile, body, &mut |_| {})
-                .map_err(|e| ApiError::bad_request(e.to_string()))?,
-            name,
-        )
+        (import_reader(&mut batch, profile, body, &mut |_| {}).map_err(|e| ApiError::bad_request(e.to_string()))?, name)
     } else {
         let path = call.str_arg(0, "path")?;
         let p = Path::new(path);
@@ -156,29 +146,16 @@ fn ipfs_add<B: Backend>(store: &B, call: &mut Call<'_>) -> Result<Value, ApiErro
                 "the path \"{path}\" must be absolute (it is read by the node)"
             )));
         }
-        let meta = std::fs::symlink_metadata(p)
-            .map_err(|e| ApiError::bad_request(format!("cannot read {path}: {e}")))?;
+        let meta =
+            std::fs::symlink_metadata(p).map_err(|e| ApiError::bad_request(format!("cannot read {path}: {e}")))?;
         if meta.is_dir() && !flag(opts.get("recursive")) {
-            return Err(ApiError::bad_request(format!(
-                "{path} is a directory; add it with -r"
-            )));
+            return Err(ApiError::bad_request(format!("{path} is a directory; add it with -r")));
         }
-        let tree = TreeOptions {
-            profile,
-            hidden: flag(opts.get("hidden")),
-        };
-        let root = import_path(&mut batch, tree, p, &mut |_| {})
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        (
-            root,
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        )
+        let tree = TreeOptions { profile, hidden: flag(opts.get("hidden")) };
+        let root = import_path(&mut batch, tree, p, &mut |_| {}).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        (root, p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
     };
-    batch
-        .flush()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    batch.flush().map_err(|e| ApiError::internal(e.to_string()))?;
     if !only_hash {
         store.pin_add(&root.cid).map_err(ApiError::internal)?;
     }

@@ -33,9 +33,7 @@ pub fn register(reg: &mut Registry, info: NodeInfo, shutdown: impl Fn() + Send +
             _ => String::new(),
         }))
     });
-    reg.register("Id", false, move |_| {
-        Ok(json!({"id": info.node_id, "version": info.version, "repo": info.repo}))
-    });
+    reg.register("Id", false, move |_| Ok(json!({"id": info.node_id, "version": info.version, "repo": info.repo})));
     reg.register("Shutdown", true, move |call| {
         if !call.args.is_empty() {
             return Err(ApiError::bad_request("Shutdown takes no arguments"));

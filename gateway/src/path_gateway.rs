@@ -39,9 +39,7 @@ fn status_of(e: &ReadError) -> u16 {
 
 fn etag_matches(header: Option<&str>, etag: &str) -> bool {
     header.is_some_and(|h| {
-        h.split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+        h.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
     })
 }
 
@@ -58,21 +56,12 @@ pub fn serve<B: Backend>(store: &Arc<B>, req: &GatewayRequest<'_>) -> Resp {
         let cur = roots.last().expect("root present").clone();
         match read::lookup(&**store, &cur, seg.as_bytes()) {
             Ok(c) => roots.push(c),
-            Err(e) => {
-                return error_response(
-                    status_of(&e),
-                    &format!("cannot resolve /ipfs/{}: {e}", req.rest),
-                )
-            }
+            Err(e) => return error_response(status_of(&e), &format!("cannot resolve /ipfs/{}: {e}", req.rest)),
         }
         last_name = seg.to_string();
     }
     let cid = roots.last().expect("root present").clone();
-    let roots_header = roots
-        .iter()
-        .map(Cid::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let roots_header = roots.iter().map(Cid::to_string).collect::<Vec<_>>().join(",");
     let format = req.format.or_else(|| match req.accept {
         Some(a) if a.contains("application/vnd.ipld.raw") => Some("raw"),
         Some(a) if a.contains("application/vnd.ipld.car") => Some("car"),
@@ -81,12 +70,7 @@ pub fn serve<B: Backend>(store: &Arc<B>, req: &GatewayRequest<'_>) -> Resp {
     match format {
         Some("raw") => return serve_raw(store, &cid, req),
         Some("car") => return serve_car(store, &cid, req),
-        Some(other) => {
-            return error_response(
-                400,
-                &format!("unsupported format \"{other}\" (use raw or car)"),
-            )
-        }
+        Some(other) => return error_response(400, &format!("unsupported format \"{other}\" (use raw or car)")),
         None => {}
     }
     let node = match read::load_node(&**store, &cid) {
@@ -123,20 +107,14 @@ pub fn serve<B: Backend>(store: &Arc<B>, req: &GatewayRequest<'_>) -> Resp {
                 Err(e) => return error_response(status_of(&e), &e.to_string()),
             };
             let html = listing::render(req.raw_path, &cid, &entries);
-            common(
-                Resp::bytes(200, html.into_bytes(), "text/html; charset=utf-8")
-                    .with_header(header("Etag", &etag)),
-            )
+            common(Resp::bytes(200, html.into_bytes(), "text/html; charset=utf-8").with_header(header("Etag", &etag)))
         }
         Kind::Symlink => {
             let target = match node {
                 Node::Pb(_, fs) => fs.data.unwrap_or_default(),
                 Node::Raw(_) => Vec::new(),
             };
-            common(
-                Resp::bytes(200, target, "inode/symlink")
-                    .with_header(header("Etag", &format!("\"{cid}\""))),
-            )
+            common(Resp::bytes(200, target, "inode/symlink").with_header(header("Etag", &format!("\"{cid}\""))))
         }
         Kind::File => common(serve_file(store, &cid, &last_name, req)),
     }
@@ -159,12 +137,8 @@ fn serve_file<B: Backend>(store: &Arc<B>, cid: &Cid, name: &str, req: &GatewayRe
                 .with_header(header("Content-Range", &format!("bytes */{size}")));
         }
     };
-    let mut stream = FileStream {
-        store: store.clone(),
-        cursor: FileCursor::new(cid.clone(), start, end),
-        buf: Vec::new(),
-        pos: 0,
-    };
+    let mut stream =
+        FileStream { store: store.clone(), cursor: FileCursor::new(cid.clone(), start, end), buf: Vec::new(), pos: 0 };
     let ctype = match content_type::from_name(name) {
         Some(t) => t,
         None => {
@@ -185,10 +159,7 @@ fn serve_file<B: Backend>(store: &Arc<B>, cid: &Cid, name: &str, req: &GatewayRe
         .with_header(header("Accept-Ranges", "bytes"));
     if status == 206 {
         let last = end.saturating_sub(1);
-        resp = resp.with_header(header(
-            "Content-Range",
-            &format!("bytes {start}-{last}/{size}"),
-        ));
+        resp = resp.with_header(header("Content-Range", &format!("bytes {start}-{last}/{size}")));
     }
     resp
 }
@@ -224,16 +195,11 @@ fn serve_car<B: Backend>(store: &Arc<B>, cid: &Cid, req: &GatewayRequest<'_>) ->
         buf: car::header(cid),
         pos: 0,
     };
-    Resp::stream(
-        200,
-        Box::new(stream),
-        None,
-        "application/vnd.ipld.car; version=1; order=dfs; dups=n",
-    )
-    .with_header(header("Etag", &etag))
-    .with_header(header("X-Content-Type-Options", "nosniff"))
-    .with_header(header("Cache-Control", IMMUTABLE))
-    .with_header(header("X-Ipfs-Path", req.raw_path))
+    Resp::stream(200, Box::new(stream), None, "application/vnd.ipld.car; version=1; order=dfs; dups=n")
+        .with_header(header("Etag", &etag))
+        .with_header(header("X-Content-Type-Options", "nosniff"))
+        .with_header(header("Cache-Control", IMMUTABLE))
+        .with_header(header("X-Ipfs-Path", req.raw_path))
 }
 
 fn io_err(e: ReadError) -> io::Error {
@@ -290,8 +256,7 @@ impl<B: Backend> Read for CarStream<B> {
             let Some(cid) = self.stack.pop() else {
                 return Ok(0);
             };
-            if cid.hash().code() == proto_core::cid::HASH_IDENTITY || !self.seen.insert(cid.clone())
-            {
+            if cid.hash().code() == proto_core::cid::HASH_IDENTITY || !self.seen.insert(cid.clone()) {
                 continue;
             }
             let bytes = read::load(&*self.store, &cid).map_err(io_err)?;

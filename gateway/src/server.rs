@@ -31,38 +31,22 @@ pub struct Resp {
 
 pub fn header(name: &str, value: &str) -> Header {
     // Header values we build are ASCII; a value tiny-http refuses is replaced, never a panic.
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap_or_else(|_| {
-        Header::from_bytes(name.as_bytes(), &b"invalid"[..]).expect("ascii header")
-    })
+    Header::from_bytes(name.as_bytes(), value.as_bytes())
+        .unwrap_or_else(|_| Header::from_bytes(name.as_bytes(), &b"invalid"[..]).expect("ascii header"))
 }
 
 impl Resp {
     pub fn empty(status: u16) -> Self {
-        Resp {
-            status,
-            headers: Vec::new(),
-            body: Box::new(io::empty()),
-            len: Some(0),
-        }
+        Resp { status, headers: Vec::new(), body: Box::new(io::empty()), len: Some(0) }
     }
 
     pub fn bytes(status: u16, body: Vec<u8>, ctype: &str) -> Self {
         let len = body.len() as u64;
-        Resp {
-            status,
-            headers: vec![header("Content-Type", ctype)],
-            body: Box::new(Cursor::new(body)),
-            len: Some(len),
-        }
+        Resp { status, headers: vec![header("Content-Type", ctype)], body: Box::new(Cursor::new(body)), len: Some(len) }
     }
 
     pub fn stream(status: u16, body: Box<dyn Read + Send>, len: Option<u64>, ctype: &str) -> Self {
-        Resp {
-            status,
-            headers: vec![header("Content-Type", ctype)],
-            body,
-            len,
-        }
+        Resp { status, headers: vec![header("Content-Type", ctype)], body, len }
     }
 
     pub fn json(status: u16, v: &Value) -> Self {
@@ -75,13 +59,12 @@ impl Resp {
     }
 
     fn send(self, req: Request) {
-        let resp = Response::new(
-            StatusCode(self.status),
-            self.headers,
-            self.body,
-            self.len.map(|l| l as usize),
-            None,
-        );
+        let mut resp = Response::new(StatusCode(self.status), self.headers, self.body, self.len.map(|l| l as usize), None);
+        if self.len.is_some() {
+            // tiny-http switches to chunked encoding above 32 KiB by default; a known length is
+            // better for clients (progress, resumed downloads, HEAD).
+            resp = resp.with_chunked_threshold(usize::MAX);
+        }
         // The client may have gone away; nothing to do about it.
         let _ = req.respond(resp);
     }
@@ -89,11 +72,7 @@ impl Resp {
 
 /// A plain-text error with a status; every gateway error reads as one line.
 pub fn error_response(status: u16, message: &str) -> Resp {
-    Resp::bytes(
-        status,
-        format!("{message}\n").into_bytes(),
-        "text/plain; charset=utf-8",
-    )
+    Resp::bytes(status, format!("{message}\n").into_bytes(), "text/plain; charset=utf-8")
 }
 
 fn api_error(e: &ApiError) -> Resp {
@@ -109,11 +88,7 @@ pub struct Running {
 impl Running {
     /// The URL clients on this machine use (an unspecified bind address becomes 127.0.0.1).
     pub fn api_url(&self) -> String {
-        let host = if self.addr.ip().is_unspecified() {
-            "127.0.0.1".to_string()
-        } else {
-            self.addr.ip().to_string()
-        };
+        let host = if self.addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { self.addr.ip().to_string() };
         format!("http://{host}:{}", self.addr.port())
     }
 
@@ -134,52 +109,27 @@ struct Ctx<B> {
     token: String,
 }
 
-pub fn start<B: Backend>(
-    addr: &str,
-    store: Arc<B>,
-    registry: Arc<Registry>,
-    cfg: ServerConfig,
-) -> io::Result<Running> {
-    let server = tiny_http::Server::http(addr).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::AddrInUse,
-            format!("cannot listen on {addr}: {e}"),
-        )
-    })?;
-    let local = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| io::Error::other("not an IP listener"))?;
+pub fn start<B: Backend>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg: ServerConfig) -> io::Result<Running> {
+    let server = tiny_http::Server::http(addr)
+        .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("cannot listen on {addr}: {e}")))?;
+    let local = server.server_addr().to_ip().ok_or_else(|| io::Error::other("not an IP listener"))?;
     let server = Arc::new(server);
-    let ctx = Arc::new(Ctx {
-        store,
-        registry,
-        token: cfg.token,
-    });
+    let ctx = Arc::new(Ctx { store, registry, token: cfg.token });
     let mut workers = Vec::new();
     for i in 0..cfg.threads.max(1) {
         let (server, ctx) = (server.clone(), ctx.clone());
-        let handle = std::thread::Builder::new()
-            .name(format!("http-{i}"))
-            .spawn(move || {
-                while let Ok(req) = server.recv() {
-                    handle(&ctx, req);
-                }
-            })?;
+        let handle = std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
+            while let Ok(req) = server.recv() {
+                handle(&ctx, req);
+            }
+        })?;
         workers.push(handle);
     }
-    Ok(Running {
-        server,
-        workers,
-        addr: local,
-    })
+    Ok(Running { server, workers, addr: local })
 }
 
 fn header_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers()
-        .iter()
-        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+    req.headers().iter().find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
 }
 
 pub fn percent_decode(s: &str) -> Option<String> {
@@ -205,10 +155,7 @@ pub fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
         .filter(|p| !p.is_empty())
         .filter_map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            Some((
-                percent_decode(&k.replace('+', " "))?,
-                percent_decode(&v.replace('+', " "))?,
-            ))
+            Some((percent_decode(&k.replace('+', " "))?, percent_decode(&v.replace('+', " "))?))
         })
         .collect()
 }
@@ -258,12 +205,7 @@ fn token_ok(given: Option<&str>, token: &str) -> bool {
     let Some(given) = given.and_then(|h| h.strip_prefix("Bearer ")) else {
         return false;
     };
-    given.len() == token.len()
-        && given
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option<&str>) {
@@ -271,18 +213,19 @@ fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option
         return api_error(&ApiError::not_found(format!("unknown method \"{name}\""))).send(req);
     };
     if method.write && !token_ok(header_value(&req, "Authorization"), &ctx.token) {
-        let e = ApiError { status: 401, message: format!("{} changes the node and needs its API token (the api.token file in the node's repo)", method.name) };
+        let e = ApiError {
+            status: 401,
+            message: format!(
+                "{} changes the node and needs its API token (the api.token file in the node's repo)",
+                method.name
+            ),
+        };
         return api_error(&e).send(req);
     }
     let query = parse_query(raw_query);
-    let raw_body = header_value(&req, "Content-Type")
-        .is_some_and(|t| t.starts_with("application/octet-stream"));
+    let raw_body = header_value(&req, "Content-Type").is_some_and(|t| t.starts_with("application/octet-stream"));
     let result = if raw_body && method.streams_body {
-        method.call(Call {
-            args: Vec::new(),
-            query,
-            body: Some(req.as_reader()),
-        })
+        method.call(Call { args: Vec::new(), query, body: Some(req.as_reader()) })
     } else {
         if req.body_length().is_some_and(|n| n > MAX_JSON_BODY) {
             return api_error(&ApiError {
@@ -292,15 +235,8 @@ fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option
             .send(req);
         }
         let mut body = Vec::new();
-        if let Err(e) = req
-            .as_reader()
-            .take(MAX_JSON_BODY as u64 + 1)
-            .read_to_end(&mut body)
-        {
-            return api_error(&ApiError::bad_request(format!(
-                "cannot read the request body: {e}"
-            )))
-            .send(req);
+        if let Err(e) = req.as_reader().take(MAX_JSON_BODY as u64 + 1).read_to_end(&mut body) {
+            return api_error(&ApiError::bad_request(format!("cannot read the request body: {e}"))).send(req);
         }
         if body.len() > MAX_JSON_BODY {
             return api_error(&ApiError {
@@ -310,11 +246,7 @@ fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option
             .send(req);
         }
         match decode_args(&body) {
-            Ok(args) => method.call(Call {
-                args,
-                query,
-                body: None,
-            }),
+            Ok(args) => method.call(Call { args, query, body: None }),
             Err(e) => Err(e),
         }
     };
@@ -331,11 +263,7 @@ pub fn decode_args(body: &[u8]) -> Result<Vec<Value>, ApiError> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Array(a)) => Ok(a),
-        Ok(_) => Err(ApiError::bad_request(
-            "the request body must be a JSON array of arguments",
-        )),
-        Err(e) => Err(ApiError::bad_request(format!(
-            "the request body is not valid JSON: {e}"
-        ))),
+        Ok(_) => Err(ApiError::bad_request("the request body must be a JSON array of arguments")),
+        Err(e) => Err(ApiError::bad_request(format!("the request body is not valid JSON: {e}"))),
     }
 }

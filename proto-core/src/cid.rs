@@ -27,17 +27,11 @@ pub struct Multihash {
 
 impl Multihash {
     pub fn sha2_256(data: &[u8]) -> Self {
-        Multihash {
-            code: HASH_SHA2_256,
-            digest: Sha256::digest(data).to_vec(),
-        }
+        Multihash { code: HASH_SHA2_256, digest: Sha256::digest(data).to_vec() }
     }
 
     pub fn from_sha2_256_digest(digest: [u8; 32]) -> Self {
-        Multihash {
-            code: HASH_SHA2_256,
-            digest: digest.to_vec(),
-        }
+        Multihash { code: HASH_SHA2_256, digest: digest.to_vec() }
     }
 
     pub fn code(&self) -> u64 {
@@ -69,10 +63,7 @@ impl Multihash {
             other => return Err(CidError::UnsupportedHash(other)),
         }
         let start = a + b;
-        let digest = buf
-            .get(start..start + len)
-            .ok_or(CidError::Truncated)?
-            .to_vec();
+        let digest = buf.get(start..start + len).ok_or(CidError::Truncated)?.to_vec();
         Ok((Multihash { code, digest }, start + len))
     }
 
@@ -131,30 +122,18 @@ impl Cid {
         if hash.code != HASH_SHA2_256 {
             return Err(CidError::V0NotDagPb);
         }
-        Ok(Cid {
-            version: Version::V0,
-            codec: CODEC_DAG_PB,
-            hash,
-        })
+        Ok(Cid { version: Version::V0, codec: CODEC_DAG_PB, hash })
     }
 
     pub fn new_v1(codec: u64, hash: Multihash) -> Self {
-        Cid {
-            version: Version::V1,
-            codec,
-            hash,
-        }
+        Cid { version: Version::V1, codec, hash }
     }
 
     /// The CID of `block` under the given version and codec (sha2-256).
     pub fn of_block(version: Version, codec: u64, block: &[u8]) -> Self {
         let hash = Multihash::sha2_256(block);
         match version {
-            Version::V0 => Cid {
-                version,
-                codec: CODEC_DAG_PB,
-                hash,
-            },
+            Version::V0 => Cid { version, codec: CODEC_DAG_PB, hash },
             Version::V1 => Cid::new_v1(codec, hash),
         }
     }
@@ -196,14 +175,7 @@ impl Cid {
         }
         if buf.len() >= 2 && buf[0] == 0x12 && buf[1] == 0x20 {
             let (hash, n) = Multihash::read(buf)?;
-            return Ok((
-                Cid {
-                    version: Version::V0,
-                    codec: CODEC_DAG_PB,
-                    hash,
-                },
-                n,
-            ));
+            return Ok((Cid { version: Version::V0, codec: CODEC_DAG_PB, hash }, n));
         }
         let (version, a) = varint::read(buf).ok_or(CidError::Truncated)?;
         if version != 1 {
@@ -279,18 +251,12 @@ mod tests {
     fn v0_and_v1_text_of_known_hashes() {
         // The 20-byte block of "hello world\n" (unixfs-dagpb.md §2).
         let block = [
-            0x0a, 0x12, 0x08, 0x02, 0x12, 0x0c, b'h', b'e', b'l', b'l', b'o', b' ', b'w', b'o',
-            b'r', b'l', b'd', b'\n', 0x18, 0x0c,
+            0x0a, 0x12, 0x08, 0x02, 0x12, 0x0c, b'h', b'e', b'l', b'l', b'o', b' ', b'w', b'o', b'r', b'l', b'd',
+            b'\n', 0x18, 0x0c,
         ];
         let v0 = Cid::of_block(Version::V0, CODEC_DAG_PB, &block);
-        assert_eq!(
-            v0.to_string(),
-            "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
-        );
-        assert_eq!(
-            v0.to_v1().to_string(),
-            "bafybeicg2rebjoofv4kbyovkw7af3rpiitvnl6i7ckcywaq6xjcxnc2mby"
-        );
+        assert_eq!(v0.to_string(), "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o");
+        assert_eq!(v0.to_v1().to_string(), "bafybeicg2rebjoofv4kbyovkw7af3rpiitvnl6i7ckcywaq6xjcxnc2mby");
         assert_eq!(
             Cid::of_block(Version::V1, CODEC_RAW, b"").to_string(),
             "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
@@ -308,12 +274,8 @@ mod tests {
             assert_eq!(c.to_string(), t);
             assert_eq!(Cid::from_bytes(&c.to_bytes()).unwrap(), c);
         }
-        let upper =
-            Cid::parse("BAFYBEICG2REBJOOFV4KBYOVKW7AF3RPIITVNL6I7CKCYWAQ6XJCXNC2MBY").unwrap();
-        assert_eq!(
-            upper.to_string(),
-            "bafybeicg2rebjoofv4kbyovkw7af3rpiitvnl6i7ckcywaq6xjcxnc2mby"
-        );
+        let upper = Cid::parse("BAFYBEICG2REBJOOFV4KBYOVKW7AF3RPIITVNL6I7CKCYWAQ6XJCXNC2MBY").unwrap();
+        assert_eq!(upper.to_string(), "bafybeicg2rebjoofv4kbyovkw7af3rpiitvnl6i7ckcywaq6xjcxnc2mby");
     }
 
     #[test]

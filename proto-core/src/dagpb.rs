@@ -34,10 +34,7 @@ pub enum DagPbError {
 impl fmt::Display for DagPbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DagPbError::TooLarge(n) => write!(
-                f,
-                "dag-pb block of {n} bytes is over the {MAX_BLOCK}-byte limit"
-            ),
+            DagPbError::TooLarge(n) => write!(f, "dag-pb block of {n} bytes is over the {MAX_BLOCK}-byte limit"),
             DagPbError::Truncated => write!(f, "dag-pb block is truncated"),
             DagPbError::BadTag(t) => write!(f, "dag-pb has unexpected field tag 0x{t:x}"),
             DagPbError::MissingHash => write!(f, "dag-pb link has no hash"),
@@ -70,9 +67,7 @@ impl PbLink {
 impl PbNode {
     /// Canonical encoding. Links are written in the order given; callers sort directory links.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            self.links.len() * 48 + self.data.as_ref().map_or(0, |d| d.len() + 8),
-        );
+        let mut out = Vec::with_capacity(self.links.len() * 48 + self.data.as_ref().map_or(0, |d| d.len() + 8));
         for link in &self.links {
             let cid = link.cid.to_bytes();
             out.push(0x12);
@@ -116,9 +111,7 @@ fn decode_link(buf: &[u8]) -> Result<PbLink, DagPbError> {
     let (mut cid, mut name, mut tsize) = (None, None, None);
     while !r.done() {
         match r.varint()? {
-            0x0a if cid.is_none() => {
-                cid = Some(Cid::from_bytes(r.bytes()?).map_err(DagPbError::Cid)?)
-            }
+            0x0a if cid.is_none() => cid = Some(Cid::from_bytes(r.bytes()?).map_err(DagPbError::Cid)?),
             0x12 if name.is_none() => name = Some(r.bytes()?.to_vec()),
             0x18 if tsize.is_none() => tsize = Some(r.varint()?),
             0x0a => return Err(DagPbError::DuplicateField("Hash")),
@@ -127,11 +120,7 @@ fn decode_link(buf: &[u8]) -> Result<PbLink, DagPbError> {
             t => return Err(DagPbError::BadTag(t)),
         }
     }
-    Ok(PbLink {
-        cid: cid.ok_or(DagPbError::MissingHash)?,
-        name: name.unwrap_or_default(),
-        tsize: tsize.unwrap_or(0),
-    })
+    Ok(PbLink { cid: cid.ok_or(DagPbError::MissingHash)?, name: name.unwrap_or_default(), tsize: tsize.unwrap_or(0) })
 }
 
 /// A tiny protobuf reader over a byte slice.
@@ -170,19 +159,11 @@ mod tests {
         let empty_file = [0x0a, 0x04, 0x08, 0x02, 0x18, 0x00];
         let child = Cid::of_block(Version::V0, CODEC_DAG_PB, &empty_file);
         let dir = PbNode {
-            links: vec![PbLink {
-                cid: child,
-                name: b"example.jpg".to_vec(),
-                tsize: 6,
-            }],
+            links: vec![PbLink { cid: child, name: b"example.jpg".to_vec(), tsize: 6 }],
             data: Some(vec![0x08, 0x01]),
         };
         let bytes = dir.encode();
-        assert_eq!(
-            bytes.len() + 6,
-            63,
-            "block plus the child's 6 bytes is the 63 kubo reports"
-        );
+        assert_eq!(bytes.len() + 6, 63, "block plus the child's 6 bytes is the 63 kubo reports");
         assert_eq!(
             Cid::of_block(Version::V0, CODEC_DAG_PB, &bytes).to_string(),
             "QmaG4FuMqEBnQNn3C8XJ5bpW8kLs7zq2ZXgHptJHbKDDVx"
@@ -193,14 +174,7 @@ mod tests {
     #[test]
     fn decodes_legacy_data_first_and_rejects_junk() {
         let cid = Cid::new_v0(Multihash::sha2_256(b"x")).unwrap();
-        let node = PbNode {
-            links: vec![PbLink {
-                cid,
-                name: vec![],
-                tsize: 1,
-            }],
-            data: Some(vec![1, 2]),
-        };
+        let node = PbNode { links: vec![PbLink { cid, name: vec![], tsize: 1 }], data: Some(vec![1, 2]) };
         let canonical = node.encode();
         let split = canonical.len() - 4;
         let mut legacy = canonical[split..].to_vec();

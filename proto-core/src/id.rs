@@ -33,8 +33,7 @@ impl NodeId {
         // The last character carries 4 id bits and 2 spare bits. The original system stores a
         // type tag in the spare bits, so they are ignored here; we always write them as zero.
         let (head, last) = text.split_at(26);
-        let last =
-            multibase::base64url_decode_symbol(last.as_bytes()[0]).ok_or(IdError::Encoding)?;
+        let last = multibase::base64url_decode_symbol(last.as_bytes()[0]).ok_or(IdError::Encoding)?;
         let mut canonical = head.to_string();
         canonical.push(multibase::base64url_symbol(last & !0b11));
         let bytes = multibase::base64url_decode(&canonical).ok_or(IdError::Encoding)?;
@@ -66,9 +65,6 @@ mod tests {
         assert_eq!(id.to_string(), "Ngacq50-IRX_DfcndFwZ0c9S0Ng");
         assert_eq!(NodeId::parse(&id.to_string()).unwrap(), id);
         assert_eq!(NodeId::parse("short"), Err(IdError::Length(5)));
-        assert_eq!(
-            NodeId::parse("Ngacq50-IRX_DfcndFwZ0c9S0N!"),
-            Err(IdError::Encoding)
-        );
+        assert_eq!(NodeId::parse("Ngacq50-IRX_DfcndFwZ0c9S0N!"), Err(IdError::Encoding));
     }
 }

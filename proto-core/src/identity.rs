@@ -12,9 +12,7 @@ pub struct Identity {
 impl Identity {
     /// Derives the key pair from 32 bytes of seed material.
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        Identity {
-            keys: KeyPair::from_seed(Seed::new(seed)),
-        }
+        Identity { keys: KeyPair::from_seed(Seed::new(seed)) }
     }
 
     /// The 32-byte seed, which is what the repo stores as the private key.
@@ -46,9 +44,7 @@ pub fn node_id_of(public_key: &[u8; 32]) -> NodeId {
 
 /// Checks an ed25519 signature; false on any malformed input.
 pub fn verify(public_key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
-    PublicKey::new(*public_key)
-        .verify(msg, &Signature::new(*sig))
-        .is_ok()
+    PublicKey::new(*public_key).verify(msg, &Signature::new(*sig)).is_ok()
 }
 
 #[cfg(test)]
@@ -58,13 +54,9 @@ mod tests {
     #[test]
     fn rfc8032_test_1_and_id() {
         // RFC 8032 §7.1 TEST 1.
-        let seed: [u8; 32] =
-            hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        let seed: [u8; 32] = hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
         let id = Identity::from_seed(seed);
-        assert_eq!(
-            id.public_key(),
-            hex::<32>("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
-        );
+        assert_eq!(id.public_key(), hex::<32>("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"));
         let sig = id.sign(b"");
         assert_eq!(&sig[..8], &hex::<8>("e5564300c360ac72"));
         assert!(verify(&id.public_key(), b"", &sig));

@@ -129,13 +129,7 @@ mod tests {
     #[test]
     fn rfc4648_base32_vectors() {
         // RFC 4648 §10, lower-cased and unpadded.
-        for (i, o) in [
-            ("", ""),
-            ("f", "my"),
-            ("fo", "mzxq"),
-            ("foo", "mzxw6"),
-            ("foobar", "mzxw6ytboi"),
-        ] {
+        for (i, o) in [("", ""), ("f", "my"), ("fo", "mzxq"), ("foo", "mzxw6"), ("foobar", "mzxw6ytboi")] {
             assert_eq!(base32_encode(i.as_bytes()), o);
             assert_eq!(base32_decode(o).unwrap(), i.as_bytes());
         }
@@ -143,13 +137,7 @@ mod tests {
 
     #[test]
     fn rfc4648_base64url_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg"),
-            ("fo", "Zm8"),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg"),
-        ] {
+        for (i, o) in [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg")] {
             assert_eq!(base64url_encode(i.as_bytes()), o);
             assert_eq!(base64url_decode(o).unwrap(), i.as_bytes());
         }
@@ -161,14 +149,8 @@ mod tests {
     fn base58_vectors() {
         // From the base58 draft (draft-msporny-base58).
         assert_eq!(base58btc_encode(b"Hello World!"), "2NEpo7TZRRrLZSi2U");
-        assert_eq!(
-            base58btc_encode(&[0, 0, 0x28, 0x7f, 0xb4, 0xcd]),
-            "11233QC4"
-        );
-        assert_eq!(
-            base58btc_decode("11233QC4").unwrap(),
-            vec![0, 0, 0x28, 0x7f, 0xb4, 0xcd]
-        );
+        assert_eq!(base58btc_encode(&[0, 0, 0x28, 0x7f, 0xb4, 0xcd]), "11233QC4");
+        assert_eq!(base58btc_decode("11233QC4").unwrap(), vec![0, 0, 0x28, 0x7f, 0xb4, 0xcd]);
         assert!(base58btc_decode("0OIl").is_none());
     }
 }

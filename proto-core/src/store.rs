@@ -30,12 +30,7 @@ pub struct MemStore {
 
 impl BlockRead for MemStore {
     fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
-        Ok(self
-            .blocks
-            .read()
-            .map_err(|e| e.to_string())?
-            .get(&cid.hash().to_bytes())
-            .cloned())
+        Ok(self.blocks.read().map_err(|e| e.to_string())?.get(&cid.hash().to_bytes()).cloned())
     }
 }
 
@@ -48,37 +43,19 @@ impl BlockWrite for MemStore {
         Ok(())
     }
     fn has_block(&self, cid: &Cid) -> Result<bool, String> {
-        Ok(self
-            .blocks
-            .read()
-            .map_err(|e| e.to_string())?
-            .contains_key(&cid.hash().to_bytes()))
+        Ok(self.blocks.read().map_err(|e| e.to_string())?.contains_key(&cid.hash().to_bytes()))
     }
 }
 
 impl PinStore for MemStore {
     fn pin_add(&self, cid: &Cid) -> Result<(), String> {
-        self.pins
-            .write()
-            .map_err(|e| e.to_string())?
-            .insert(cid.to_bytes(), cid.clone());
+        self.pins.write().map_err(|e| e.to_string())?.insert(cid.to_bytes(), cid.clone());
         Ok(())
     }
     fn pin_rm(&self, cid: &Cid) -> Result<bool, String> {
-        Ok(self
-            .pins
-            .write()
-            .map_err(|e| e.to_string())?
-            .remove(&cid.to_bytes())
-            .is_some())
+        Ok(self.pins.write().map_err(|e| e.to_string())?.remove(&cid.to_bytes()).is_some())
     }
     fn pin_ls(&self) -> Result<Vec<Cid>, String> {
-        Ok(self
-            .pins
-            .read()
-            .map_err(|e| e.to_string())?
-            .values()
-            .cloned()
-            .collect())
+        Ok(self.pins.read().map_err(|e| e.to_string())?.values().cloned().collect())
     }
 }

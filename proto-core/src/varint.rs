@@ -41,18 +41,7 @@ mod tests {
 
     #[test]
     fn round_trips_edges() {
-        for v in [
-            0u64,
-            1,
-            127,
-            128,
-            255,
-            300,
-            16383,
-            16384,
-            u32::MAX as u64,
-            u64::MAX,
-        ] {
+        for v in [0u64, 1, 127, 128, 255, 300, 16383, 16384, u32::MAX as u64, u64::MAX] {
             let mut b = Vec::new();
             write(&mut b, v);
             assert_eq!(b.len(), len(v), "len of {v}");

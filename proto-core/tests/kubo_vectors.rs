@@ -44,26 +44,14 @@ const V1: Profile = Profile::UNIXFS_V1_2025;
 
 #[test]
 fn v0_chunk_boundaries() {
-    assert_eq!(
-        file_cid(V0, "chunk-v0-seed", 262_144),
-        "QmWmRj3dFDZdb6ABvbmKhEL6TmPbAfBZ1t5BxsEyJrcZhE"
-    );
-    assert_eq!(
-        file_cid(V0, "chunk-v0-seed", 262_145),
-        "QmYyLxtzZyW22zpoVAtKANLRHpDjZtNeDjQdJrcQNWoRkJ"
-    );
+    assert_eq!(file_cid(V0, "chunk-v0-seed", 262_144), "QmWmRj3dFDZdb6ABvbmKhEL6TmPbAfBZ1t5BxsEyJrcZhE");
+    assert_eq!(file_cid(V0, "chunk-v0-seed", 262_145), "QmYyLxtzZyW22zpoVAtKANLRHpDjZtNeDjQdJrcQNWoRkJ");
 }
 
 #[test]
 fn v0_width_boundaries() {
-    assert_eq!(
-        file_cid(V0, "v0-seed", 174 * 262_144),
-        "QmUbBALi174SnogsUzLpYbD4xPiBSFANF4iztWCsHbMKh2"
-    );
-    assert_eq!(
-        file_cid(V0, "v0-seed", 174 * 262_144 + 1),
-        "QmV81WL765sC8DXsRhE5fJv2rwhS4icHRaf3J9Zk5FdRnW"
-    );
+    assert_eq!(file_cid(V0, "v0-seed", 174 * 262_144), "QmUbBALi174SnogsUzLpYbD4xPiBSFANF4iztWCsHbMKh2");
+    assert_eq!(file_cid(V0, "v0-seed", 174 * 262_144 + 1), "QmV81WL765sC8DXsRhE5fJv2rwhS4icHRaf3J9Zk5FdRnW");
 }
 
 #[test]
@@ -78,10 +66,7 @@ fn v0_175_chunks_has_kubo_block_count() {
 
 #[test]
 fn v1_chunk_boundaries() {
-    assert_eq!(
-        file_cid(V1, "chunk-v1-seed", 1 << 20),
-        "bafkreiacndfy443ter6qr2tmbbdhadvxxheowwf75s6zehscklu6ezxmta"
-    );
+    assert_eq!(file_cid(V1, "chunk-v1-seed", 1 << 20), "bafkreiacndfy443ter6qr2tmbbdhadvxxheowwf75s6zehscklu6ezxmta");
     assert_eq!(
         file_cid(V1, "chunk-v1-seed", (1 << 20) + 1),
         "bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64"
@@ -90,10 +75,7 @@ fn v1_chunk_boundaries() {
 
 #[test]
 fn v1_width_boundaries_1gib() {
-    assert_eq!(
-        file_cid(V1, "v1-2025-seed", 1 << 30),
-        "bafybeihmf37wcuvtx4hpu7he5zl5qaf2ineo2lqlfrapokkm5zzw7zyhvm"
-    );
+    assert_eq!(file_cid(V1, "v1-2025-seed", 1 << 30), "bafybeihmf37wcuvtx4hpu7he5zl5qaf2ineo2lqlfrapokkm5zzw7zyhvm");
     assert_eq!(
         file_cid(V1, "v1-2025-seed", (1 << 30) + 1),
         "bafybeibdsi225ugbkmpbdohnxioyab6jsqrmkts3twhpvfnzp77xtzpyhe"
@@ -104,13 +86,7 @@ const ALPHABET_EASY: &[u8] = b"abcdefghijklmnopqrstuvwxyz01234567890-_";
 
 /// kubo's `createDeterministicFiles`: names from the keystream mapped onto the alphabet, each
 /// file holding the single byte `x`.
-fn dir_cid(
-    profile: Profile,
-    seed: &str,
-    count: usize,
-    name_len: usize,
-    last_len: usize,
-) -> (String, bool) {
+fn dir_cid(profile: Profile, seed: &str, count: usize, name_len: usize, last_len: usize) -> (String, bool) {
     let mut rng = KuboRandom::new(seed);
     let (x, _) = import_bytes(profile, b"x");
     let mut dir = DirBuilder::new(profile);
@@ -118,10 +94,7 @@ fn dir_cid(
         let n = if i == count - 1 { last_len } else { name_len };
         let mut raw = vec![0u8; n];
         rng.fill(&mut raw);
-        let name: Vec<u8> = raw
-            .iter()
-            .map(|b| ALPHABET_EASY[usize::from(*b) % ALPHABET_EASY.len()])
-            .collect();
+        let name: Vec<u8> = raw.iter().map(|b| ALPHABET_EASY[usize::from(*b) % ALPHABET_EASY.len()]).collect();
         dir.insert(&name, x.cid.clone(), x.tsize);
     }
     let root = dir.build(&mut Vec::new());
@@ -131,39 +104,15 @@ fn dir_cid(
 #[test]
 fn v0_hamt_threshold() {
     let basic = dir_cid(V0, "hamt-unixfs-v0-2015", 4096, 30, 30);
-    assert_eq!(
-        basic,
-        (
-            "QmX5GtRk3TSSEHtdrykgqm4eqMEn3n2XhfkFAis5fjyZmN".to_string(),
-            false
-        )
-    );
+    assert_eq!(basic, ("QmX5GtRk3TSSEHtdrykgqm4eqMEn3n2XhfkFAis5fjyZmN".to_string(), false));
     let hamt = dir_cid(V0, "hamt-unixfs-v0-2015", 4033, 31, 31);
-    assert_eq!(
-        hamt,
-        (
-            "QmeMiJzmhpJAUgynAcxTQYek5PPKgdv3qEvFsdV3XpVnvP".to_string(),
-            true
-        )
-    );
+    assert_eq!(hamt, ("QmeMiJzmhpJAUgynAcxTQYek5PPKgdv3qEvFsdV3XpVnvP".to_string(), true));
 }
 
 #[test]
 fn v1_hamt_threshold() {
     let basic = dir_cid(V1, "hamt-unixfs-v1-2025", 4766, 11, 21);
-    assert_eq!(
-        basic,
-        (
-            "bafybeic3h7rwruealwxkacabdy45jivq2crwz6bufb5ljwupn36gicplx4".to_string(),
-            false
-        )
-    );
+    assert_eq!(basic, ("bafybeic3h7rwruealwxkacabdy45jivq2crwz6bufb5ljwupn36gicplx4".to_string(), false));
     let hamt = dir_cid(V1, "hamt-unixfs-v1-2025", 4766, 11, 22);
-    assert_eq!(
-        hamt,
-        (
-            "bafybeiegvuterwurhdtkikfhbxcldohmxp566vpjdofhzmnhv6o4freidu".to_string(),
-            true
-        )
-    );
+    assert_eq!(hamt, ("bafybeiegvuterwurhdtkikfhbxcldohmxp566vpjdofhzmnhv6o4freidu".to_string(), true));
 }

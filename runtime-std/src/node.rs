@@ -46,10 +46,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         }
     });
     let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
-    let cfg = ServerConfig {
-        token: opened.token,
-        threads: opts.http_threads.max(1),
-    };
+    let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1) };
     let running = server::start(&addr, store, Arc::new(registry), cfg)?;
     let api = running.api_url();
     repo.write_daemon_info(std::process::id(), &api)?;

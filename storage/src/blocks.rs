@@ -46,19 +46,13 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
         // SAFETY: heed requires that one process does not open the same env twice and that the
         // files are not modified by other means. The runtime holds an exclusive lock on the
         // repo directory before calling this, so only this process opens it.
         #[allow(unsafe_code)]
-        let env = unsafe {
-            EnvOpenOptions::new()
-                .map_size(MAP_SIZE)
-                .max_dbs(8)
-                .open(dir)
-        }
-        .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+        let env = unsafe { EnvOpenOptions::new().map_size(MAP_SIZE).max_dbs(8).open(dir) }
+            .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
         let mut txn = env.write_txn()?;
         let blocks = env.create_database(&mut txn, Some("blocks"))?;
         let pins = env.create_database(&mut txn, Some("pins"))?;
@@ -96,11 +90,7 @@ fn s(e: heed::Error) -> String {
 impl BlockRead for Store {
     fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
         let txn = self.env.read_txn().map_err(s)?;
-        Ok(self
-            .blocks
-            .get(&txn, &cid.hash().to_bytes())
-            .map_err(s)?
-            .map(<[u8]>::to_vec))
+        Ok(self.blocks.get(&txn, &cid.hash().to_bytes()).map_err(s)?.map(<[u8]>::to_vec))
     }
 }
 
@@ -108,20 +98,14 @@ impl BlockWrite for Store {
     fn put_blocks(&self, blocks: &[Block]) -> Result<(), String> {
         let mut txn = self.env.write_txn().map_err(s)?;
         for b in blocks {
-            self.blocks
-                .put(&mut txn, &b.cid.hash().to_bytes(), &b.bytes)
-                .map_err(s)?;
+            self.blocks.put(&mut txn, &b.cid.hash().to_bytes(), &b.bytes).map_err(s)?;
         }
         txn.commit().map_err(s)
     }
 
     fn has_block(&self, cid: &Cid) -> Result<bool, String> {
         let txn = self.env.read_txn().map_err(s)?;
-        Ok(self
-            .blocks
-            .get(&txn, &cid.hash().to_bytes())
-            .map_err(s)?
-            .is_some())
+        Ok(self.blocks.get(&txn, &cid.hash().to_bytes()).map_err(s)?.is_some())
     }
 }
 

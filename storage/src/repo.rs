@@ -23,11 +23,9 @@ impl fmt::Display for RepoError {
         match self {
             RepoError::Io(p, e) => write!(f, "{}: {e}", p.display()),
             RepoError::Corrupt(p, why) => write!(f, "{} is damaged: {why}", p.display()),
-            RepoError::Locked(p, who) => write!(
-                f,
-                "another leither node is already running on the repo {} ({who})",
-                p.display()
-            ),
+            RepoError::Locked(p, who) => {
+                write!(f, "another leither node is already running on the repo {} ({who})", p.display())
+            }
         }
     }
 }
@@ -67,28 +65,17 @@ impl Config {
         };
         let peer_port = match v.get("peer_port") {
             None => d.peer_port,
-            Some(p) => p
-                .as_u64()
-                .and_then(|p| u16::try_from(p).ok())
-                .ok_or("peer_port must be a port number")?,
+            Some(p) => p.as_u64().and_then(|p| u16::try_from(p).ok()).ok_or("peer_port must be a port number")?,
         };
         let bootstrap = match v.get("bootstrap") {
             None => Vec::new(),
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|b| {
-                    b.as_str()
-                        .map(str::to_string)
-                        .ok_or("bootstrap entries must be strings")
-                })
+                .map(|b| b.as_str().map(str::to_string).ok_or("bootstrap entries must be strings"))
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err("bootstrap must be a list of multiaddrs".into()),
         };
-        Ok(Config {
-            http_addr,
-            peer_port,
-            bootstrap,
-        })
+        Ok(Config { http_addr, peer_port, bootstrap })
     }
 }
 
@@ -126,10 +113,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// The lock held by a running node; released when dropped or when the process dies.
@@ -147,8 +131,7 @@ impl Repo {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
-                .map_err(io_at(&self.dir))?;
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(io_at(&self.dir))?;
         }
         Ok(())
     }
@@ -181,8 +164,7 @@ impl Repo {
         let p = self.config_path();
         match fs::read(&p) {
             Ok(b) => {
-                let v: Value = serde_json::from_slice(&b)
-                    .map_err(|e| RepoError::Corrupt(p.clone(), e.to_string()))?;
+                let v: Value = serde_json::from_slice(&b).map_err(|e| RepoError::Corrupt(p.clone(), e.to_string()))?;
                 Config::from_json(&v).map_err(|e| RepoError::Corrupt(p, e))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Config::default()),
@@ -195,11 +177,9 @@ impl Repo {
         let p = self.key_path();
         match fs::read_to_string(&p) {
             Ok(text) => {
-                let bytes = unhex(text.trim())
-                    .ok_or_else(|| RepoError::Corrupt(p.clone(), "not hex".into()))?;
-                let seed: [u8; 32] = bytes.try_into().map_err(|_| {
-                    RepoError::Corrupt(p.clone(), "not a 32-byte ed25519 seed".into())
-                })?;
+                let bytes = unhex(text.trim()).ok_or_else(|| RepoError::Corrupt(p.clone(), "not hex".into()))?;
+                let seed: [u8; 32] =
+                    bytes.try_into().map_err(|_| RepoError::Corrupt(p.clone(), "not a 32-byte ed25519 seed".into()))?;
                 Ok(Identity::from_seed(seed))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -232,12 +212,7 @@ impl Repo {
     pub fn lock(&self) -> Result<RepoLock, RepoError> {
         self.create_dir()?;
         let p = self.dir.join("repo.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .map_err(io_at(&p))?;
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&p).map_err(io_at(&p))?;
         match file.try_lock() {
             Ok(()) => Ok(RepoLock { _file: file }),
             Err(fs::TryLockError::WouldBlock) => {
@@ -252,11 +227,7 @@ impl Repo {
     }
 
     pub fn write_daemon_info(&self, pid: u32, api: &str) -> Result<(), RepoError> {
-        write_atomic(
-            &self.daemon_path(),
-            json!({"pid": pid, "api": api}).to_string().as_bytes(),
-            false,
-        )
+        write_atomic(&self.daemon_path(), json!({"pid": pid, "api": api}).to_string().as_bytes(), false)
     }
 
     /// (pid, API URL) of the node that last ran here, if its file is present.
@@ -279,24 +250,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repo::new(dir.path().join("r"));
         let a = repo.identity(|| [7; 32]).unwrap().node_id();
-        let b = repo
-            .identity(|| panic!("must not make a second key"))
-            .unwrap()
-            .node_id();
+        let b = repo.identity(|| panic!("must not make a second key")).unwrap().node_id();
         assert_eq!(a, b);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(repo.key_path()).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(fs::metadata(repo.key_path()).unwrap().permissions().mode() & 0o777, 0o600);
         }
         fs::write(repo.key_path(), "zz").unwrap();
-        assert!(matches!(
-            repo.identity(|| [0; 32]),
-            Err(RepoError::Corrupt(..))
-        ));
+        assert!(matches!(repo.identity(|| [0; 32]), Err(RepoError::Corrupt(..))));
     }
 
     #[test]
@@ -337,21 +299,12 @@ pub struct Opened {
 impl Repo {
     /// Locks the repo, then loads (or makes) its config, key, token and store, in that order, so
     /// a second node on the same repo fails before touching anything.
-    pub fn open_node(
-        &self,
-        entropy: fn() -> [u8; 32],
-    ) -> Result<Opened, Box<dyn std::error::Error + Send + Sync>> {
+    pub fn open_node(&self, entropy: fn() -> [u8; 32]) -> Result<Opened, Box<dyn std::error::Error + Send + Sync>> {
         let lock = self.lock()?;
         let config = self.config()?;
         let identity = self.identity(entropy)?;
         let token = self.token(entropy)?;
         let store = crate::Store::open(&self.store_dir())?;
-        Ok(Opened {
-            lock,
-            config,
-            identity,
-            token,
-            store,
-        })
+        Ok(Opened { lock, config, identity, token, store })
     }
 }

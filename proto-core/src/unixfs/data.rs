@@ -43,21 +43,12 @@ pub const MAX_BLOCKSIZES: usize = 8192;
 
 impl UnixFsData {
     pub fn new(kind: DataType) -> Self {
-        UnixFsData {
-            kind,
-            data: None,
-            filesize: None,
-            blocksizes: Vec::new(),
-            hash_type: None,
-            fanout: None,
-        }
+        UnixFsData { kind, data: None, filesize: None, blocksizes: Vec::new(), hash_type: None, fanout: None }
     }
 
     /// Fields in field-number order, blocksizes not packed (as boxo writes them).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            16 + self.data.as_ref().map_or(0, |d| d.len()) + self.blocksizes.len() * 5,
-        );
+        let mut out = Vec::with_capacity(16 + self.data.as_ref().map_or(0, |d| d.len()) + self.blocksizes.len() * 5);
         out.push(0x08);
         varint::write(&mut out, self.kind as u64);
         if let Some(d) = &self.data {
@@ -91,9 +82,7 @@ impl UnixFsData {
         while !r.done() {
             let tag = r.varint()?;
             match tag {
-                0x08 => {
-                    kind = Some(DataType::from_u64(r.varint()?).ok_or(DagPbError::BadTag(tag))?)
-                }
+                0x08 => kind = Some(DataType::from_u64(r.varint()?).ok_or(DagPbError::BadTag(tag))?),
                 0x12 => msg.data = Some(r.bytes()?.to_vec()),
                 0x18 => msg.filesize = Some(r.varint()?),
                 0x20 => {
@@ -104,10 +93,7 @@ impl UnixFsData {
                 }
                 0x22 => {
                     // Packed blocksizes, which other writers may emit.
-                    let mut inner = Reader {
-                        buf: r.bytes()?,
-                        pos: 0,
-                    };
+                    let mut inner = Reader { buf: r.bytes()?, pos: 0 };
                     while !inner.done() {
                         if msg.blocksizes.len() >= MAX_BLOCKSIZES {
                             return Err(DagPbError::BadTag(tag));

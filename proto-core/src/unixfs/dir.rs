@@ -34,10 +34,7 @@ pub struct DirRoot {
 
 impl DirBuilder {
     pub fn new(profile: Profile) -> Self {
-        DirBuilder {
-            profile,
-            entries: BTreeMap::new(),
-        }
+        DirBuilder { profile, entries: BTreeMap::new() }
     }
 
     /// Adds or replaces an entry.
@@ -56,11 +53,7 @@ impl DirBuilder {
     /// The size estimate the profile compares with its threshold.
     pub fn estimate(&self) -> usize {
         match self.profile.hamt_estimate {
-            HamtEstimate::LinksBytes => self
-                .entries
-                .iter()
-                .map(|(n, e)| n.len() + e.cid.to_bytes().len())
-                .sum(),
+            HamtEstimate::LinksBytes => self.entries.iter().map(|(n, e)| n.len() + e.cid.to_bytes().len()).sum(),
             HamtEstimate::BlockBytes => {
                 let links: usize = self
                     .entries
@@ -86,31 +79,16 @@ impl DirBuilder {
     /// Encodes the directory; its blocks go to `out`, the root last.
     pub fn build(self, out: &mut Vec<Block>) -> DirRoot {
         if self.estimate() > self.profile.hamt_threshold {
-            let entries: Vec<HamtEntry> = self
-                .entries
-                .iter()
-                .map(|(name, e)| HamtEntry {
-                    hash: hamt_hash(name),
-                    name,
-                    entry: e,
-                })
-                .collect();
+            let entries: Vec<HamtEntry> =
+                self.entries.iter().map(|(name, e)| HamtEntry { hash: hamt_hash(name), name, entry: e }).collect();
             let (block, tsize) = build_shard(&self.profile, &entries, 0, out);
-            return DirRoot {
-                cid: block,
-                tsize,
-                sharded: true,
-            };
+            return DirRoot { cid: block, tsize, sharded: true };
         }
         let node = PbNode {
             links: self
                 .entries
                 .iter()
-                .map(|(n, e)| PbLink {
-                    cid: e.cid.clone(),
-                    name: n.clone(),
-                    tsize: e.tsize,
-                })
+                .map(|(n, e)| PbLink { cid: e.cid.clone(), name: n.clone(), tsize: e.tsize })
                 .collect(),
             data: Some(UnixFsData::new(DataType::Directory).encode()),
         };
@@ -118,11 +96,7 @@ impl DirBuilder {
         let tsize = block.bytes.len() as u64 + self.entries.values().map(|e| e.tsize).sum::<u64>();
         let cid = block.cid.clone();
         out.push(block);
-        DirRoot {
-            cid,
-            tsize,
-            sharded: false,
-        }
+        DirRoot { cid, tsize, sharded: false }
     }
 }
 
@@ -133,16 +107,8 @@ struct HamtEntry<'a> {
 }
 
 /// Builds one shard level over entries that share the hash prefix above `depth`.
-fn build_shard(
-    profile: &Profile,
-    entries: &[HamtEntry],
-    depth: usize,
-    out: &mut Vec<Block>,
-) -> (Cid, u64) {
-    assert_eq!(
-        profile.hamt_fanout, 256,
-        "only fanout 256 (one hash byte per level) is supported"
-    );
+fn build_shard(profile: &Profile, entries: &[HamtEntry], depth: usize, out: &mut Vec<Block>) -> (Cid, u64) {
+    assert_eq!(profile.hamt_fanout, 256, "only fanout 256 (one hash byte per level) is supported");
     let mut buckets: BTreeMap<u8, Vec<&HamtEntry>> = BTreeMap::new();
     for e in entries {
         buckets.entry(e.hash[depth]).or_default().push(e);
@@ -156,27 +122,13 @@ fn build_shard(
             for e in members {
                 let mut name = format!("{bucket:02X}").into_bytes();
                 name.extend_from_slice(e.name);
-                links.push(PbLink {
-                    cid: e.entry.cid.clone(),
-                    name,
-                    tsize: e.entry.tsize,
-                });
+                links.push(PbLink { cid: e.entry.cid.clone(), name, tsize: e.entry.tsize });
             }
         } else {
-            let sub: Vec<HamtEntry> = members
-                .iter()
-                .map(|e| HamtEntry {
-                    hash: e.hash,
-                    name: e.name,
-                    entry: e.entry,
-                })
-                .collect();
+            let sub: Vec<HamtEntry> =
+                members.iter().map(|e| HamtEntry { hash: e.hash, name: e.name, entry: e.entry }).collect();
             let (cid, tsize) = build_shard(profile, &sub, depth + 1, out);
-            links.push(PbLink {
-                cid,
-                name: format!("{bucket:02X}").into_bytes(),
-                tsize,
-            });
+            links.push(PbLink { cid, name: format!("{bucket:02X}").into_bytes(), tsize });
         }
     }
     let first = bitfield.iter().position(|&b| b != 0).unwrap_or(32);
@@ -184,10 +136,7 @@ fn build_shard(
     data.data = Some(bitfield[first..].to_vec());
     data.hash_type = Some(HASH_MURMUR3_X64_64);
     data.fanout = Some(profile.hamt_fanout as u64);
-    let node = PbNode {
-        links,
-        data: Some(data.encode()),
-    };
+    let node = PbNode { links, data: Some(data.encode()) };
     let block = Block::dag_pb(profile.cid_version, node.encode());
     let tsize = block.bytes.len() as u64 + node.links.iter().map(|l| l.tsize).sum::<u64>();
     let cid = block.cid.clone();
@@ -199,14 +148,7 @@ fn build_shard(
 pub fn symlink_block(profile: &Profile, target: &[u8]) -> Block {
     let mut data = UnixFsData::new(DataType::Symlink);
     data.data = Some(target.to_vec());
-    Block::dag_pb(
-        profile.cid_version,
-        PbNode {
-            links: Vec::new(),
-            data: Some(data.encode()),
-        }
-        .encode(),
-    )
+    Block::dag_pb(profile.cid_version, PbNode { links: Vec::new(), data: Some(data.encode()) }.encode())
 }
 
 #[cfg(test)]
@@ -218,20 +160,11 @@ mod tests {
     fn empty_dir_and_symlink_vectors() {
         let mut out = Vec::new();
         let root = DirBuilder::new(Profile::UNIXFS_V0_2015).build(&mut out);
-        assert_eq!(
-            root.cid.to_string(),
-            "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
-        );
+        assert_eq!(root.cid.to_string(), "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn");
         let root = DirBuilder::new(Profile::UNIXFS_V1_2025).build(&mut out);
-        assert_eq!(
-            root.cid.to_string(),
-            "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"
-        );
+        assert_eq!(root.cid.to_string(), "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354");
         let link = symlink_block(&Profile::UNIXFS_V0_2015, b"foo");
-        assert_eq!(
-            link.cid.to_string(),
-            "QmTB8BaCJdCH5H3k7GrxJsxgDNmNYGGR71C58ERkivXoj5"
-        );
+        assert_eq!(link.cid.to_string(), "QmTB8BaCJdCH5H3k7GrxJsxgDNmNYGGR71C58ERkivXoj5");
     }
 
     #[test]
@@ -243,9 +176,6 @@ mod tests {
         d.insert(b"foo", foo.cid, foo.tsize);
         d.insert(b"bar", bar.cid.clone(), bar.bytes.len() as u64);
         let root = d.build(&mut Vec::new());
-        assert_eq!(
-            root.cid.to_string(),
-            "QmWvY6FaqFMS89YAQ9NAPjVP4WZKA1qbHbicc9HeSKQTgt"
-        );
+        assert_eq!(root.cid.to_string(), "QmWvY6FaqFMS89YAQ9NAPjVP4WZKA1qbHbicc9HeSKQTgt");
     }
 }

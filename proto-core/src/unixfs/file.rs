@@ -31,16 +31,8 @@ pub struct FileImporter {
 
 impl FileImporter {
     pub fn new(profile: Profile) -> Self {
-        assert!(
-            profile.chunk_size > 0 && profile.max_links > 1,
-            "profile needs a chunk size and ≥ 2 links"
-        );
-        FileImporter {
-            profile,
-            chunk: Vec::with_capacity(profile.chunk_size),
-            levels: vec![Vec::new()],
-            total: 0,
-        }
+        assert!(profile.chunk_size > 0 && profile.max_links > 1, "profile needs a chunk size and ≥ 2 links");
+        FileImporter { profile, chunk: Vec::with_capacity(profile.chunk_size), levels: vec![Vec::new()], total: 0 }
     }
 
     /// Bytes pushed so far.
@@ -109,18 +101,11 @@ impl FileImporter {
     fn leaf(&self, chunk: &[u8], out: &mut Vec<Block>) -> LinkInfo {
         let len = chunk.len() as u64;
         let block = if self.profile.raw_leaves {
-            Block {
-                cid: Cid::of_block(self.profile.cid_version, CODEC_RAW, chunk),
-                bytes: chunk.to_vec(),
-            }
+            Block { cid: Cid::of_block(self.profile.cid_version, CODEC_RAW, chunk), bytes: chunk.to_vec() }
         } else {
             Block::dag_pb(self.profile.cid_version, encode_file_leaf(chunk))
         };
-        let info = LinkInfo {
-            cid: block.cid.clone(),
-            tsize: block.bytes.len() as u64,
-            filesize: len,
-        };
+        let info = LinkInfo { cid: block.cid.clone(), tsize: block.bytes.len() as u64, filesize: len };
         out.push(block);
         info
     }
@@ -130,14 +115,7 @@ impl FileImporter {
         data.filesize = Some(links.iter().map(|l| l.filesize).sum());
         data.blocksizes = links.iter().map(|l| l.filesize).collect();
         let node = PbNode {
-            links: links
-                .iter()
-                .map(|l| PbLink {
-                    cid: l.cid.clone(),
-                    name: Vec::new(),
-                    tsize: l.tsize,
-                })
-                .collect(),
+            links: links.iter().map(|l| PbLink { cid: l.cid.clone(), name: Vec::new(), tsize: l.tsize }).collect(),
             data: Some(data.encode()),
         };
         let block = Block::dag_pb(self.profile.cid_version, node.encode());
@@ -154,11 +132,7 @@ impl FileImporter {
 /// A dag-pb file leaf `0a L (08 02 [12 n chunk] 18 n)` written with a single copy of the chunk.
 fn encode_file_leaf(chunk: &[u8]) -> Vec<u8> {
     let n = chunk.len() as u64;
-    let data_field = if chunk.is_empty() {
-        0
-    } else {
-        1 + varint::len(n) + chunk.len()
-    };
+    let data_field = if chunk.is_empty() { 0 } else { 1 + varint::len(n) + chunk.len() };
     let inner = 2 + data_field + 1 + varint::len(n);
     let mut out = Vec::with_capacity(1 + varint::len(inner as u64) + inner);
     out.push(0x0a);
@@ -194,27 +168,12 @@ mod tests {
     #[test]
     fn small_vectors() {
         let v0 = Profile::UNIXFS_V0_2015;
-        assert_eq!(
-            cid(v0, b""),
-            "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
-        );
-        assert_eq!(
-            cid(v0, b"hello world\n"),
-            "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
-        );
-        assert_eq!(
-            cid(v0, b"hello world"),
-            "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD"
-        );
+        assert_eq!(cid(v0, b""), "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
+        assert_eq!(cid(v0, b"hello world\n"), "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o");
+        assert_eq!(cid(v0, b"hello world"), "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD");
         let v1 = Profile::UNIXFS_V1_2025;
-        assert_eq!(
-            cid(v1, b"hello world"),
-            "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
-        );
-        assert_eq!(
-            cid(v1, b"hello world\n"),
-            "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
-        );
+        assert_eq!(cid(v1, b"hello world"), "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e");
+        assert_eq!(cid(v1, b"hello world\n"), "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4");
     }
 
     #[test]
@@ -231,10 +190,6 @@ mod tests {
         }
         assert_eq!(imp.finish(&mut out), whole);
         assert_eq!(out, blocks);
-        assert_eq!(
-            blocks.last().unwrap().cid,
-            whole.cid,
-            "root is emitted last"
-        );
+        assert_eq!(blocks.last().unwrap().cid, whole.cid, "root is emitted last");
     }
 }

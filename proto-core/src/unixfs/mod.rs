@@ -18,10 +18,7 @@ pub struct Block {
 
 impl Block {
     pub fn dag_pb(version: Version, bytes: Vec<u8>) -> Self {
-        Block {
-            cid: Cid::of_block(version, CODEC_DAG_PB, &bytes),
-            bytes,
-        }
+        Block { cid: Cid::of_block(version, CODEC_DAG_PB, &bytes), bytes }
     }
 }
 

@@ -46,10 +46,7 @@ pub fn load<S: BlockRead + ?Sized>(store: &S, cid: &Cid) -> Result<Vec<u8>, Read
     if cid.hash().code() == crate::cid::HASH_IDENTITY {
         return Ok(cid.hash().digest().to_vec());
     }
-    store
-        .get_block(cid)
-        .map_err(ReadError::Store)?
-        .ok_or_else(|| ReadError::Missing(cid.clone()))
+    store.get_block(cid).map_err(ReadError::Store)?.ok_or_else(|| ReadError::Missing(cid.clone()))
 }
 
 /// A decoded node: raw leaf, or dag-pb with its UnixFS message.
@@ -63,10 +60,7 @@ pub fn decode(cid: &Cid, bytes: Vec<u8>) -> Result<Node, ReadError> {
         CODEC_RAW => Ok(Node::Raw(bytes)),
         CODEC_DAG_PB => {
             let pb = PbNode::decode(&bytes).map_err(|e| ReadError::Decode(cid.clone(), e))?;
-            let data = pb
-                .data
-                .as_deref()
-                .ok_or(ReadError::Malformed(cid.clone(), "no Data field"))?;
+            let data = pb.data.as_deref().ok_or(ReadError::Malformed(cid.clone(), "no Data field"))?;
             let fs = UnixFsData::decode(data).map_err(|e| ReadError::Decode(cid.clone(), e))?;
             Ok(Node::Pb(pb, fs))
         }
@@ -94,34 +88,15 @@ pub struct Stat {
 
 pub fn stat_node(cid: &Cid, node: &Node) -> Result<Stat, ReadError> {
     Ok(match node {
-        Node::Raw(b) => Stat {
-            kind: Kind::File,
-            size: b.len() as u64,
-        },
+        Node::Raw(b) => Stat { kind: Kind::File, size: b.len() as u64 },
         Node::Pb(_, fs) => match fs.kind {
             DataType::File | DataType::Raw => {
-                let size = fs
-                    .filesize
-                    .unwrap_or_else(|| fs.data.as_ref().map_or(0, |d| d.len() as u64));
-                Stat {
-                    kind: Kind::File,
-                    size,
-                }
+                let size = fs.filesize.unwrap_or_else(|| fs.data.as_ref().map_or(0, |d| d.len() as u64));
+                Stat { kind: Kind::File, size }
             }
-            DataType::Directory | DataType::HamtShard => Stat {
-                kind: Kind::Directory,
-                size: 0,
-            },
-            DataType::Symlink => Stat {
-                kind: Kind::Symlink,
-                size: fs.data.as_ref().map_or(0, |d| d.len() as u64),
-            },
-            DataType::Metadata => {
-                return Err(ReadError::Malformed(
-                    cid.clone(),
-                    "metadata nodes are not supported",
-                ))
-            }
+            DataType::Directory | DataType::HamtShard => Stat { kind: Kind::Directory, size: 0 },
+            DataType::Symlink => Stat { kind: Kind::Symlink, size: fs.data.as_ref().map_or(0, |d| d.len() as u64) },
+            DataType::Metadata => return Err(ReadError::Malformed(cid.clone(), "metadata nodes are not supported")),
         },
     })
 }
@@ -143,15 +118,9 @@ pub fn list<S: BlockRead + ?Sized>(store: &S, cid: &Cid) -> Result<Vec<Entry>, R
     let mut out = Vec::new();
     match load_node(store, cid)? {
         Node::Pb(pb, fs) if fs.kind == DataType::Directory => {
-            out.extend(pb.links.into_iter().map(|l| Entry {
-                name: l.name,
-                cid: l.cid,
-                tsize: l.tsize,
-            }));
+            out.extend(pb.links.into_iter().map(|l| Entry { name: l.name, cid: l.cid, tsize: l.tsize }));
         }
-        Node::Pb(pb, fs) if fs.kind == DataType::HamtShard => {
-            list_shard(store, cid, pb, 0, &mut out)?
-        }
+        Node::Pb(pb, fs) if fs.kind == DataType::HamtShard => list_shard(store, cid, pb, 0, &mut out)?,
         _ => return Err(ReadError::NotADirectory(cid.clone())),
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -166,23 +135,14 @@ fn list_shard<S: BlockRead + ?Sized>(
     out: &mut Vec<Entry>,
 ) -> Result<(), ReadError> {
     if depth > 8 {
-        return Err(ReadError::Malformed(
-            cid.clone(),
-            "HAMT deeper than its hash",
-        ));
+        return Err(ReadError::Malformed(cid.clone(), "HAMT deeper than its hash"));
     }
     for link in pb.links {
         if out.len() >= MAX_LIST {
-            return Err(ReadError::Malformed(
-                cid.clone(),
-                "directory has too many entries",
-            ));
+            return Err(ReadError::Malformed(cid.clone(), "directory has too many entries"));
         }
         if link.name.len() < 2 {
-            return Err(ReadError::Malformed(
-                cid.clone(),
-                "HAMT link name shorter than its prefix",
-            ));
+            return Err(ReadError::Malformed(cid.clone(), "HAMT link name shorter than its prefix"));
         }
         if link.name.len() == 2 {
             match load_node(store, &link.cid)? {
@@ -192,11 +152,7 @@ fn list_shard<S: BlockRead + ?Sized>(
                 _ => return Err(ReadError::Malformed(link.cid, "HAMT child is not a shard")),
             }
         } else {
-            out.push(Entry {
-                name: link.name[2..].to_vec(),
-                cid: link.cid,
-                tsize: link.tsize,
-            });
+            out.push(Entry { name: link.name[2..].to_vec(), cid: link.cid, tsize: link.tsize });
         }
     }
     Ok(())
@@ -206,12 +162,9 @@ fn list_shard<S: BlockRead + ?Sized>(
 pub fn lookup<S: BlockRead + ?Sized>(store: &S, dir: &Cid, name: &[u8]) -> Result<Cid, ReadError> {
     let not_found = || ReadError::NotFound(String::from_utf8_lossy(name).into_owned());
     match load_node(store, dir)? {
-        Node::Pb(pb, fs) if fs.kind == DataType::Directory => pb
-            .links
-            .into_iter()
-            .find(|l| l.name == name)
-            .map(|l| l.cid)
-            .ok_or_else(not_found),
+        Node::Pb(pb, fs) if fs.kind == DataType::Directory => {
+            pb.links.into_iter().find(|l| l.name == name).map(|l| l.cid).ok_or_else(not_found)
+        }
         Node::Pb(mut pb, fs) if fs.kind == DataType::HamtShard => {
             let hash = hamt_hash(name);
             for byte in hash {
@@ -257,18 +210,11 @@ pub struct FileCursor {
 
 impl FileCursor {
     pub fn new(root: Cid, start: u64, end: u64) -> Self {
-        FileCursor {
-            stack: vec![(root, 0)],
-            start,
-            end,
-        }
+        FileCursor { stack: vec![(root, 0)], start, end }
     }
 
     /// The next piece of the range, or `None` at its end.
-    pub fn next_piece<S: BlockRead + ?Sized>(
-        &mut self,
-        store: &S,
-    ) -> Result<Option<Vec<u8>>, ReadError> {
+    pub fn next_piece<S: BlockRead + ?Sized>(&mut self, store: &S) -> Result<Option<Vec<u8>>, ReadError> {
         while let Some((cid, offset)) = self.stack.pop() {
             if offset >= self.end {
                 continue;
@@ -305,21 +251,12 @@ impl FileCursor {
         Some(bytes[from..to].to_vec())
     }
 
-    fn push_children(
-        &mut self,
-        cid: &Cid,
-        pb: &PbNode,
-        fs: &UnixFsData,
-        base: u64,
-    ) -> Result<(), ReadError> {
+    fn push_children(&mut self, cid: &Cid, pb: &PbNode, fs: &UnixFsData, base: u64) -> Result<(), ReadError> {
         if pb.links.is_empty() {
             return Ok(());
         }
         if fs.blocksizes.len() != pb.links.len() {
-            return Err(ReadError::Malformed(
-                cid.clone(),
-                "blocksizes and links differ in count",
-            ));
+            return Err(ReadError::Malformed(cid.clone(), "blocksizes and links differ in count"));
         }
         let mut off = base;
         let mut children = Vec::with_capacity(pb.links.len());

@@ -1,0 +1,194 @@
+//! Starting nodes, running CLI commands and plain HTTP requests for the e2e tests.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_leither");
+
+pub struct Node {
+    pub dir: tempfile::TempDir,
+    pub child: Option<Child>,
+    pub api: String,
+    pub id: String,
+}
+
+impl Node {
+    pub fn repo(&self) -> PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    /// A fresh repo with a node listening on an ephemeral loopback port.
+    pub fn start() -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let n = Node { dir, child: None, api: String::new(), id: String::new() };
+        let out = n.cli(&["init", "-p", "0", "--listen", "127.0.0.1"]);
+        assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
+        n.spawn()
+    }
+
+    /// Starts `leither run` on this repo and waits for its address line.
+    pub fn spawn(mut self) -> Node {
+        let mut child = Command::new(BIN)
+            .args(["run", "--repo"])
+            .arg(self.repo())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(id) = line.strip_prefix("leither node ") {
+                self.id = id.to_string();
+            }
+            if let Some(api) = line.strip_prefix("API and gateway on ") {
+                self.api = api.to_string();
+                break;
+            }
+        }
+        assert!(!self.api.is_empty(), "node did not start: {}", {
+            let mut e = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+            e
+        });
+        // Keep draining stdout so the node never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.child = Some(child);
+        self
+    }
+
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN).args(args).arg("--repo").arg(self.repo()).output().unwrap()
+    }
+
+    /// Runs a CLI command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(out.status.success(), "leither {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Adds a file and returns its CID from the printed `ipfs add ok` line.
+    pub fn add(&self, path: &Path) -> String {
+        let out = self.ok(&["ipfs", "add", path.to_str().unwrap()]);
+        cid_from_add(&out)
+    }
+
+    pub fn addr(&self) -> String {
+        self.api.trim_start_matches("http://").to_string()
+    }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.repo().join("api.token")).unwrap().trim().to_string()
+    }
+
+    pub fn stop(mut self) {
+        self.ok(&["stop"]);
+        let mut child = self.child.take().unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "node exited with {status}");
+    }
+
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn cid_from_add(out: &str) -> String {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ipfs add ok  /ipfs/"))
+        .unwrap_or_else(|| panic!("no add ok line in {out:?}"));
+    line.trim_start_matches("ipfs add ok  /ipfs/").to_string()
+}
+
+pub struct HttpResp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; decodes chunked bodies.
+pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    let mut body = raw[split + 4..].to_vec();
+    if method != "HEAD"
+        && headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    HttpResp { status, headers, body }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().split(';').next().unwrap().trim(), 16)
+            .unwrap();
+        b = &b[eol + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), for test files.
+pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: real `leither` processes on loopback, driven through the CLI and raw HTTP.
+//! One test binary (ripgrep's layout) with a module per area.
+
+mod harness;
+
+mod bad_input;
+mod cli_flow;
+mod crash;
+mod gateway;

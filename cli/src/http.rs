@@ -7,15 +7,10 @@ use std::time::Duration;
 
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
     pub body: Box<dyn Read>,
 }
 
 impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
     pub fn read_all(mut self) -> io::Result<Vec<u8>> {
         let mut v = Vec::new();
         self.body.read_to_end(&mut v)?;
@@ -90,7 +85,7 @@ pub fn request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], b
     } else {
         Box::new(r)
     };
-    Ok(Response { status, headers, body })
+    Ok(Response { status, body })
 }
 
 struct Chunked<R> {

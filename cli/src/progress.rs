@@ -37,7 +37,7 @@ impl<R: Read> Read for Progress<R> {
         self.done += n as u64;
         if let Some(last) = self.last {
             if last.elapsed() >= Duration::from_millis(200) {
-                let pct = if self.total > 0 { self.done * 100 / self.total } else { 100 };
+                let pct = (self.done * 100).checked_div(self.total).unwrap_or(100);
                 eprint!("\r{} {:.1} MiB / {:.1} MiB ({pct}%)", self.label, mib(self.done), mib(self.total));
                 let _ = std::io::stderr().flush();
                 self.last = Some(Instant::now());

@@ -59,7 +59,8 @@ impl Resp {
     }
 
     fn send(self, req: Request) {
-        let mut resp = Response::new(StatusCode(self.status), self.headers, self.body, self.len.map(|l| l as usize), None);
+        let mut resp =
+            Response::new(StatusCode(self.status), self.headers, self.body, self.len.map(|l| l as usize), None);
         if self.len.is_some() {
             // tiny-http switches to chunked encoding above 32 KiB by default; a known length is
             // better for clients (progress, resumed downloads, HEAD).

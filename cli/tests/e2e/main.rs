@@ -7,3 +7,4 @@ mod bad_input;
 mod cli_flow;
 mod crash;
 mod gateway;
+mod interop_js;

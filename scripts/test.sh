@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what the interop tests need, checks the
+# sans-IO fence and clippy, then runs every test with cargo-nextest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v node >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+npm install --prefix tests/interop --no-audit --no-fund --silent
+scripts/check-fence.sh
+cargo clippy --workspace --all-targets -q -- -D warnings
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install cargo-nextest --locked
+fi
+cargo nextest run --workspace --no-fail-fast "$@"

@@ -8,8 +8,8 @@ if ! command -v node >/dev/null; then
 fi
 npm install --prefix tests/interop --no-audit --no-fund --silent
 scripts/check-fence.sh
-cargo clippy --workspace --all-targets -q -- -D warnings
+cargo clippy --all-targets -q -- -D warnings
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
-cargo nextest run --workspace --no-fail-fast "$@"
+cargo nextest run --no-fail-fast "$@"

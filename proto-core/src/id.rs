@@ -30,6 +30,9 @@ impl NodeId {
         if text.len() != 27 {
             return Err(IdError::Length(text.chars().count()));
         }
+        if !text.is_ascii() {
+            return Err(IdError::Encoding);
+        }
         // The last character carries 4 id bits and 2 spare bits. The original system stores a
         // type tag in the spare bits, so they are ignored here; we always write them as zero.
         let (head, last) = text.split_at(26);
@@ -65,6 +68,8 @@ mod tests {
         assert_eq!(id.to_string(), "Ngacq50-IRX_DfcndFwZ0c9S0Ng");
         assert_eq!(NodeId::parse(&id.to_string()).unwrap(), id);
         assert_eq!(NodeId::parse("short"), Err(IdError::Length(5)));
+        // Found by the cid fuzz target: 27 bytes whose 26th is inside a multi-byte character.
+        assert_eq!(NodeId::parse("z4dz4tt\u{17}\0\0\0\0\0RR\0\08zzt\0\0\0\0ʱ"), Err(IdError::Encoding));
         assert_eq!(NodeId::parse("Ngacq50-IRX_DfcndFwZ0c9S0N!"), Err(IdError::Encoding));
     }
 }

@@ -241,6 +241,28 @@ impl Repo {
     }
 }
 
+/// Everything a runtime needs from the repo to start a node.
+pub struct Opened {
+    pub lock: RepoLock,
+    pub config: Config,
+    pub identity: Identity,
+    pub token: String,
+    pub store: crate::Store,
+}
+
+impl Repo {
+    /// Locks the repo, then loads (or makes) its config, key, token and store, in that order, so
+    /// a second node on the same repo fails before touching anything.
+    pub fn open_node(&self, entropy: fn() -> [u8; 32]) -> Result<Opened, Box<dyn std::error::Error + Send + Sync>> {
+        let lock = self.lock()?;
+        let config = self.config()?;
+        let identity = self.identity(entropy)?;
+        let token = self.token(entropy)?;
+        let store = crate::Store::open(&self.store_dir())?;
+        Ok(Opened { lock, config, identity, token, store })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,27 +306,5 @@ mod tests {
         assert_eq!(repo.config().unwrap(), c);
         fs::write(repo.config_path(), "{\"peer_port\": \"x\"}").unwrap();
         assert!(repo.config().is_err());
-    }
-}
-
-/// Everything a runtime needs from the repo to start a node.
-pub struct Opened {
-    pub lock: RepoLock,
-    pub config: Config,
-    pub identity: Identity,
-    pub token: String,
-    pub store: crate::Store,
-}
-
-impl Repo {
-    /// Locks the repo, then loads (or makes) its config, key, token and store, in that order, so
-    /// a second node on the same repo fails before touching anything.
-    pub fn open_node(&self, entropy: fn() -> [u8; 32]) -> Result<Opened, Box<dyn std::error::Error + Send + Sync>> {
-        let lock = self.lock()?;
-        let config = self.config()?;
-        let identity = self.identity(entropy)?;
-        let token = self.token(entropy)?;
-        let store = crate::Store::open(&self.store_dir())?;
-        Ok(Opened { lock, config, identity, token, store })
     }
 }

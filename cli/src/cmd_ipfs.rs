@@ -2,7 +2,9 @@
 
 use crate::args::{IpfsAdd, PinCmd};
 use crate::client::{CliError, Client};
-use crate::progress::Progress;
+use crate::progress::{Progress, Ticker};
+use gateway::import::{import_path, Batcher, TreeOptions};
+use proto_core::unixfs::Profile;
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::{self, Write};
@@ -19,10 +21,13 @@ fn s(v: &Value, key: &str) -> String {
 pub fn add(c: &Client, a: IpfsAdd, remote: bool) -> Result<(), CliError> {
     let path = Path::new(&a.path);
     let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
-    let result = if meta.is_dir() {
-        if !a.recursive {
-            return Err(CliError(format!("{} is a directory; add it with -r", a.path)));
-        }
+    if meta.is_dir() && !a.recursive {
+        return Err(CliError(format!("{} is a directory; add it with -r", a.path)));
+    }
+    let result = if a.only_hash {
+        // Computing a CID needs no node (as kubo's `add -n`): hash here, store nothing.
+        only_hash(path, &a, meta.len())?
+    } else if meta.is_dir() {
         if remote {
             return Err(CliError(
                 "adding a directory to another node (-n) is not supported yet; add it on that node".into(),
@@ -46,6 +51,19 @@ pub fn add(c: &Client, a: IpfsAdd, remote: bool) -> Result<(), CliError> {
     println!("add /ipfs/{cid} {}", s(&result, "size"));
     println!("ipfs add ok  /ipfs/{cid}");
     Ok(())
+}
+
+fn only_hash(path: &Path, a: &IpfsAdd, total: u64) -> Result<Value, CliError> {
+    let profile = match a.cid_version {
+        0 => Profile::UNIXFS_V0_2015,
+        1 => Profile::UNIXFS_V1_2025,
+        v => return Err(CliError(format!("cid version {v} is not supported (use 0 or 1)"))),
+    };
+    let mut batch = Batcher::new(None)?;
+    let mut ticker = Ticker::new(total, "hashing");
+    let root = import_path(&mut batch, TreeOptions { profile, hidden: a.hidden }, path, &mut |n| ticker.tick(n))?;
+    ticker.finish();
+    Ok(json!({"cid": root.cid.to_string(), "size": root.filesize}))
 }
 
 fn encode(s: &str) -> String {

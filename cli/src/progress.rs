@@ -35,6 +35,13 @@ impl<R: Read> Read for Progress<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.done += n as u64;
+        self.show();
+        Ok(n)
+    }
+}
+
+impl<R> Progress<R> {
+    fn show(&mut self) {
         if let Some(last) = self.last {
             if last.elapsed() >= Duration::from_millis(200) {
                 let pct = (self.done * 100).checked_div(self.total).unwrap_or(100);
@@ -44,6 +51,25 @@ impl<R: Read> Read for Progress<R> {
                 self.shown = true;
             }
         }
-        Ok(n)
+    }
+}
+
+/// A progress line driven by a byte count instead of a reader.
+pub struct Ticker {
+    inner: Progress<std::io::Empty>,
+}
+
+impl Ticker {
+    pub fn new(total: u64, label: &'static str) -> Self {
+        Ticker { inner: Progress::new(std::io::empty(), total, label) }
+    }
+
+    pub fn tick(&mut self, done: u64) {
+        self.inner.done = done;
+        self.inner.show();
+    }
+
+    pub fn finish(&self) {
+        self.inner.finish();
     }
 }

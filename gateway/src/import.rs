@@ -9,11 +9,14 @@ use proto_core::unixfs::{Block, Profile};
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 /// Blocks are committed once this many bytes are pending (one LMDB transaction each).
 pub const BATCH_BYTES: usize = 8 << 20;
-/// Read size from the source.
-pub const READ_BUF: usize = 1 << 20;
+/// Leaf buffers handed back for reuse at most.
+const RECYCLE: usize = 8;
 
 #[derive(Debug)]
 pub enum ImportError {
@@ -37,68 +40,135 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
-/// Collects blocks and writes them in batches; with no store (`--only-hash`) it drops them.
-pub struct Batcher<'a> {
-    store: Option<&'a dyn BlockWrite>,
+/// A block store shared with the writer thread.
+pub type SharedStore = Arc<dyn BlockWrite + Send + Sync>;
+
+/// Batches blocks and commits them on a writer thread, so hashing the next batch overlaps the
+/// previous batch's fsync. At most two batches are in flight (one queued, one being written),
+/// which bounds memory. With no store (`--only-hash`) blocks are dropped and their buffers
+/// handed back for reuse.
+pub struct Batcher {
+    tx: Option<SyncSender<Vec<Block>>>,
+    writer: Option<JoinHandle<Result<u64, String>>>,
+    back: Option<Receiver<Vec<u8>>>,
+    spent: Vec<Vec<u8>>,
     pending: Vec<Block>,
     pending_bytes: usize,
-    pub blocks_written: u64,
 }
 
-impl<'a> Batcher<'a> {
-    pub fn new(store: Option<&'a dyn BlockWrite>) -> Self {
-        Batcher { store, pending: Vec::new(), pending_bytes: 0, blocks_written: 0 }
+impl Batcher {
+    pub fn new(store: Option<SharedStore>) -> Result<Self, ImportError> {
+        let mut b =
+            Batcher { tx: None, writer: None, back: None, spent: Vec::new(), pending: Vec::new(), pending_bytes: 0 };
+        if let Some(store) = store {
+            let (btx, brx) = sync_channel::<Vec<Block>>(1);
+            let (rtx, rrx) = sync_channel::<Vec<u8>>(RECYCLE);
+            let writer = move || {
+                let mut n = 0u64;
+                for batch in brx {
+                    store.put_blocks(&batch)?;
+                    n += batch.len() as u64;
+                    for b in batch {
+                        let _ = rtx.try_send(b.bytes);
+                    }
+                }
+                Ok(n)
+            };
+            let h = std::thread::Builder::new()
+                .name("block-writer".into())
+                .spawn(writer)
+                .map_err(|e| ImportError::Store(format!("cannot start the block writer: {e}")))?;
+            (b.tx, b.writer, b.back) = (Some(btx), Some(h), Some(rrx));
+        }
+        Ok(b)
+    }
+
+    fn storing(&self) -> bool {
+        self.tx.is_some()
     }
 
     pub fn add(&mut self, blocks: &mut Vec<Block>) -> Result<(), ImportError> {
-        if self.store.is_none() {
-            blocks.clear();
+        if !self.storing() {
+            for b in blocks.drain(..) {
+                if self.spent.len() < RECYCLE {
+                    self.spent.push(b.bytes);
+                }
+            }
             return Ok(());
         }
         self.pending_bytes += blocks.iter().map(|b| b.bytes.len()).sum::<usize>();
         self.pending.append(blocks);
         if self.pending_bytes >= BATCH_BYTES {
-            self.flush()?;
+            self.send()?;
         }
         Ok(())
     }
 
-    pub fn flush(&mut self) -> Result<(), ImportError> {
-        if let Some(store) = self.store {
-            if !self.pending.is_empty() {
-                store.put_blocks(&self.pending).map_err(ImportError::Store)?;
-                self.blocks_written += self.pending.len() as u64;
-            }
-        }
-        self.pending.clear();
+    /// A buffer of a block that is done with (written, or dropped when only hashing).
+    pub fn recycled(&mut self) -> Option<Vec<u8>> {
+        self.spent.pop().or_else(|| self.back.as_ref().and_then(|r| r.try_recv().ok()))
+    }
+
+    fn send(&mut self) -> Result<(), ImportError> {
         self.pending_bytes = 0;
+        let batch = std::mem::take(&mut self.pending);
+        let Some(tx) = self.tx.as_ref() else { return Ok(()) };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if tx.send(batch).is_err() {
+            // The writer stopped: its error says why.
+            self.tx = None;
+            return Err(self.join().err().unwrap_or_else(|| ImportError::Store("the block writer stopped".into())));
+        }
         Ok(())
+    }
+
+    fn join(&mut self) -> Result<u64, ImportError> {
+        match self.writer.take().map(JoinHandle::join) {
+            None => Ok(0),
+            Some(Ok(r)) => r.map_err(ImportError::Store),
+            Some(Err(_)) => Err(ImportError::Store("the block writer panicked".into())),
+        }
+    }
+
+    /// Commits what is pending and waits until every block is durable; returns the count.
+    pub fn finish(mut self) -> Result<u64, ImportError> {
+        self.send()?;
+        self.tx = None;
+        self.join()
     }
 }
 
 /// Imports one stream as a file. `progress` is told the bytes read so far.
 pub fn import_reader(
-    batch: &mut Batcher<'_>,
+    batch: &mut Batcher,
     profile: Profile,
     reader: &mut dyn Read,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LinkInfo, ImportError> {
     let mut imp = FileImporter::new(profile);
-    let mut buf = vec![0u8; READ_BUF];
     let mut out = Vec::new();
     loop {
-        let n = match reader.read(&mut buf) {
+        // Read straight into the leaf buffer: one copy from the source.
+        let n = match reader.read(imp.spare()) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(ImportError::Read(PathBuf::new(), e)),
         };
-        imp.push(&buf[..n], &mut out);
-        batch.add(&mut out)?;
-        progress(imp.bytes_in());
+        imp.commit(n, &mut out);
+        if !out.is_empty() {
+            batch.add(&mut out)?;
+            while let Some(buf) = batch.recycled() {
+                imp.recycle(buf);
+            }
+            progress(imp.bytes_in());
+        }
     }
     let root = imp.finish(&mut out);
     batch.add(&mut out)?;
+    progress(root.filesize);
     Ok(root)
 }
 
@@ -112,7 +182,7 @@ pub struct TreeOptions {
 
 /// Imports a file, symlink or directory tree from the local file system.
 pub fn import_path(
-    batch: &mut Batcher<'_>,
+    batch: &mut Batcher,
     opts: TreeOptions,
     path: &Path,
     progress: &mut dyn FnMut(u64),

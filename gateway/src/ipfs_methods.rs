@@ -2,10 +2,9 @@
 //! `PinLs`. Names follow the original system.
 
 use crate::api::{ApiError, Call, Registry};
-use crate::import::{import_path, import_reader, Batcher, TreeOptions};
+use crate::import::{import_path, import_reader, Batcher, ImportError, SharedStore, TreeOptions};
 use crate::Backend;
 use proto_core::cid::Cid;
-use proto_core::store::BlockWrite;
 use proto_core::unixfs::read::{self, Kind, Node};
 use proto_core::unixfs::Profile;
 use serde_json::{json, Value};
@@ -42,7 +41,7 @@ fn kind_name(k: Kind) -> &'static str {
 
 pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>) {
     let s = store.clone();
-    reg.register_streaming("IpfsAdd", true, move |mut call| ipfs_add(&*s, &mut call));
+    reg.register_streaming("IpfsAdd", true, move |mut call| ipfs_add(&s, &mut call));
     let s = store.clone();
     reg.register("IpfsLs", false, move |call| {
         let cid = resolve_arg(&*s, call.str_arg(0, "cid or path")?)?;
@@ -109,6 +108,13 @@ fn check_complete<B: Backend>(s: &B, root: &Cid) -> Result<u64, ApiError> {
     Ok(n)
 }
 
+fn import_err(e: ImportError) -> ApiError {
+    match e {
+        ImportError::Store(_) => ApiError::internal(e.to_string()),
+        _ => ApiError::bad_request(e.to_string()),
+    }
+}
+
 fn flag(v: Option<&Value>) -> bool {
     match v {
         Some(Value::Bool(b)) => *b,
@@ -118,7 +124,7 @@ fn flag(v: Option<&Value>) -> bool {
     }
 }
 
-fn ipfs_add<B: Backend>(store: &B, call: &mut Call<'_>) -> Result<Value, ApiError> {
+fn ipfs_add<B: Backend>(store: &Arc<B>, call: &mut Call<'_>) -> Result<Value, ApiError> {
     // Options come from the query string (raw body) or the second JSON argument.
     let mut opts = call.opts(1)?;
     for (k, v) in &call.query {
@@ -133,11 +139,11 @@ fn ipfs_add<B: Backend>(store: &B, call: &mut Call<'_>) -> Result<Value, ApiErro
     };
     let profile = profile_for(version)?;
     let only_hash = flag(opts.get("only_hash"));
-    let target: Option<&dyn BlockWrite> = if only_hash { None } else { Some(store) };
-    let mut batch = Batcher::new(target);
+    let target: Option<SharedStore> = if only_hash { None } else { Some(store.clone()) };
+    let mut batch = Batcher::new(target).map_err(import_err)?;
     let (root, name) = if let Some(body) = call.body.take() {
         let name = call.query.get("name").cloned().unwrap_or_default();
-        (import_reader(&mut batch, profile, body, &mut |_| {}).map_err(|e| ApiError::bad_request(e.to_string()))?, name)
+        (import_reader(&mut batch, profile, body, &mut |_| {}).map_err(import_err)?, name)
     } else {
         let path = call.str_arg(0, "path")?;
         let p = Path::new(path);
@@ -152,10 +158,10 @@ fn ipfs_add<B: Backend>(store: &B, call: &mut Call<'_>) -> Result<Value, ApiErro
             return Err(ApiError::bad_request(format!("{path} is a directory; add it with -r")));
         }
         let tree = TreeOptions { profile, hidden: flag(opts.get("hidden")) };
-        let root = import_path(&mut batch, tree, p, &mut |_| {}).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let root = import_path(&mut batch, tree, p, &mut |_| {}).map_err(import_err)?;
         (root, p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
     };
-    batch.flush().map_err(|e| ApiError::internal(e.to_string()))?;
+    batch.finish().map_err(import_err)?;
     if !only_hash {
         store.pin_add(&root.cid).map_err(ApiError::internal)?;
     }

@@ -21,9 +21,18 @@ pub struct LinkInfo {
     pub filesize: u64,
 }
 
+/// Most recycled leaf buffers kept.
+const MAX_POOL: usize = 8;
+
 pub struct FileImporter {
     profile: Profile,
-    chunk: Vec<u8>,
+    /// The leaf being filled: `hdr` bytes reserved for the dag-pb header, then chunk bytes.
+    /// Callers write straight into it (`spare`/`commit`), so each byte is copied once.
+    block: Vec<u8>,
+    hdr: usize,
+    filled: usize,
+    /// Returned leaf buffers (see `recycle`): reusing them avoids page faults and zeroing.
+    pool: Vec<Vec<u8>>,
     /// levels[0] holds leaves, levels[i] holds nodes of height i.
     levels: Vec<Vec<LinkInfo>>,
     total: u64,
@@ -32,7 +41,16 @@ pub struct FileImporter {
 impl FileImporter {
     pub fn new(profile: Profile) -> Self {
         assert!(profile.chunk_size > 0 && profile.max_links > 1, "profile needs a chunk size and ≥ 2 links");
-        FileImporter { profile, chunk: Vec::with_capacity(profile.chunk_size), levels: vec![Vec::new()], total: 0 }
+        let hdr = if profile.raw_leaves { 0 } else { leaf_prefix(profile.chunk_size).len() };
+        FileImporter {
+            profile,
+            block: Vec::new(),
+            hdr,
+            filled: 0,
+            pool: Vec::new(),
+            levels: vec![Vec::new()],
+            total: 0,
+        }
     }
 
     /// Bytes pushed so far.
@@ -40,28 +58,66 @@ impl FileImporter {
         self.total
     }
 
-    /// Feeds file bytes; every block that becomes final is appended to `out`.
+    /// The writable rest of the current chunk (never empty). Fill a prefix, then `commit` it.
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.block.is_empty() {
+            let want = self.hdr + self.profile.chunk_size;
+            self.block = match self.pool.pop() {
+                // Old bytes stay in place; only the committed prefix is ever read.
+                Some(mut b) if b.len() >= want => {
+                    b.truncate(want);
+                    b
+                }
+                _ => {
+                    let suffix = if self.profile.raw_leaves { 0 } else { leaf_suffix(self.profile.chunk_size).len() };
+                    let mut b = Vec::with_capacity(want + suffix);
+                    b.resize(want, 0);
+                    b
+                }
+            };
+        }
+        &mut self.block[self.hdr + self.filled..]
+    }
+
+    /// Gives back the bytes of an emitted block once the caller is done with them.
+    pub fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.pool.len() < MAX_POOL && bytes.len() >= self.hdr + self.profile.chunk_size {
+            self.pool.push(bytes);
+        }
+    }
+
+    /// Records that the first `n` bytes of `spare()` were filled; emits finished blocks to `out`.
+    pub fn commit(&mut self, n: usize, out: &mut Vec<Block>) {
+        assert!(n <= self.profile.chunk_size - self.filled, "commit past the spare buffer");
+        self.filled += n;
+        self.total += n as u64;
+        if self.filled == self.profile.chunk_size {
+            self.emit_full_leaf(out);
+        }
+    }
+
+    /// Feeds file bytes (one copy into the leaf buffer); finished blocks go to `out`.
     pub fn push(&mut self, mut data: &[u8], out: &mut Vec<Block>) {
-        self.total += data.len() as u64;
         while !data.is_empty() {
-            let room = self.profile.chunk_size - self.chunk.len();
-            let take = room.min(data.len());
-            self.chunk.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.chunk.len() == self.profile.chunk_size {
-                self.emit_leaf(out);
-            }
+            let spare = self.spare();
+            let k = spare.len().min(data.len());
+            spare[..k].copy_from_slice(&data[..k]);
+            data = &data[k..];
+            self.commit(k, out);
         }
     }
 
     /// Ends the file: emits the remaining blocks (the root last) and returns the root.
     pub fn finish(mut self, out: &mut Vec<Block>) -> LinkInfo {
-        if !self.chunk.is_empty() {
-            self.emit_leaf(out);
+        if self.filled > 0 {
+            // A short last chunk: its header differs from a full one's, so encode it afresh.
+            let chunk = self.block[self.hdr..self.hdr + self.filled].to_vec();
+            let leaf = self.leaf(chunk, out);
+            self.add_link(0, leaf, out);
         }
         if self.levels.len() == 1 && self.levels[0].is_empty() {
             // Empty file: one empty leaf (dag-pb `08 02 18 00`, or the empty raw block).
-            return self.leaf(&[], out);
+            return self.leaf(Vec::new(), out);
         }
         let mut level = 0;
         while level + 1 < self.levels.len() {
@@ -77,12 +133,19 @@ impl FileImporter {
         self.inner_node(&top, out)
     }
 
-    fn emit_leaf(&mut self, out: &mut Vec<Block>) {
-        let chunk = std::mem::take(&mut self.chunk);
-        let leaf = self.leaf(&chunk, out);
-        self.chunk = chunk;
-        self.chunk.clear();
-        self.add_link(0, leaf, out);
+    fn emit_full_leaf(&mut self, out: &mut Vec<Block>) {
+        let mut bytes = std::mem::take(&mut self.block);
+        self.filled = 0;
+        let n = self.profile.chunk_size;
+        if !self.profile.raw_leaves {
+            bytes[..self.hdr].copy_from_slice(&leaf_prefix(n));
+            bytes.extend_from_slice(&leaf_suffix(n));
+        }
+        let codec = if self.profile.raw_leaves { CODEC_RAW } else { crate::cid::CODEC_DAG_PB };
+        let block = Block { cid: Cid::of_block(self.profile.cid_version, codec, &bytes), bytes };
+        let info = LinkInfo { cid: block.cid.clone(), tsize: block.bytes.len() as u64, filesize: n as u64 };
+        out.push(block);
+        self.add_link(0, info, out);
     }
 
     /// Appends a link to a level, first closing the level into its parent when it is full.
@@ -98,12 +161,12 @@ impl FileImporter {
         self.levels[level].push(link);
     }
 
-    fn leaf(&self, chunk: &[u8], out: &mut Vec<Block>) -> LinkInfo {
+    fn leaf(&self, chunk: Vec<u8>, out: &mut Vec<Block>) -> LinkInfo {
         let len = chunk.len() as u64;
         let block = if self.profile.raw_leaves {
-            Block { cid: Cid::of_block(self.profile.cid_version, CODEC_RAW, chunk), bytes: chunk.to_vec() }
+            Block { cid: Cid::of_block(self.profile.cid_version, CODEC_RAW, &chunk), bytes: chunk }
         } else {
-            Block::dag_pb(self.profile.cid_version, encode_file_leaf(chunk))
+            Block::dag_pb(self.profile.cid_version, encode_file_leaf(&chunk))
         };
         let info = LinkInfo { cid: block.cid.clone(), tsize: block.bytes.len() as u64, filesize: len };
         out.push(block);
@@ -129,22 +192,34 @@ impl FileImporter {
     }
 }
 
-/// A dag-pb file leaf `0a L (08 02 [12 n chunk] 18 n)` written with a single copy of the chunk.
-fn encode_file_leaf(chunk: &[u8]) -> Vec<u8> {
-    let n = chunk.len() as u64;
-    let data_field = if chunk.is_empty() { 0 } else { 1 + varint::len(n) + chunk.len() };
-    let inner = 2 + data_field + 1 + varint::len(n);
-    let mut out = Vec::with_capacity(1 + varint::len(inner as u64) + inner);
+/// The bytes of a dag-pb file leaf before its data: `0a L 08 02 [12 n]`.
+fn leaf_prefix(n: usize) -> Vec<u8> {
+    let n64 = n as u64;
+    let data_field = if n == 0 { 0 } else { 1 + varint::len(n64) + n };
+    let inner = 2 + data_field + 1 + varint::len(n64);
+    let mut out = Vec::with_capacity(12);
     out.push(0x0a);
     varint::write(&mut out, inner as u64);
     out.extend_from_slice(&[0x08, 0x02]);
-    if !chunk.is_empty() {
+    if n > 0 {
         out.push(0x12);
-        varint::write(&mut out, n);
-        out.extend_from_slice(chunk);
+        varint::write(&mut out, n64);
     }
-    out.push(0x18);
-    varint::write(&mut out, n);
+    out
+}
+
+/// The bytes after a leaf's data: `18 n` (filesize).
+fn leaf_suffix(n: usize) -> Vec<u8> {
+    let mut out = vec![0x18];
+    varint::write(&mut out, n as u64);
+    out
+}
+
+/// A whole dag-pb file leaf (used for short last chunks and the empty file).
+fn encode_file_leaf(chunk: &[u8]) -> Vec<u8> {
+    let mut out = leaf_prefix(chunk.len());
+    out.extend_from_slice(chunk);
+    out.extend_from_slice(&leaf_suffix(chunk.len()));
     out
 }
 
@@ -191,5 +266,27 @@ mod tests {
         assert_eq!(imp.finish(&mut out), whole);
         assert_eq!(out, blocks);
         assert_eq!(blocks.last().unwrap().cid, whole.cid, "root is emitted last");
+    }
+
+    #[test]
+    fn recycled_buffers_with_stale_bytes_change_nothing() {
+        let data: Vec<u8> = (0..5_000u32).map(|i| (i * 13) as u8).collect();
+        let mut profile = Profile::UNIXFS_V0_2015;
+        profile.chunk_size = 1000;
+        let (whole, blocks) = import_bytes(profile, &data);
+        let mut imp = FileImporter::new(profile);
+        for _ in 0..3 {
+            imp.recycle(vec![0xEE; 2000]); // stale junk, longer than needed
+        }
+        let mut out = Vec::new();
+        for piece in data.chunks(333) {
+            let spare = imp.spare();
+            let n = piece.len().min(spare.len());
+            spare[..n].fill(0x55); // scribble, then write for real
+            imp.push(piece, &mut out);
+        }
+        let root = imp.finish(&mut out);
+        assert_eq!(root, whole);
+        assert_eq!(out, blocks);
     }
 }

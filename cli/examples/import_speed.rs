@@ -1,4 +1,4 @@
-//! In-memory importer throughput: `cargo run --release -p proto-core --example import_speed [MiB]`.
+//! In-memory importer throughput: `cargo run --release -p cli --example import_speed [MiB]`.
 //! No disk and no HTTP: the ceiling for `ipfs add --only-hash`.
 use proto_core::unixfs::file::FileImporter;
 use proto_core::unixfs::Profile;
@@ -8,7 +8,6 @@ fn main() {
     let buf: Vec<u8> = (0..1usize << 20).map(|i| (i * 31 + i / 7) as u8).collect();
     let mut imp = FileImporter::new(Profile::UNIXFS_V0_2015);
     let mut out = Vec::new();
-    #[allow(clippy::disallowed_methods)] // a benchmark binary, not the core
     let t = std::time::Instant::now();
     for _ in 0..mib {
         imp.push(&buf, &mut out);

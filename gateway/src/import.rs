@@ -172,6 +172,74 @@ pub fn import_reader(
     Ok(root)
 }
 
+/// Imports a regular file with reads on a second thread: the reader fills whole leaf buffers
+/// while this thread hashes, and buffers circulate between the two (bounded by `RECYCLE`).
+pub fn import_file(
+    batch: &mut Batcher,
+    profile: Profile,
+    mut file: std::fs::File,
+    progress: &mut dyn FnMut(u64),
+) -> Result<LinkInfo, ImportError> {
+    let mut imp = FileImporter::new(profile);
+    let (hdr, chunk) = imp.leaf_layout();
+    let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, usize)>>(4);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(RECYCLE);
+    let reader = std::thread::Builder::new()
+        .name("file-reader".into())
+        .spawn(move || loop {
+            let mut buf = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; hdr + chunk + 8]);
+            buf.resize(hdr + chunk, 0);
+            let mut n = 0;
+            while n < chunk {
+                match file.read(&mut buf[hdr + n..hdr + chunk]) {
+                    Ok(0) => break,
+                    Ok(k) => n += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            // A short read means end of file: send it (possibly empty) and stop.
+            let last = n < chunk;
+            if full_tx.send(Ok((buf, n))).is_err() || last {
+                return;
+            }
+        })
+        .map_err(|e| ImportError::Read(PathBuf::new(), e))?;
+    let mut out = Vec::new();
+    let mut result = Ok(());
+    for msg in full_rx.iter() {
+        match msg {
+            Ok((buf, n)) => {
+                if n > 0 {
+                    imp.push_leaf_buffer(buf, n, &mut out);
+                }
+                if let Err(e) = batch.add(&mut out) {
+                    result = Err(e);
+                    break;
+                }
+                while let Some(b) = batch.recycled() {
+                    let _ = free_tx.try_send(b);
+                }
+                progress(imp.bytes_in());
+            }
+            Err(e) => {
+                result = Err(ImportError::Read(PathBuf::new(), e));
+                break;
+            }
+        }
+    }
+    drop(full_rx);
+    let _ = reader.join();
+    result?;
+    let root = imp.finish(&mut out);
+    batch.add(&mut out)?;
+    progress(root.filesize);
+    Ok(root)
+}
+
 /// Options of `ipfs add -r`.
 #[derive(Clone, Copy, Debug)]
 pub struct TreeOptions {
@@ -197,8 +265,8 @@ pub fn import_path(
         return Ok(info);
     }
     if ft.is_file() {
-        let mut f = std::fs::File::open(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
-        return import_reader(batch, opts.profile, &mut f, progress).map_err(|e| match e {
+        let f = std::fs::File::open(path).map_err(|e| ImportError::Read(path.to_path_buf(), e))?;
+        return import_file(batch, opts.profile, f, progress).map_err(|e| match e {
             ImportError::Read(_, io) => ImportError::Read(path.to_path_buf(), io),
             other => other,
         });

@@ -79,6 +79,29 @@ impl FileImporter {
         &mut self.block[self.hdr + self.filled..]
     }
 
+    /// Where a caller-filled leaf buffer keeps its data: `[hdr, hdr + chunk_size)`.
+    pub fn leaf_layout(&self) -> (usize, usize) {
+        (self.hdr, self.profile.chunk_size)
+    }
+
+    /// Takes a whole leaf buffer filled by the caller (`n` data bytes at `leaf_layout().0`), so a
+    /// reader thread can fill buffers while this thread hashes. A full chunk becomes a leaf with
+    /// no copy; a short one (only valid as the last) is kept like `push` data.
+    pub fn push_leaf_buffer(&mut self, mut buf: Vec<u8>, n: usize, out: &mut Vec<Block>) {
+        let (hdr, chunk) = self.leaf_layout();
+        assert!(self.filled == 0 && n <= chunk && buf.len() >= hdr + n, "a leaf buffer must start a chunk");
+        if n < chunk {
+            self.push(&buf[hdr..hdr + n], out);
+            self.recycle(buf);
+            return;
+        }
+        buf.truncate(hdr + chunk);
+        self.block = buf;
+        self.filled = chunk;
+        self.total += chunk as u64;
+        self.emit_full_leaf(out);
+    }
+
     /// Gives back the bytes of an emitted block once the caller is done with them.
     pub fn recycle(&mut self, bytes: Vec<u8>) {
         if self.pool.len() < MAX_POOL && bytes.len() >= self.hdr + self.profile.chunk_size {

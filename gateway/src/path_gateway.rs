@@ -137,8 +137,13 @@ fn serve_file<B: Backend>(store: &Arc<B>, cid: &Cid, name: &str, req: &GatewayRe
                 .with_header(header("Content-Range", &format!("bytes */{size}")));
         }
     };
-    let mut stream =
-        FileStream { store: store.clone(), cursor: FileCursor::new(cid.clone(), start, end), buf: Vec::new(), pos: 0 };
+    let mut stream = FileStream {
+        store: store.clone(),
+        cursor: FileCursor::new(cid.clone(), start, end),
+        buf: Vec::new(),
+        pos: 0,
+        end: 0,
+    };
     let ctype = match content_type::from_name(name) {
         Some(t) => t,
         None => {
@@ -210,17 +215,19 @@ fn io_err(e: ReadError) -> io::Error {
 struct FileStream<B: Backend> {
     store: Arc<B>,
     cursor: FileCursor,
+    /// The current block; bytes `pos..end` of it are still to be sent.
     buf: Vec<u8>,
     pos: usize,
+    end: usize,
 }
 
 impl<B: Backend> FileStream<B> {
     fn fill(&mut self) -> Result<bool, ReadError> {
-        while self.pos >= self.buf.len() {
-            match self.cursor.next_piece(&*self.store)? {
+        while self.pos >= self.end {
+            match self.cursor.next_slice(&*self.store)? {
                 Some(p) => {
-                    self.buf = p;
-                    self.pos = 0;
+                    (self.pos, self.end) = (p.range.start, p.range.end);
+                    self.buf = p.buf;
                 }
                 None => return Ok(false),
             }
@@ -234,7 +241,7 @@ impl<B: Backend> Read for FileStream<B> {
         if !self.fill().map_err(io_err)? {
             return Ok(0);
         }
-        let n = out.len().min(self.buf.len() - self.pos);
+        let n = out.len().min(self.end - self.pos);
         out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)

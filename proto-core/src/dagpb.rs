@@ -4,6 +4,7 @@
 use crate::cid::{Cid, CidError};
 use crate::varint;
 use std::fmt;
+use std::ops::Range;
 
 /// Largest block we decode; bitswap's limit is 2 MiB and kubo's chunks are far smaller.
 pub const MAX_BLOCK: usize = 2 * 1024 * 1024;
@@ -85,24 +86,31 @@ impl PbNode {
 
     /// Decodes a block. Accepts the legacy order (Data before Links); rejects unknown fields.
     pub fn decode(buf: &[u8]) -> Result<Self, DagPbError> {
+        let (links, data) = PbNode::decode_links(buf)?;
+        Ok(PbNode { links, data: data.map(|r| buf[r].to_vec()) })
+    }
+
+    /// Decodes the links and says where the Data field's bytes are, without copying them (the
+    /// gateway's read path, where Data is a 256 KiB chunk).
+    pub fn decode_links(buf: &[u8]) -> Result<(Vec<PbLink>, Option<Range<usize>>), DagPbError> {
         if buf.len() > MAX_BLOCK {
             return Err(DagPbError::TooLarge(buf.len()));
         }
-        let mut node = PbNode::default();
+        let (mut links, mut data) = (Vec::new(), None);
         let mut r = Reader { buf, pos: 0 };
         while !r.done() {
             match r.varint()? {
-                0x12 => node.links.push(decode_link(r.bytes()?)?),
+                0x12 => links.push(decode_link(r.bytes()?)?),
                 0x0a => {
-                    if node.data.is_some() {
+                    if data.is_some() {
                         return Err(DagPbError::DuplicateField("Data"));
                     }
-                    node.data = Some(r.bytes()?.to_vec());
+                    data = Some(r.range()?);
                 }
                 t => return Err(DagPbError::BadTag(t)),
             }
         }
-        Ok(node)
+        Ok((links, data))
     }
 }
 
@@ -141,11 +149,20 @@ impl<'a> Reader<'a> {
     }
 
     pub fn bytes(&mut self) -> Result<&'a [u8], DagPbError> {
+        let r = self.range()?;
+        Ok(&self.buf[r])
+    }
+
+    /// A length-delimited field's position in the buffer.
+    pub fn range(&mut self) -> Result<Range<usize>, DagPbError> {
         let len = usize::try_from(self.varint()?).map_err(|_| DagPbError::Truncated)?;
         let end = self.pos.checked_add(len).ok_or(DagPbError::Truncated)?;
-        let out = self.buf.get(self.pos..end).ok_or(DagPbError::Truncated)?;
+        if end > self.buf.len() {
+            return Err(DagPbError::Truncated);
+        }
+        let r = self.pos..end;
         self.pos = end;
-        Ok(out)
+        Ok(r)
     }
 }
 

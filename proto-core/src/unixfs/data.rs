@@ -2,6 +2,7 @@
 
 use crate::dagpb::{DagPbError, Reader};
 use crate::varint;
+use std::ops::Range;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataType {
@@ -76,6 +77,14 @@ impl UnixFsData {
     }
 
     pub fn decode(buf: &[u8]) -> Result<Self, DagPbError> {
+        let (mut msg, data) = UnixFsData::decode_ranged(buf)?;
+        msg.data = data.map(|r| buf[r].to_vec());
+        Ok(msg)
+    }
+
+    /// Like `decode`, but leaves `data` empty and returns where its bytes are.
+    pub fn decode_ranged(buf: &[u8]) -> Result<(Self, Option<Range<usize>>), DagPbError> {
+        let mut data = None;
         let mut r = Reader { buf, pos: 0 };
         let mut kind = None;
         let mut msg = UnixFsData::new(DataType::Raw);
@@ -83,7 +92,7 @@ impl UnixFsData {
             let tag = r.varint()?;
             match tag {
                 0x08 => kind = Some(DataType::from_u64(r.varint()?).ok_or(DagPbError::BadTag(tag))?),
-                0x12 => msg.data = Some(r.bytes()?.to_vec()),
+                0x12 => data = Some(r.range()?),
                 0x18 => msg.filesize = Some(r.varint()?),
                 0x20 => {
                     if msg.blocksizes.len() >= MAX_BLOCKSIZES {
@@ -113,7 +122,7 @@ impl UnixFsData {
             }
         }
         msg.kind = kind.ok_or(DagPbError::BadTag(0))?;
-        Ok(msg)
+        Ok((msg, data))
     }
 }
 

@@ -5,7 +5,7 @@
 use super::data::{DataType, UnixFsData};
 use super::murmur3::hamt_hash;
 use crate::cid::{Cid, CODEC_DAG_PB, CODEC_RAW};
-use crate::dagpb::{DagPbError, PbNode};
+use crate::dagpb::{DagPbError, PbLink, PbNode};
 use std::fmt;
 
 /// Read access to blocks by CID; implemented on LMDB by `storage` and in memory by tests.
@@ -200,6 +200,12 @@ pub fn resolve<S: BlockRead + ?Sized>(store: &S, root: &Cid, path: &str) -> Resu
     Ok(cur)
 }
 
+/// A block and the part of it that is output.
+pub struct Piece {
+    pub buf: Vec<u8>,
+    pub range: std::ops::Range<usize>,
+}
+
 /// Streams bytes `[start, end)` of a file, loading only the blocks that overlap the range.
 pub struct FileCursor {
     /// Pending subtrees: (cid, offset of its first byte in the file), next on top.
@@ -215,52 +221,62 @@ impl FileCursor {
 
     /// The next piece of the range, or `None` at its end.
     pub fn next_piece<S: BlockRead + ?Sized>(&mut self, store: &S) -> Result<Option<Vec<u8>>, ReadError> {
+        Ok(self.next_slice(store)?.map(|p| p.buf[p.range].to_vec()))
+    }
+
+    /// The next piece as a whole block and the range of it that belongs to the output, so the
+    /// caller copies the bytes once (from the store into the block buffer) and no more.
+    pub fn next_slice<S: BlockRead + ?Sized>(&mut self, store: &S) -> Result<Option<Piece>, ReadError> {
         while let Some((cid, offset)) = self.stack.pop() {
             if offset >= self.end {
                 continue;
             }
-            match load_node(store, &cid)? {
-                Node::Raw(bytes) => {
-                    if let Some(piece) = self.clip(offset, &bytes) {
-                        return Ok(Some(piece));
-                    }
-                }
-                Node::Pb(pb, fs) => {
+            let bytes = load(store, &cid)?;
+            let data = match cid.codec() {
+                CODEC_RAW => 0..bytes.len(),
+                CODEC_DAG_PB => {
+                    let (links, data) = PbNode::decode_links(&bytes).map_err(|e| ReadError::Decode(cid.clone(), e))?;
+                    let data = data.ok_or(ReadError::Malformed(cid.clone(), "no Data field"))?;
+                    let (fs, inline) = UnixFsData::decode_ranged(&bytes[data.clone()])
+                        .map_err(|e| ReadError::Decode(cid.clone(), e))?;
                     if !matches!(fs.kind, DataType::File | DataType::Raw) {
                         return Err(ReadError::Malformed(cid, "not a file"));
                     }
                     // Inline data comes before the children in UnixFS.
-                    let inline = fs.data.as_deref().unwrap_or_default();
-                    self.push_children(&cid, &pb, &fs, offset + inline.len() as u64)?;
-                    if let Some(piece) = self.clip(offset, inline) {
-                        return Ok(Some(piece));
-                    }
+                    let inline = inline.map_or(0..0, |r| data.start + r.start..data.start + r.end);
+                    self.push_children(&cid, &links, &fs, offset + inline.len() as u64)?;
+                    inline
                 }
+                c => return Err(ReadError::UnsupportedCodec(c)),
+            };
+            if let Some(range) = self.clip(offset, data) {
+                return Ok(Some(Piece { buf: bytes, range }));
             }
         }
         Ok(None)
     }
 
-    fn clip(&self, offset: u64, bytes: &[u8]) -> Option<Vec<u8>> {
-        let len = bytes.len() as u64;
+    /// The part of `data` (a range of a block holding file bytes from `offset`) in the output.
+    fn clip(&self, offset: u64, data: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+        let len = data.len() as u64;
         if offset + len <= self.start || offset >= self.end || len == 0 {
             return None;
         }
         let from = self.start.saturating_sub(offset) as usize;
         let to = (self.end.min(offset + len) - offset) as usize;
-        Some(bytes[from..to].to_vec())
+        Some(data.start + from..data.start + to)
     }
 
-    fn push_children(&mut self, cid: &Cid, pb: &PbNode, fs: &UnixFsData, base: u64) -> Result<(), ReadError> {
-        if pb.links.is_empty() {
+    fn push_children(&mut self, cid: &Cid, links: &[PbLink], fs: &UnixFsData, base: u64) -> Result<(), ReadError> {
+        if links.is_empty() {
             return Ok(());
         }
-        if fs.blocksizes.len() != pb.links.len() {
+        if fs.blocksizes.len() != links.len() {
             return Err(ReadError::Malformed(cid.clone(), "blocksizes and links differ in count"));
         }
         let mut off = base;
-        let mut children = Vec::with_capacity(pb.links.len());
-        for (l, &size) in pb.links.iter().zip(&fs.blocksizes) {
+        let mut children = Vec::with_capacity(links.len());
+        for (l, &size) in links.iter().zip(&fs.blocksizes) {
             let child_end = off.saturating_add(size);
             if child_end > self.start && off < self.end {
                 children.push((l.cid.clone(), off));

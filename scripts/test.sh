@@ -13,3 +13,5 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 cargo nextest run --no-fail-fast "$@"
+# The same end-to-end suite against the binary built on the other runtime.
+cargo nextest run --no-fail-fast -p cli --no-default-features --features runtime-smol "$@"

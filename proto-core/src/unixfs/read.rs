@@ -287,3 +287,45 @@ impl FileCursor {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{BlockWrite, MemStore};
+    use crate::unixfs::file::import_bytes;
+    use crate::unixfs::Profile;
+    use std::cell::Cell;
+
+    /// Counts the blocks a reader loads.
+    struct Counting<'a>(&'a MemStore, Cell<usize>);
+
+    impl BlockRead for Counting<'_> {
+        fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
+            self.1.set(self.1.get() + 1);
+            self.0.get_block(cid)
+        }
+    }
+
+    #[test]
+    fn a_range_loads_only_the_blocks_on_its_path() {
+        // 3 levels: chunk 100, 3 links per node, 4000 bytes = 40 leaves.
+        let mut p = Profile::UNIXFS_V0_2015;
+        p.chunk_size = 100;
+        p.max_links = 3;
+        let data: Vec<u8> = (0..4000u32).map(|i| (i * 7) as u8).collect();
+        let (root, blocks) = import_bytes(p, &data);
+        let mem = MemStore::default();
+        mem.put_blocks(&blocks).unwrap();
+        let store = Counting(&mem, Cell::new(0));
+        let mut cur = FileCursor::new(root.cid.clone(), 2150, 2250);
+        let mut got = Vec::new();
+        while let Some(piece) = cur.next_piece(&store).unwrap() {
+            got.extend(piece);
+        }
+        assert_eq!(got, data[2150..2250]);
+        // 40 leaves at width 3 make a root of height 4. Bytes 2150..2250 sit in leaves 21 and 22,
+        // which share one parent: root + 3 inner nodes + 2 leaves, of 40 + 14 + 5 + 2 + 1 blocks.
+        assert_eq!(blocks.len(), 62);
+        assert_eq!(store.1.get(), 6, "blocks loaded");
+    }
+}

@@ -9,10 +9,13 @@
 pub mod car;
 pub mod cid;
 pub mod dagpb;
+pub mod dht;
 pub mod id;
 pub mod identity;
 pub mod multibase;
+pub mod rng;
 pub mod store;
 pub mod time;
 pub mod unixfs;
 pub mod varint;
+pub mod wire;

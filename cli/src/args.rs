@@ -23,6 +23,7 @@ pub enum Cmd {
     Stop(Stop),
     Lpki(Lpki),
     Ipfs(Ipfs),
+    Sim(SimArgs),
 }
 
 #[derive(FromArgs)]
@@ -183,3 +184,48 @@ pub struct PinRm {
 /// list pins
 #[argh(subcommand, name = "ls")]
 pub struct PinLs {}
+
+#[derive(FromArgs)]
+/// run the deterministic network simulator and print a report
+#[argh(subcommand, name = "sim")]
+pub struct SimArgs {
+    /// number of nodes (default 1000)
+    #[argh(option, default = "1000")]
+    pub nodes: usize,
+    /// run seed (default: $SIM_SEED, else 1)
+    #[argh(option)]
+    pub seed: Option<u64>,
+    /// run this many seeds from --seed on (default: $SIM_SEEDS, else 1)
+    #[argh(option)]
+    pub seeds: Option<u64>,
+    /// message loss, 0.0 – 1.0
+    #[argh(option, default = "0.0")]
+    pub loss: f64,
+    /// message duplication, 0.0 – 1.0
+    #[argh(option, default = "0.0")]
+    pub duplicate: f64,
+    /// fraction of nodes that crash and restart during the run
+    #[argh(option, default = "0.0")]
+    pub churn: f64,
+    /// fraction of nodes that crash for good a third into the run
+    #[argh(option, default = "0.0")]
+    pub crash: f64,
+    /// findpeer lookups spread over the run (default 1000)
+    #[argh(option, default = "1000")]
+    pub lookups: usize,
+    /// simulated duration, e.g. 600s, 10m, 24h (default 10m)
+    #[argh(option, default = "String::from(\"10m\")")]
+    pub duration: String,
+    /// keys provided at the start and looked for at the end
+    #[argh(option, default = "0")]
+    pub providers: usize,
+    /// signed records put at the start and read at the end
+    #[argh(option, default = "0")]
+    pub records: usize,
+    /// split the network in two for the middle third of the run
+    #[argh(switch)]
+    pub partition: bool,
+    /// bucket refresh interval, e.g. 15m (default 15m)
+    #[argh(option, default = "String::from(\"15m\")")]
+    pub refresh: String,
+}

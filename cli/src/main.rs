@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod cmd_daemon;
 mod cmd_ipfs;
+mod cmd_sim;
 mod http;
 mod progress;
 
@@ -65,6 +66,7 @@ fn dispatch(top: Top) -> Result<(), CliError> {
         Cmd::Init(a) => cmd_daemon::init(&repo, a),
         Cmd::Run(a) => cmd_daemon::run(&repo, a),
         Cmd::Stop(_) => cmd_daemon::stop(&repo, node),
+        Cmd::Sim(a) => cmd_sim::sim(a),
         Cmd::Lpki(l) => match l.cmd {
             LpkiCmd::Id(_) => cmd_daemon::lpki_id(&repo),
         },

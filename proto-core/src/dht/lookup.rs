@@ -73,7 +73,7 @@ impl Lookup {
     }
 
     /// The next request to send, if any; call until it says `Waiting` or `Finished`.
-    pub fn next(&mut self) -> Step {
+    pub fn next_step(&mut self) -> Step {
         let mut seen = 0;
         let mut pick = None;
         let mut any_waiting = false;
@@ -147,6 +147,11 @@ impl Lookup {
             .unwrap_or(0)
     }
 
+    /// A peer this lookup heard of, answered or not.
+    pub fn known(&self, peer: &Key) -> Option<PeerInfo> {
+        self.candidates.get(&peer.distance(&self.target)).map(|c| c.info.clone())
+    }
+
     /// The discovery depth of a peer, if known.
     pub fn depth_of(&self, peer: &Key) -> Option<u32> {
         self.candidates.get(&peer.distance(&self.target)).map(|c| c.depth)
@@ -168,15 +173,15 @@ mod tests {
     #[test]
     fn queries_alpha_then_finishes_on_the_k_closest() {
         let mut l = Lookup::new(Key([0; 20]), 2, 2, vec![p(8), p(4), p(2)]);
-        assert_eq!(l.next(), Step::Query(p(2)));
-        assert_eq!(l.next(), Step::Query(p(4)));
-        assert_eq!(l.next(), Step::Waiting, "alpha reached");
+        assert_eq!(l.next_step(), Step::Query(p(2)));
+        assert_eq!(l.next_step(), Step::Query(p(4)));
+        assert_eq!(l.next_step(), Step::Waiting, "alpha reached");
         l.on_success(&p(2).id, vec![p(1)]);
-        assert_eq!(l.next(), Step::Query(p(1)));
+        assert_eq!(l.next_step(), Step::Query(p(1)));
         l.on_failure(&p(4).id);
         l.on_success(&p(1).id, vec![]);
         // k = 2 closest non-failed are 1 and 2, both answered.
-        assert_eq!(l.next(), Step::Finished);
+        assert_eq!(l.next_step(), Step::Finished);
         assert_eq!(l.closest(), vec![p(1), p(2)]);
         assert_eq!(l.rounds(), 1);
         assert_eq!(l.rpcs, 3);

@@ -256,15 +256,21 @@ impl Dht {
 
     /// Sends a request and remembers it until its answer or deadline.
     fn request(&mut self, to: PeerInfo, purpose: Purpose, make: impl FnOnce(u64) -> Msg) -> bool {
+        self.request_with(to, purpose, make, true)
+    }
+
+    fn request_with(&mut self, to: PeerInfo, purpose: Purpose, make: impl FnOnce(u64) -> Msg, may_retry: bool) -> bool {
         if self.pending.len() >= self.cfg.max_pending {
             return false;
         }
         let rid = self.next_rid;
         self.next_rid += 1;
         let deadline = Mono(self.now.mono.0 + self.cfg.rpc_timeout_ms);
-        self.pending.insert(rid, Pending { peer: to.id, deadline, purpose });
+        let msg = make(rid);
+        let retry = (may_retry && matches!(purpose, Purpose::Lookup(_))).then(|| (to.clone(), msg.clone()));
+        self.pending.insert(rid, Pending { peer: to.id, deadline, purpose, retry });
         self.deadlines.insert((deadline, rid));
-        self.send(to, make(rid));
+        self.send(to, msg);
         true
     }
 
@@ -307,6 +313,17 @@ impl Dht {
 
     fn on_rpc_failed(&mut self, p: Pending) {
         self.table.failed(&p.peer);
+        if let (Some((to, msg)), Purpose::Lookup(tid)) = (p.retry, p.purpose) {
+            if self.tasks.contains_key(&tid) {
+                let resend = move |rid| with_rid(msg, rid);
+                if self.request_with(to, p.purpose, resend, false) {
+                    if let Some(t) = self.tasks.get_mut(&tid) {
+                        t.lookup.rpcs += 1;
+                    }
+                    return;
+                }
+            }
+        }
         match p.purpose {
             Purpose::Ping => {
                 // An unanswered ping evicts the entry at once: a newcomer waits for its place.
@@ -335,6 +352,7 @@ impl Dht {
                 }
                 (Kind::FindNode, self.me.id, Goal::Bootstrap(Some(id)))
             }
+            Command::FindPeer(k) if k == self.me.id => return self.reply(id, Ok(Reply::Peer(Some(self.me.clone())))),
             Command::FindPeer(k) => (Kind::FindNode, k, Goal::FindPeer(id)),
             Command::FindClosest(k) => (Kind::FindNode, k, Goal::FindClosest(id)),
             Command::GetRecord(k) => (Kind::GetValue, k, Goal::GetRecord(id)),
@@ -388,7 +406,7 @@ impl Dht {
             if t.done_early(self.cfg.enough_providers) {
                 return self.complete(tid);
             }
-            match t.lookup.next() {
+            match t.lookup.next_step() {
                 Step::Query(peer) => {
                     let (kind, target) = (t.kind, t.lookup.target);
                     let sent = self.request(peer.clone(), Purpose::Lookup(tid), |rid| match kind {
@@ -406,6 +424,19 @@ impl Dht {
                 Step::Finished => return self.complete(tid),
             }
         }
+    }
+}
+
+/// The same request under a new request id.
+fn with_rid(msg: Msg, rid: u64) -> Msg {
+    match msg {
+        Msg::FindNode { target, .. } => Msg::FindNode { rid, target },
+        Msg::GetValue { key, .. } => Msg::GetValue { rid, key },
+        Msg::GetProviders { key, .. } => Msg::GetProviders { rid, key },
+        Msg::AddProvider { key, .. } => Msg::AddProvider { rid, key },
+        Msg::PutValue { record, .. } => Msg::PutValue { rid, record },
+        Msg::Ping { .. } => Msg::Ping { rid },
+        other => other,
     }
 }
 

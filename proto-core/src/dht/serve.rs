@@ -114,7 +114,13 @@ impl Dht {
 
     pub(super) fn complete(&mut self, tid: u64) {
         let Some(t) = self.tasks.remove(&tid) else { return };
-        let stats = LookupStats { rounds: t.lookup.rounds(), rpcs: t.lookup.rpcs };
+        // FindPeer: rounds until the target became known (its discovery depth); otherwise until
+        // the k closest were all known.
+        let rounds = match &t.goal {
+            Goal::FindPeer(_) => t.lookup.depth_of(&t.lookup.target).unwrap_or_else(|| t.lookup.rounds()),
+            _ => t.lookup.rounds(),
+        };
+        let stats = LookupStats { rounds, rpcs: t.lookup.rpcs };
         let closest = t.lookup.closest();
         self.out.push_back(Output::Event(Event::LookupFinished { id: t.goal.command(), stats }));
         match t.goal {
@@ -127,7 +133,9 @@ impl Dht {
             }
             Goal::Refresh => {}
             Goal::FindPeer(id) => {
-                let found = t.found.or_else(|| closest.iter().find(|p| p.id == t.lookup.target).cloned());
+                // The target itself answered, or other peers told us its addresses (as kubo's
+                // findpeer does when the target cannot be reached from here).
+                let found = t.found.or_else(|| t.lookup.known(&t.lookup.target));
                 self.reply(id, Ok(Reply::Peer(found)));
             }
             Goal::FindClosest(id) => self.reply(id, Ok(Reply::Closest(closest))),

@@ -2,7 +2,7 @@
 
 use super::key::Key;
 use super::lookup::Lookup;
-use super::message::PeerInfo;
+use super::message::{Msg, PeerInfo};
 use super::record::Record;
 use super::CommandId;
 use crate::time::Mono;
@@ -77,6 +77,9 @@ pub struct Pending {
     pub peer: Key,
     pub deadline: Mono,
     pub purpose: Purpose,
+    /// The request, kept for one retry of lookup requests (a single lost packet must not drop
+    /// a peer from a lookup).
+    pub retry: Option<(PeerInfo, Msg)>,
 }
 
 pub struct PutTask {

@@ -1,0 +1,77 @@
+//! `leither sim`: the deterministic simulator's front end.
+
+use crate::args::SimArgs;
+use crate::client::CliError;
+use sim::{run_scenario, Scenario};
+use std::time::Instant;
+
+/// Parses `600s`, `10m`, `24h`, `1500ms` or plain seconds into milliseconds.
+pub fn parse_duration(s: &str) -> Result<u64, CliError> {
+    let bad = || CliError(format!("cannot read the duration \"{s}\" (use e.g. 600s, 10m, 24h)"));
+    let (num, mul) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1_000)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60_000)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3_600_000)
+    } else {
+        (s, 1_000)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !(v.is_finite() && v >= 0.0) {
+        return Err(bad());
+    }
+    Ok((v * mul as f64) as u64)
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+pub fn sim(a: SimArgs) -> Result<(), CliError> {
+    for (name, p) in [("--loss", a.loss), ("--duplicate", a.duplicate), ("--churn", a.churn), ("--crash", a.crash)] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(CliError(format!("{name} is a fraction between 0 and 1, not {p}")));
+        }
+    }
+    if a.nodes < 2 {
+        return Err(CliError("--nodes must be at least 2".into()));
+    }
+    let first = a.seed.or_else(|| env_u64("SIM_SEED")).unwrap_or(1);
+    let count = a.seeds.or_else(|| env_u64("SIM_SEEDS")).unwrap_or(1).max(1);
+    let base = Scenario {
+        nodes: a.nodes,
+        seed: first,
+        loss: a.loss,
+        duplicate: a.duplicate,
+        churn: a.churn,
+        crash: a.crash,
+        lookups: a.lookups,
+        duration_ms: parse_duration(&a.duration)?,
+        providers: a.providers,
+        records: a.records,
+        partition: a.partition,
+        clock_skew_ms: 0,
+        refresh_interval_ms: parse_duration(&a.refresh)?.max(1_000),
+    };
+    let mut failed = Vec::new();
+    for seed in first..first + count {
+        let s = Scenario { seed, ..base.clone() };
+        let t = Instant::now();
+        let mut r = run_scenario(&s);
+        r.wall_ms = Some(t.elapsed().as_millis() as u64);
+        println!("{r}");
+        if count > 1 {
+            println!();
+        }
+        if !r.violations.is_empty() {
+            failed.push(s.replay());
+        }
+    }
+    if !failed.is_empty() {
+        return Err(CliError(format!("{} run(s) broke a checker; replay with: {}", failed.len(), failed.join(" ; "))));
+    }
+    Ok(())
+}

@@ -86,6 +86,8 @@ pub struct Outcome {
     pub rounds: Option<u32>,
     pub rpcs: Option<u32>,
     pub latency_ms: u64,
+    /// Simulated time at which the command was issued.
+    pub issued_at: u64,
 }
 
 pub struct Sim {
@@ -458,6 +460,7 @@ impl Sim {
             rounds: stats.map(|s| s.0),
             rpcs: stats.map(|s| s.1),
             latency_ms: self.now - issued.at,
+            issued_at: issued.at,
         });
     }
 

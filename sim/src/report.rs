@@ -33,6 +33,11 @@ pub struct Report {
     pub rounds: Percentiles,
     pub rpcs: Percentiles,
     pub latency_ms: Percentiles,
+    /// FindClosest lookups, and how many returned exactly the true k closest live nodes.
+    pub closest_lookups: usize,
+    pub closest_exact: usize,
+    /// (simulated ms since start, found, asked) for each provider sample.
+    pub availability_over_time: Vec<(u64, usize, usize)>,
     pub provider_checks: usize,
     pub provider_found: usize,
     pub record_checks: usize,
@@ -99,6 +104,21 @@ impl fmt::Display for Report {
             "lookup time        p50 {:.0} ms  p99 {:.0} ms (simulated)",
             self.latency_ms.p50, self.latency_ms.p99
         )?;
+        if self.closest_lookups > 0 {
+            writeln!(
+                f,
+                "closest lookups    {} / {} returned the true k closest live nodes",
+                self.closest_exact, self.closest_lookups
+            )?;
+        }
+        if !self.availability_over_time.is_empty() {
+            let parts: Vec<String> = self
+                .availability_over_time
+                .iter()
+                .map(|(t, found, asked)| format!("{:.1}h {}/{}", *t as f64 / 3_600_000.0, found, asked))
+                .collect();
+            writeln!(f, "provider availability over time: {}", parts.join(", "))?;
+        }
         if self.provider_checks > 0 {
             writeln!(
                 f,

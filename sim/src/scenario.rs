@@ -54,21 +54,26 @@ impl Scenario {
     /// The command line that replays this run.
     pub fn replay(&self) -> String {
         format!(
-            "SIM_SEED={} leither sim --nodes {} --seed {} --loss {} --churn {} --crash {} --lookups {} --duration {}s --providers {} --records {}{}",
+            "SIM_SEED={} leither sim --nodes {} --seed {} --loss {} --duplicate {} --churn {} --crash {} --lookups {} --duration {}s --refresh {}s --providers {} --records {}{}",
             self.seed,
             self.nodes,
             self.seed,
             self.loss,
+            self.duplicate,
             self.churn,
             self.crash,
             self.lookups,
             self.duration_ms / 1000,
+            self.refresh_interval_ms / 1000,
             self.providers,
             self.records,
             if self.partition { " --partition" } else { "" }
         )
     }
 }
+
+/// Provider availability is sampled this many times during the run.
+const SAMPLES: u64 = 6;
 
 /// Runs the scenario to the end and reports.
 pub fn run_scenario(s: &Scenario) -> Report {
@@ -140,7 +145,8 @@ pub fn run_scenario(s: &Scenario) -> Report {
         sim.command_at(node, Command::PutRecord(r), start + i as u64);
     }
 
-    // Lookups spread over the run, from random nodes for random nodes.
+    // Lookups spread over the run, from random nodes for random nodes; every tenth asks for the
+    // k closest to a random key instead (checked against the oracle).
     let lookups_from = sim.outcomes.len();
     for i in 0..s.lookups {
         let at = start + s.duration_ms * i as u64 / s.lookups.max(1) as u64;
@@ -148,6 +154,25 @@ pub fn run_scenario(s: &Scenario) -> Report {
         let t = sim.work_rng.below(s.nodes as u64) as usize;
         let target = sim.id(t);
         sim.command_at(from, Command::FindPeer(target), at);
+        if i % 10 == 0 {
+            let key = Key(sim.work_rng.bytes());
+            sim.command_at(from, Command::FindClosest(key), at);
+        }
+    }
+    // Provider availability sampled over the run: every provided key, from a random node.
+    let mut samples = Vec::new();
+    if !provided.is_empty() {
+        for q in 1..=SAMPLES {
+            let at = start + s.duration_ms * q / (SAMPLES + 1);
+            sim.run_until(at);
+            let first = sim.outcomes.len();
+            let live = sim.live_nodes();
+            for (_, key) in &provided {
+                let from = live[sim.work_rng.below(live.len() as u64) as usize];
+                sim.command(from, Command::GetProviders(*key));
+            }
+            samples.push((at - start, first));
+        }
     }
     sim.run_until(end);
 
@@ -167,6 +192,19 @@ pub fn run_scenario(s: &Scenario) -> Report {
     sim.run_until_idle(settle + 600_000);
 
     let is_lookup = |o: &&Outcome| matches!(o.command, Command::FindPeer(_)) && o.target_live && o.ran;
+    let closest: Vec<&Outcome> =
+        sim.outcomes[lookups_from..].iter().filter(|o| matches!(o.command, Command::FindClosest(_)) && o.ran).collect();
+    let availability_over_time = samples
+        .iter()
+        .map(|&(t, _)| {
+            let asked: Vec<&Outcome> = sim.outcomes[lookups_from..]
+                .iter()
+                .filter(|o| matches!(o.command, Command::GetProviders(_)) && o.ran && o.issued_at == start + t)
+                .collect();
+            let found = asked.iter().filter(|o| o.ok).count();
+            (t, found, asked.len())
+        })
+        .collect();
     let lookups: Vec<&Outcome> = sim.outcomes[lookups_from..].iter().filter(is_lookup).collect();
     let checks = &sim.outcomes[checks_from..];
     let stats = |f: fn(&Outcome) -> Option<f64>| Percentiles::of(lookups.iter().filter_map(|o| f(o)).collect());
@@ -182,6 +220,9 @@ pub fn run_scenario(s: &Scenario) -> Report {
         rounds: stats(|o| o.rounds.map(f64::from)),
         rpcs: stats(|o| o.rpcs.map(f64::from)),
         latency_ms: stats(|o| Some(o.latency_ms as f64)),
+        closest_lookups: closest.len(),
+        closest_exact: closest.iter().filter(|o| o.ok).count(),
+        availability_over_time,
         provider_checks: checks.iter().filter(|o| matches!(o.command, Command::GetProviders(_))).count(),
         provider_found: checks.iter().filter(|o| matches!(o.command, Command::GetProviders(_)) && o.ok).count(),
         record_checks: checks.iter().filter(|o| matches!(o.command, Command::GetRecord(_))).count(),

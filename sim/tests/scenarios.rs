@@ -42,6 +42,7 @@ fn ten_thousand_nodes_no_faults() {
     assert_eq!(r.lookups, 10_000);
     assert_eq!(r.lookups_ok, r.lookups, "every lookup succeeds\n{r}");
     assert!(r.rounds.p50 <= 3.0 && r.rounds.p99 <= 5.0, "rounds\n{r}");
+    assert!(r.closest_lookups >= 900 && r.closest_exact * 100 >= r.closest_lookups * 99, "true k closest\n{r}");
 }
 
 #[test]
@@ -72,6 +73,9 @@ fn providers_survive_a_day_of_churn() {
         ..Scenario::default()
     });
     assert_eq!(r.provider_found, r.provider_checks, "every provided key is found after 24 h\n{r}");
+    for (t, found, asked) in &r.availability_over_time {
+        assert_eq!(found, asked, "providers available at {t} ms\n{r}");
+    }
     assert_eq!(r.record_found, r.record_checks, "every record is found\n{r}");
 }
 

@@ -8,6 +8,8 @@ if ! command -v node >/dev/null; then
 fi
 npm install --prefix tests/interop --no-audit --no-fund --silent
 scripts/check-fence.sh
+# Router builds (aarch64, armv7) under qemu, with their size budget.
+scripts/router-test.sh
 cargo clippy --all-targets -q -- -D warnings
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked

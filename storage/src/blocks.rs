@@ -7,12 +7,13 @@ use proto_core::unixfs::Block;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Virtual size of the LMDB map. On 64-bit hosts this is address space, not disk; 32-bit
-/// hosts (armv7 routers) cannot map more than about 1 GiB.
+/// Virtual sizes tried for the LMDB map, largest first: the map bounds the store's size but
+/// costs only address space. Not every host can reserve 1 TiB (Raspberry Pi kernels with 39-bit
+/// addresses, qemu user emulation), and 32-bit hosts (armv7 routers) about 1 GiB at most.
 #[cfg(target_pointer_width = "64")]
-pub const MAP_SIZE: usize = 1 << 40;
+pub const MAP_SIZES: &[usize] = &[1 << 40, 1 << 38, 1 << 36, 1 << 34, 1 << 32, 1 << 30];
 #[cfg(not(target_pointer_width = "64"))]
-pub const MAP_SIZE: usize = 1 << 30;
+pub const MAP_SIZES: &[usize] = &[1 << 30, 3 << 28, 1 << 29, 1 << 28];
 
 #[derive(Debug)]
 pub enum StoreError {
@@ -47,12 +48,24 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
-        // SAFETY: heed requires that one process does not open the same env twice and that the
-        // files are not modified by other means. The runtime holds an exclusive lock on the
-        // repo directory before calling this, so only this process opens it.
-        #[allow(unsafe_code)]
-        let env = unsafe { EnvOpenOptions::new().map_size(MAP_SIZE).max_dbs(8).open(dir) }
-            .map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+        let mut last = None;
+        let mut env = None;
+        for &size in MAP_SIZES {
+            // SAFETY: heed requires that one process does not open the same env twice and that
+            // the files are not modified by other means. The runtime holds an exclusive lock on
+            // the repo directory before calling this, so only this process opens it.
+            #[allow(unsafe_code)]
+            match unsafe { EnvOpenOptions::new().map_size(size).max_dbs(8).open(dir) } {
+                Ok(e) => {
+                    env = Some(e);
+                    break;
+                }
+                // Out of address space: try a smaller map. Anything else is final.
+                Err(heed::Error::Io(e)) if e.raw_os_error() == Some(12) => last = Some(e.to_string()),
+                Err(e) => return Err(StoreError::Open(dir.to_path_buf(), e.to_string())),
+            }
+        }
+        let env = env.ok_or_else(|| StoreError::Open(dir.to_path_buf(), last.unwrap_or_default()))?;
         let mut txn = env.write_txn()?;
         let blocks = env.create_database(&mut txn, Some("blocks"))?;
         let pins = env.create_database(&mut txn, Some("pins"))?;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds static, stripped `leither` binaries for x86_64, aarch64 (Raspberry Pi 3/4/5, most
+# routers) and armv7 (older Pis and routers), and fails when one grows past its size budget.
+#   scripts/build-release.sh            all three, into dist/
+#   TARGETS="aarch64-unknown-linux-gnu" scripts/build-release.sh
+# Needs: rustup targets, Debian's gcc-aarch64-linux-gnu and gcc-arm-linux-gnueabihf
+# (scripts/router-setup.sh installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUDGET=${SIZE_BUDGET:-4000000}
+TARGETS=${TARGETS:-"x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf"}
+FEATURES=${FEATURES:-}
+mkdir -p dist
+status=0
+for t in $TARGETS; do
+  extra=()
+  [ -n "$FEATURES" ] && extra=(--no-default-features --features "$FEATURES")
+  # crt-static: one self-contained file, nothing to install on the device.
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release -q -p cli --target "$t" "${extra[@]}"
+  out="dist/leither-$t${FEATURES:+-$FEATURES}"
+  cp "target/$t/release/leither" "$out"
+  size=$(stat -c %s "$out")
+  kind=$(file -b "$out" 2>/dev/null | cut -d, -f1-2 || echo "?")
+  if [ "$size" -gt "$BUDGET" ]; then
+    echo "OVER BUDGET $out: $size bytes > budget $BUDGET bytes"
+    status=1
+  else
+    echo "$out: $size bytes (budget $BUDGET) — $kind"
+  fi
+done
+exit $status

@@ -55,11 +55,11 @@ impl Random for SeededRandom {
     }
 }
 
-struct Resolver(std::sync::Mutex<Option<Rng>>);
+struct Resolver(std::cell::RefCell<Option<Rng>>);
 
 impl CryptoResolver for Resolver {
     fn resolve_rng(&self) -> Option<Box<dyn Random>> {
-        let rng = self.0.lock().ok()?.take()?;
+        let rng = self.0.borrow_mut().take()?;
         Some(Box::new(SeededRandom(rng)))
     }
     fn resolve_dh(&self, c: &snow::params::DHChoice) -> Option<Box<dyn Dh>> {
@@ -128,7 +128,7 @@ pub struct Session {
 impl Session {
     fn build(id: &Identity, seed: Seed, initiator: bool, expected: Option<NodeId>) -> Result<Self, SessionError> {
         let (secret, public) = static_keypair(id);
-        let resolver = Resolver(std::sync::Mutex::new(Some(seed.derive("noise-ephemeral").rng())));
+        let resolver = Resolver(std::cell::RefCell::new(Some(seed.derive("noise-ephemeral").rng())));
         let b = snow::Builder::with_resolver(params(), Box::new(resolver)).local_private_key(&secret).map_err(noise)?;
         let hs = if initiator { b.build_initiator() } else { b.build_responder() }.map_err(noise)?;
         Ok(Session {

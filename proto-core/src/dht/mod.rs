@@ -179,6 +179,11 @@ impl Dht {
         self.table.len()
     }
 
+    /// Every peer in the routing table.
+    pub fn known_peers(&self) -> Vec<PeerInfo> {
+        self.table.peers()
+    }
+
     pub fn known(&self, id: &Key) -> Option<PeerInfo> {
         self.table.get(id)
     }

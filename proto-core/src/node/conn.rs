@@ -1,0 +1,102 @@
+//! One connection: its session, frame reader, and what waits for the handshake.
+
+use super::Config;
+use crate::dht::{Addr, CommandId, Key};
+use crate::frame::FrameReader;
+use crate::id::NodeId;
+use crate::identity::Identity;
+use crate::rng::Seed;
+use crate::session::{Session, SessionError};
+use crate::time::Mono;
+
+pub struct Conn {
+    session: Option<Session>,
+    pub reader: FrameReader,
+    pub peer: Option<Key>,
+    pub expected: Option<Key>,
+    pub addr: Option<Addr>,
+    pub queue: Vec<Vec<u8>>,
+    pub connect_cmd: Option<CommandId>,
+    pub opened: Mono,
+    pub last_activity: Mono,
+}
+
+impl Conn {
+    pub fn dialing(addr: Addr, expected: Option<Key>, now: Mono) -> Self {
+        Conn {
+            session: None,
+            reader: FrameReader::default(),
+            peer: None,
+            expected,
+            addr: Some(addr),
+            queue: Vec::new(),
+            connect_cmd: None,
+            opened: now,
+            last_activity: now,
+        }
+    }
+
+    pub fn accepted(id: &Identity, seed: Seed, _remote: Addr, now: Mono) -> Result<Self, SessionError> {
+        let s = Session::responder(id, seed)?;
+        // The remote's source address is an ephemeral port, not where it listens: its listen
+        // addresses arrive with its DHT messages.
+        Ok(Conn {
+            session: Some(s),
+            reader: FrameReader::default(),
+            peer: None,
+            expected: None,
+            addr: None,
+            queue: Vec::new(),
+            connect_cmd: None,
+            opened: now,
+            last_activity: now,
+        })
+    }
+
+    pub fn start_initiator(&mut self, id: &Identity, seed: Seed, now: Mono) -> Result<Vec<u8>, SessionError> {
+        let (s, first) = Session::initiator(id, seed, self.expected.map(NodeId::from))?;
+        self.session = Some(s);
+        self.last_activity = now;
+        Ok(first)
+    }
+
+    pub fn session_established(&self) -> bool {
+        self.session.as_ref().is_some_and(Session::is_established)
+    }
+
+    pub fn handshake(&mut self, frame: &[u8]) -> Result<Option<Vec<u8>>, SessionError> {
+        let s = self.session.as_mut().ok_or(SessionError::NotReady)?;
+        let reply = s.read_handshake(frame)?;
+        if let Some(remote) = s.remote() {
+            self.peer = Some(Key::from(remote));
+        }
+        Ok(reply)
+    }
+
+    pub fn encrypt(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
+        self.session.as_mut().ok_or(SessionError::NotReady)?.encrypt(plain)
+    }
+
+    pub fn decrypt(&mut self, body: &[u8]) -> Result<Vec<u8>, SessionError> {
+        self.session.as_mut().ok_or(SessionError::NotReady)?.decrypt(body)
+    }
+
+    /// When this connection must be looked at again.
+    pub fn deadline(&self, cfg: &Config) -> Mono {
+        if self.session_established() {
+            Mono(self.last_activity.0 + cfg.idle_timeout_ms)
+        } else {
+            Mono(self.opened.0 + cfg.handshake_timeout_ms)
+        }
+    }
+
+    pub fn expired(&self, now: Mono, cfg: &Config) -> Option<&'static str> {
+        if self.deadline(cfg) > now {
+            None
+        } else if self.session_established() {
+            Some("idle timeout")
+        } else {
+            Some("handshake timeout")
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! The node as one sans-IO machine: connections (each a Noise session over length-prefixed
+//! frames) and the DHT on top. The runtime only dials, accepts, moves bytes and reads clocks;
+//! every decision — whom to dial, what to send, when to give up — is made here.
+//!
+//! Run loop: after any `handle_*`, drain `poll_output` (executing `Persist` before anything after
+//! it), then arm one timer at `poll_timeout`.
+
+mod conn;
+
+use crate::dht::{self, Addr, CommandId, Dht, Key, PeerInfo};
+use crate::identity::Identity;
+use crate::rng::Seed;
+use crate::time::{Mono, Now};
+use conn::Conn;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A connection, named by whoever made it: the runtime for accepted ones (below 2^63), the core
+/// for dials (2^63 and up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+const DIAL_BASE: u64 = 1 << 63;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub dht: dht::Config,
+    /// Connections at once (in + out); more accepts are closed at once.
+    pub max_conns: usize,
+    /// A connection must finish its handshake within this time.
+    pub handshake_timeout_ms: u64,
+    /// A connection with no traffic this long is closed.
+    pub idle_timeout_ms: u64,
+    /// Messages queued for a peer while its connection is being set up.
+    pub max_queued: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            dht: dht::Config::default(),
+            max_conns: 256,
+            handshake_timeout_ms: 10_000,
+            idle_timeout_ms: 300_000,
+            max_queued: 64,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Dht(dht::Command),
+    /// Dial an address (id learned in the handshake) and join the DHT through it.
+    Connect(Addr),
+    Disconnect(Key),
+    /// Connected peers.
+    Peers,
+    /// Known peers (the routing table).
+    Known,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    Dht(dht::Reply),
+    Connected(PeerInfo),
+    Disconnected,
+    Peers(Vec<PeerInfo>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandError {
+    Dht(dht::CommandError),
+    ConnectFailed(String),
+    NotConnected,
+    TooManyConnections,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommandError::Dht(e) => e.fmt(f),
+            CommandError::ConnectFailed(e) => write!(f, "cannot connect: {e}"),
+            CommandError::NotConnected => write!(f, "not connected to that peer"),
+            CommandError::TooManyConnections => write!(f, "the connection limit is reached"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Dht(dht::Event),
+    PeerFaulted { conn: ConnId, peer: Option<Key>, reason: String },
+    Connected { conn: ConnId, peer: Key },
+    Disconnected { conn: ConnId, peer: Option<Key> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Accepted {
+        conn: ConnId,
+        remote: Addr,
+    },
+    /// A dial the core asked for is up.
+    Connected {
+        conn: ConnId,
+    },
+    /// A dial failed, or a connection closed.
+    Closed {
+        conn: ConnId,
+    },
+    Bytes {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
+    Command {
+        id: CommandId,
+        command: Command,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Dial { conn: ConnId, addr: Addr },
+    Send { conn: ConnId, bytes: Vec<u8> },
+    Close { conn: ConnId },
+    Persist(Vec<dht::Write>),
+    Reply { id: CommandId, result: Result<Reply, CommandError> },
+    Event(Event),
+}
+
+pub struct Node {
+    cfg: Config,
+    identity: Identity,
+    seed: Seed,
+    me: PeerInfo,
+    dht: Dht,
+    now: Now,
+    conns: BTreeMap<ConnId, Conn>,
+    by_peer: BTreeMap<Key, ConnId>,
+    next_dial: u64,
+    out: VecDeque<Output>,
+}
+
+impl Node {
+    pub fn new(
+        cfg: Config,
+        identity: Identity,
+        listen: Vec<Addr>,
+        seed: Seed,
+        restored: dht::Restored,
+        now: Now,
+    ) -> Self {
+        let me = PeerInfo { id: Key::from(identity.node_id()), addrs: listen };
+        let dht = Dht::new(cfg.dht.clone(), me.clone(), seed.derive("dht"), restored, now);
+        Node {
+            cfg,
+            identity,
+            seed,
+            me,
+            dht,
+            now,
+            conns: BTreeMap::new(),
+            by_peer: BTreeMap::new(),
+            next_dial: DIAL_BASE,
+            out: VecDeque::new(),
+        }
+    }
+
+    pub fn id(&self) -> Key {
+        self.me.id
+    }
+
+    pub fn listen_addrs(&self) -> &[Addr] {
+        &self.me.addrs
+    }
+
+    pub fn handle_input(&mut self, now: Now, input: Input) {
+        self.advance(now);
+        match input {
+            Input::Accepted { conn, remote } => self.on_accepted(conn, remote),
+            Input::Connected { conn } => self.on_connected(conn),
+            Input::Closed { conn } => self.on_closed(conn, None),
+            Input::Bytes { conn, bytes } => self.on_bytes(conn, &bytes),
+            Input::Command { id, command } => self.on_command(id, command),
+        }
+        self.drain_dht();
+    }
+
+    pub fn handle_timeout(&mut self, now: Now) {
+        self.advance(now);
+        self.dht.handle_timeout(self.now);
+        let now = self.now.mono;
+        let expired: Vec<(ConnId, &'static str)> =
+            self.conns.iter().filter_map(|(id, c)| c.expired(now, &self.cfg).map(|why| (*id, why))).collect();
+        for (id, why) in expired {
+            self.close(id, Some(why.to_string()));
+        }
+        self.drain_dht();
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Mono> {
+        let conns = self.conns.values().map(|c| c.deadline(&self.cfg)).min();
+        match (self.dht.poll_timeout(), conns) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn advance(&mut self, now: Now) {
+        self.now.mono = self.now.mono.max(now.mono);
+        self.now.unix = self.now.unix.max(now.unix);
+    }
+
+    fn reply(&mut self, id: CommandId, result: Result<Reply, CommandError>) {
+        self.out.push_back(Output::Reply { id, result });
+    }
+
+    fn on_command(&mut self, id: CommandId, command: Command) {
+        match command {
+            Command::Dht(c) => self.dht.handle_input(self.now, dht::Input::Command { id, command: c }),
+            Command::Connect(addr) => {
+                if let Some(conn) = self.dial(addr, None) {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.connect_cmd = Some(id);
+                    }
+                } else {
+                    self.reply(id, Err(CommandError::TooManyConnections));
+                }
+            }
+            Command::Disconnect(peer) => match self.by_peer.get(&peer).copied() {
+                Some(conn) => {
+                    self.close(conn, None);
+                    self.reply(id, Ok(Reply::Disconnected));
+                }
+                None => self.reply(id, Err(CommandError::NotConnected)),
+            },
+            Command::Peers => {
+                let peers = self
+                    .by_peer
+                    .iter()
+                    .filter_map(|(k, c)| {
+                        self.conns.get(c).map(|c| PeerInfo { id: *k, addrs: c.addr.iter().cloned().collect() })
+                    })
+                    .collect();
+                self.reply(id, Ok(Reply::Peers(peers)));
+            }
+            Command::Known => {
+                let peers = self.dht.known_peers();
+                self.reply(id, Ok(Reply::Peers(peers)));
+            }
+        }
+    }
+
+    /// Starts a dial; the session is created when the runtime says the socket is up.
+    fn dial(&mut self, addr: Addr, expected: Option<Key>) -> Option<ConnId> {
+        if self.conns.len() >= self.cfg.max_conns {
+            return None;
+        }
+        let conn = ConnId(self.next_dial);
+        self.next_dial += 1;
+        self.conns.insert(conn, Conn::dialing(addr.clone(), expected, self.now.mono));
+        self.out.push_back(Output::Dial { conn, addr });
+        Some(conn)
+    }
+
+    fn on_accepted(&mut self, conn: ConnId, remote: Addr) {
+        if self.conns.len() >= self.cfg.max_conns {
+            self.out.push_back(Output::Close { conn });
+            return;
+        }
+        let seed = self.seed.derive(&format!("conn-{}", conn.0));
+        match Conn::accepted(&self.identity, seed, remote, self.now.mono) {
+            Ok(c) => {
+                self.conns.insert(conn, c);
+            }
+            Err(_) => self.out.push_back(Output::Close { conn }),
+        }
+    }
+
+    fn on_connected(&mut self, conn: ConnId) {
+        let seed = self.seed.derive(&format!("conn-{}", conn.0));
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        match c.start_initiator(&self.identity, seed, self.now.mono) {
+            Ok(first) => self.out.push_back(Output::Send { conn, bytes: crate::frame::encode(&first) }),
+            Err(e) => self.close(conn, Some(e.to_string())),
+        }
+    }
+
+    fn on_bytes(&mut self, conn: ConnId, bytes: &[u8]) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.last_activity = self.now.mono;
+        c.reader.push(bytes);
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else { return };
+            let frame = match c.reader.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => return,
+                Err(e) => return self.close(conn, Some(format!("frame of {} bytes is over the limit", e.0))),
+            };
+            if c.session_established() {
+                match c.decrypt(&frame) {
+                    Ok(plain) => {
+                        let peer = c.peer.expect("established sessions know their peer");
+                        self.route(peer, plain);
+                    }
+                    Err(e) => return self.close(conn, Some(e.to_string())),
+                }
+            } else {
+                match c.handshake(&frame) {
+                    Ok(reply) => {
+                        if let Some(r) = reply {
+                            self.out.push_back(Output::Send { conn, bytes: crate::frame::encode(&r) });
+                        }
+                        if let Some(peer) = c.peer.filter(|_| c.session_established()) {
+                            self.on_established(conn, peer);
+                        }
+                    }
+                    Err(e) => return self.close(conn, Some(e.to_string())),
+                }
+            }
+        }
+    }
+
+    fn on_established(&mut self, conn: ConnId, peer: Key) {
+        if peer == self.me.id {
+            return self.close(conn, Some("connected to ourselves".into()));
+        }
+        if let Some(old) = self.by_peer.insert(peer, conn) {
+            if old != conn {
+                // Keep the newest connection to a peer; the old one's queue moves over.
+                if let Some(mut o) = self.conns.remove(&old) {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.queue.append(&mut o.queue);
+                    }
+                    self.out.push_back(Output::Close { conn: old });
+                }
+            }
+        }
+        self.out.push_back(Output::Event(Event::Connected { conn, peer }));
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let queued = std::mem::take(&mut c.queue);
+        let cmd = c.connect_cmd.take();
+        let addr = c.addr.clone();
+        for msg in queued {
+            self.send_to(conn, &msg);
+        }
+        if let Some(id) = cmd {
+            let info = PeerInfo { id: peer, addrs: addr.into_iter().collect() };
+            // Join the DHT through this peer; the reply says who answered.
+            self.dht.handle_input(
+                self.now,
+                dht::Input::Command {
+                    id: CommandId(u64::MAX - id.0),
+                    command: dht::Command::Bootstrap(vec![info.clone()]),
+                },
+            );
+            self.reply(id, Ok(Reply::Connected(info)));
+        }
+    }
+
+    /// An envelope from an authenticated peer, routed by protocol.
+    fn route(&mut self, peer: Key, plain: Vec<u8>) {
+        self.dht.handle_input(self.now, dht::Input::Received { from: peer, bytes: plain });
+    }
+
+    fn send_to(&mut self, conn: ConnId, plain: &[u8]) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        match c.encrypt(plain) {
+            Ok(body) => self.out.push_back(Output::Send { conn, bytes: crate::frame::encode(&body) }),
+            Err(e) => self.close(conn, Some(e.to_string())),
+        }
+    }
+
+    fn close(&mut self, conn: ConnId, fault: Option<String>) {
+        self.on_closed(conn, fault);
+        self.out.push_back(Output::Close { conn });
+    }
+
+    fn on_closed(&mut self, conn: ConnId, fault: Option<String>) {
+        let Some(c) = self.conns.remove(&conn) else { return };
+        if let Some(p) = c.peer {
+            if self.by_peer.get(&p) == Some(&conn) {
+                self.by_peer.remove(&p);
+            }
+        }
+        if let Some(reason) = fault {
+            self.out.push_back(Output::Event(Event::PeerFaulted { conn, peer: c.peer, reason: reason.clone() }));
+            if let Some(id) = c.connect_cmd {
+                self.reply(id, Err(CommandError::ConnectFailed(reason)));
+            }
+        } else if let Some(id) = c.connect_cmd {
+            self.reply(id, Err(CommandError::ConnectFailed("the connection closed".into())));
+        }
+        self.out.push_back(Output::Event(Event::Disconnected { conn, peer: c.peer }));
+    }
+
+    /// Moves the DHT's outputs out, turning its transmissions into sends and dials.
+    fn drain_dht(&mut self) {
+        while let Some(o) = self.dht.poll_output() {
+            match o {
+                dht::Output::Transmit { to, bytes } => self.transmit(to, bytes),
+                dht::Output::Persist(w) => self.out.push_back(Output::Persist(w)),
+                // Replies to the bootstraps that Connect starts are internal.
+                dht::Output::Reply { id, .. } if id.0 > u64::MAX / 2 => {}
+                dht::Output::Reply { id, result } => self.reply(id, result.map(Reply::Dht).map_err(CommandError::Dht)),
+                dht::Output::Event(e) => self.out.push_back(Output::Event(Event::Dht(e))),
+            }
+        }
+    }
+
+    fn transmit(&mut self, to: PeerInfo, bytes: Vec<u8>) {
+        if let Some(&conn) = self.by_peer.get(&to.id) {
+            if self.conns.get(&conn).is_some_and(Conn::session_established) {
+                return self.send_to(conn, &bytes);
+            }
+        }
+        // A dial to this peer already under way takes the message in its queue.
+        let max = self.cfg.max_queued;
+        if let Some(c) = self.conns.values_mut().find(|c| c.expected == Some(to.id) && !c.session_established()) {
+            if c.queue.len() < max {
+                c.queue.push(bytes);
+            }
+            return;
+        }
+        let Some(addr) = to.addrs.first().cloned() else { return };
+        if let Some(conn) = self.dial(addr, Some(to.id)) {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.queue.push(bytes);
+            }
+        }
+    }
+}

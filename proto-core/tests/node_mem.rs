@@ -1,0 +1,142 @@
+//! Three nodes wired together in memory: dials become connections, bytes flow both ways, and the
+//! DHT runs over the authenticated sessions.
+
+use proto_core::dht::{self, Addr, CommandId, Key};
+use proto_core::identity::Identity;
+use proto_core::node::{Command, Config, ConnId, Input, Node, Output, Reply};
+use proto_core::rng::Seed;
+use proto_core::time::{Mono, Now, UnixMs};
+use std::collections::{BTreeMap, VecDeque};
+
+struct Net {
+    nodes: Vec<Node>,
+    /// (node, conn) ↔ (node, conn)
+    links: BTreeMap<(usize, ConnId), (usize, ConnId)>,
+    next_accept: u64,
+    queue: VecDeque<(usize, Input)>,
+    replies: Vec<(usize, CommandId, Result<Reply, String>)>,
+    t: u64,
+}
+
+fn addr(i: usize) -> Addr {
+    Addr(vec![i as u8 + 1])
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        let now = Now { mono: Mono(0), unix: UnixMs(1_700_000_000_000) };
+        let nodes = (0..n)
+            .map(|i| {
+                Node::new(
+                    Config::default(),
+                    Identity::from_seed([i as u8 + 1; 32]),
+                    vec![addr(i)],
+                    Seed::from_u64(i as u64),
+                    dht::Restored::default(),
+                    now,
+                )
+            })
+            .collect();
+        Net { nodes, links: BTreeMap::new(), next_accept: 1, queue: VecDeque::new(), replies: Vec::new(), t: 0 }
+    }
+
+    fn now(&self) -> Now {
+        Now { mono: Mono(self.t), unix: UnixMs(1_700_000_000_000 + self.t) }
+    }
+
+    fn run(&mut self) {
+        for _ in 0..100_000 {
+            for i in 0..self.nodes.len() {
+                while let Some(o) = self.nodes[i].poll_output() {
+                    self.exec(i, o);
+                }
+            }
+            let Some((i, input)) = self.queue.pop_front() else { return };
+            self.t += 1;
+            let now = self.now();
+            self.nodes[i].handle_input(now, input);
+        }
+        panic!("did not settle");
+    }
+
+    fn exec(&mut self, i: usize, o: Output) {
+        match o {
+            Output::Dial { conn, addr } => {
+                let j = addr.0[0] as usize - 1;
+                if j >= self.nodes.len() {
+                    return self.queue.push_back((i, Input::Closed { conn }));
+                }
+                let accepted = ConnId(self.next_accept);
+                self.next_accept += 1;
+                self.links.insert((i, conn), (j, accepted));
+                self.links.insert((j, accepted), (i, conn));
+                self.queue.push_back((j, Input::Accepted { conn: accepted, remote: Addr(vec![99]) }));
+                self.queue.push_back((i, Input::Connected { conn }));
+            }
+            Output::Send { conn, bytes } => {
+                if let Some(&(j, c)) = self.links.get(&(i, conn)) {
+                    self.queue.push_back((j, Input::Bytes { conn: c, bytes }));
+                }
+            }
+            Output::Close { conn } => {
+                if let Some((j, c)) = self.links.remove(&(i, conn)) {
+                    self.links.remove(&(j, c));
+                    self.queue.push_back((j, Input::Closed { conn: c }));
+                }
+            }
+            Output::Reply { id, result } => self.replies.push((i, id, result.map_err(|e| e.to_string()))),
+            Output::Persist(_) | Output::Event(_) => {}
+        }
+    }
+
+    fn command(&mut self, i: usize, id: u64, c: Command) {
+        self.queue.push_back((i, Input::Command { id: CommandId(id), command: c }));
+        self.run();
+    }
+
+    fn reply(&self, i: usize, id: u64) -> &Result<Reply, String> {
+        &self.replies.iter().find(|(n, c, _)| *n == i && c.0 == id).expect("a reply").2
+    }
+}
+
+#[test]
+fn dht_runs_over_authenticated_sessions() {
+    let mut net = Net::new(3);
+    net.command(0, 1, Command::Connect(addr(1)));
+    let b = Key::from(Identity::from_seed([2; 32]).node_id());
+    assert!(matches!(net.reply(0, 1), Ok(Reply::Connected(p)) if p.id == b), "{:?}", net.reply(0, 1));
+    net.command(2, 1, Command::Connect(addr(1)));
+    let c = Key::from(Identity::from_seed([3; 32]).node_id());
+    net.command(0, 2, Command::Dht(dht::Command::FindPeer(c)));
+    match net.reply(0, 2) {
+        Ok(Reply::Dht(dht::Reply::Peer(Some(p)))) => assert_eq!((p.id, p.addrs.clone()), (c, vec![addr(2)])),
+        other => panic!("findpeer: {other:?}"),
+    }
+    net.command(0, 3, Command::Peers);
+    match net.reply(0, 3) {
+        Ok(Reply::Peers(p)) => assert_eq!(p.len(), 2, "connected to b and, for the lookup, c"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_dial_that_reaches_another_id_is_refused() {
+    let mut net = Net::new(2);
+    // Ask the DHT to talk to "x" at node 1's address: the handshake proves it is someone else.
+    let x = Key([0x77; 20]);
+    let info = dht::PeerInfo { id: x, addrs: vec![addr(1)] };
+    net.command(0, 1, Command::Dht(dht::Command::Bootstrap(vec![info])));
+    // The request times out, is retried once, and times out again.
+    for _ in 0..3 {
+        net.t += 10_000;
+        let now = net.now();
+        net.nodes[0].handle_timeout(now);
+        net.run();
+    }
+    match net.reply(0, 1) {
+        Ok(Reply::Dht(dht::Reply::Bootstrapped { .. })) | Err(_) => {}
+        other => panic!("{other:?}"),
+    }
+    net.command(0, 2, Command::Peers);
+    assert!(matches!(net.reply(0, 2), Ok(Reply::Peers(p)) if p.is_empty()), "no connection survives a wrong id");
+}

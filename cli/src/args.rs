@@ -24,6 +24,8 @@ pub enum Cmd {
     Lpki(Lpki),
     Ipfs(Ipfs),
     Sim(SimArgs),
+    Swarm(Swarm),
+    Dht(DhtArgs),
 }
 
 #[derive(FromArgs)]
@@ -39,6 +41,9 @@ pub struct Init {
     /// address to listen on (default 0.0.0.0)
     #[argh(option)]
     pub listen: Option<String>,
+    /// TCP port for peers (default 4801; 0 = any free port)
+    #[argh(option)]
+    pub peer_port: Option<u16>,
 }
 
 #[derive(FromArgs)]
@@ -51,6 +56,12 @@ pub struct Run {
     /// address to listen on for this run (overrides the config)
     #[argh(option)]
     pub listen: Option<String>,
+    /// TCP port for peers for this run (overrides the config)
+    #[argh(option)]
+    pub peer_port: Option<u16>,
+    /// bootstrap node multiaddr for this run (repeatable)
+    #[argh(option, short = 'b')]
+    pub bootstrap: Vec<String>,
 }
 
 #[derive(FromArgs)]
@@ -228,4 +239,98 @@ pub struct SimArgs {
     /// bucket refresh interval, e.g. 15m (default 15m)
     #[argh(option, default = "String::from(\"15m\")")]
     pub refresh: String,
+}
+
+#[derive(FromArgs)]
+/// peers of this node
+#[argh(subcommand, name = "swarm")]
+pub struct Swarm {
+    #[argh(subcommand)]
+    pub cmd: SwarmCmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum SwarmCmd {
+    Local(SwarmLocal),
+    Addrs(SwarmAddrs),
+    Peers(SwarmPeers),
+    Connect(SwarmConnect),
+    Disconnect(SwarmDisconnect),
+}
+
+#[derive(FromArgs)]
+/// this node's peer addresses, as multiaddrs
+#[argh(subcommand, name = "local")]
+pub struct SwarmLocal {}
+
+#[derive(FromArgs)]
+/// known peers and their addresses
+#[argh(subcommand, name = "addrs")]
+pub struct SwarmAddrs {}
+
+#[derive(FromArgs)]
+/// peers with an open connection
+#[argh(subcommand, name = "peers")]
+pub struct SwarmPeers {}
+
+#[derive(FromArgs)]
+/// connect to a node by multiaddr (and join the DHT through it)
+#[argh(subcommand, name = "connect")]
+pub struct SwarmConnect {
+    /// e.g. /ip4/192.168.1.5/tcp/4801
+    #[argh(positional)]
+    pub addr: String,
+}
+
+#[derive(FromArgs)]
+/// close the connection to a peer
+#[argh(subcommand, name = "disconnect")]
+pub struct SwarmDisconnect {
+    /// the peer's node id
+    #[argh(positional)]
+    pub id: String,
+}
+
+#[derive(FromArgs)]
+/// the distributed hash table
+#[argh(subcommand, name = "dht")]
+pub struct DhtArgs {
+    #[argh(subcommand)]
+    pub cmd: DhtCmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum DhtCmd {
+    Findpeer(DhtFindpeer),
+    Provide(DhtProvide),
+    Findprovs(DhtFindprovs),
+}
+
+#[derive(FromArgs)]
+/// the addresses of a node
+#[argh(subcommand, name = "findpeer")]
+pub struct DhtFindpeer {
+    /// the node id
+    #[argh(positional)]
+    pub id: String,
+}
+
+#[derive(FromArgs)]
+/// announce this node as a provider of a CID
+#[argh(subcommand, name = "provide")]
+pub struct DhtProvide {
+    /// the CID
+    #[argh(positional)]
+    pub cid: String,
+}
+
+#[derive(FromArgs)]
+/// nodes that provide a CID
+#[argh(subcommand, name = "findprovs")]
+pub struct DhtFindprovs {
+    /// the CID
+    #[argh(positional)]
+    pub cid: String,
 }

@@ -22,7 +22,13 @@ pub fn init(repo: &Repo, a: Init) -> Result<(), CliError> {
         .unwrap_or_else(|| c.http_addr.rsplit_once(':').map(|(_, p)| p.to_string()).unwrap_or("4800".into()));
     c.http_addr = format!("{host}:{port}");
     if !a.bootstrap.is_empty() {
+        for b in &a.bootstrap {
+            proto_core::maddr::Multiaddr::parse(b).map_err(|e| CliError(format!("bootstrap address {b}: {e}")))?;
+        }
         c.bootstrap = a.bootstrap;
+    }
+    if let Some(p) = a.peer_port {
+        c.peer_port = p;
     }
     repo.write_config(&c)?;
     let id = repo.identity(runtime::node::entropy)?;
@@ -42,7 +48,13 @@ pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
             Some(format!("{}:{}", l.as_deref().unwrap_or(h), p.map(|p| p.to_string()).unwrap_or(cp.to_string())))
         }
     };
-    let opts = runtime::RunOptions { repo: repo.dir.clone(), http_addr, http_threads: 4 };
+    let opts = runtime::RunOptions {
+        repo: repo.dir.clone(),
+        http_addr,
+        http_threads: 4,
+        peer_port: a.peer_port,
+        bootstrap: a.bootstrap,
+    };
     runtime::run(opts, |s| {
         println!("leither node {}", s.node_id);
         println!("repo {}", repo.dir.display());

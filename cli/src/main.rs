@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod cmd_daemon;
 mod cmd_ipfs;
+mod cmd_net;
 mod cmd_sim;
 mod http;
 mod progress;
@@ -67,6 +68,8 @@ fn dispatch(top: Top) -> Result<(), CliError> {
         Cmd::Run(a) => cmd_daemon::run(&repo, a),
         Cmd::Stop(_) => cmd_daemon::stop(&repo, node),
         Cmd::Sim(a) => cmd_sim::sim(a),
+        Cmd::Swarm(s) => cmd_net::swarm(&Client::new(&repo, node)?, s.cmd),
+        Cmd::Dht(d) => cmd_net::dht(&Client::new(&repo, node)?, d.cmd),
         Cmd::Lpki(l) => match l.cmd {
             LpkiCmd::Id(_) => cmd_daemon::lpki_id(&repo),
         },

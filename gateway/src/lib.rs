@@ -9,6 +9,7 @@ pub mod content_type;
 pub mod import;
 pub mod ipfs_methods;
 pub mod listing;
+pub mod net_methods;
 pub mod node_methods;
 pub mod path_gateway;
 pub mod range;

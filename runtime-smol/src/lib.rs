@@ -20,6 +20,8 @@ pub mod node {
         pub repo: PathBuf,
         pub http_addr: Option<String>,
         pub http_threads: usize,
+        pub peer_port: Option<u16>,
+        pub bootstrap: Vec<String>,
     }
 
     pub type NodeError = Box<dyn std::error::Error + Send + Sync>;

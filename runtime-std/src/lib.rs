@@ -3,6 +3,7 @@
 //! protocol decisions of its own.
 #![forbid(unsafe_code)]
 
+pub mod net;
 pub mod node;
 
 pub use node::{run, NodeError, RunOptions, Started};

@@ -1,5 +1,8 @@
+use crate::net;
 use gateway::node_methods::{self, NodeInfo};
 use gateway::server::{self, ServerConfig};
+use proto_core::identity::Identity;
+use proto_core::maddr::Multiaddr;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex};
 use storage::repo::Repo;
@@ -17,6 +20,10 @@ pub struct RunOptions {
     /// Overrides the config's HTTP address (e.g. `127.0.0.1:0` in tests).
     pub http_addr: Option<String>,
     pub http_threads: usize,
+    /// Overrides the peer listen port (0 = any free port).
+    pub peer_port: Option<u16>,
+    /// Extra bootstrap multiaddrs for this run.
+    pub bootstrap: Vec<String>,
 }
 
 pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
@@ -40,12 +47,29 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         version: env!("CARGO_PKG_VERSION"),
         repo: opts.repo.display().to_string(),
     };
-    let registry = node_methods::registry(store.clone(), info, move || {
+    let mut registry = node_methods::registry(store.clone(), info, move || {
         if let Ok(tx) = stop_tx.lock() {
             let _ = tx.send(());
         }
     });
     let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
+    let mut boot = Vec::new();
+    for b in opened.config.bootstrap.iter().chain(&opts.bootstrap) {
+        boot.push(Multiaddr::parse(b).map_err(|e| format!("bootstrap address {b}: {e}"))?);
+    }
+    let host = addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_else(|| "0.0.0.0".into());
+    let peer_port = opts.peer_port.unwrap_or(opened.config.peer_port);
+    let peer_addr: std::net::SocketAddr =
+        format!("{host}:{peer_port}").parse().map_err(|e| format!("peer address {host}:{peer_port}: {e}"))?;
+    let network = net::start(
+        proto_core::node::Config::default(),
+        Identity::from_seed(opened.identity.seed()),
+        peer_addr,
+        boot,
+        store.clone(),
+        entropy(),
+    )?;
+    gateway::net_methods::register(&mut registry, network.handle.clone());
     let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1) };
     let running = server::start(&addr, store, Arc::new(registry), cfg)?;
     let api = running.api_url();
@@ -56,6 +80,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
     let _ = stop_rx.recv();
     std::thread::sleep(std::time::Duration::from_millis(50));
     running.shutdown();
+    network.join();
     repo.clear_daemon_info();
     drop(opened.lock);
     Ok(())

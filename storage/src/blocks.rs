@@ -42,6 +42,8 @@ pub struct Store {
     env: Env,
     blocks: Database<Bytes, Bytes>,
     pins: Database<Bytes, Bytes>,
+    /// The core's durable state (`dht/…` keys): what `Output::Persist` writes.
+    state: Database<Bytes, Bytes>,
 }
 
 impl Store {
@@ -69,8 +71,35 @@ impl Store {
         let mut txn = env.write_txn()?;
         let blocks = env.create_database(&mut txn, Some("blocks"))?;
         let pins = env.create_database(&mut txn, Some("pins"))?;
+        let state = env.create_database(&mut txn, Some("state"))?;
         txn.commit()?;
-        Ok(Store { env, blocks, pins })
+        Ok(Store { env, blocks, pins, state })
+    }
+
+    /// Applies the core's writes in one durable transaction (`None` deletes).
+    pub fn persist(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+        let mut txn = self.env.write_txn()?;
+        for (k, v) in writes {
+            match v {
+                Some(v) => self.state.put(&mut txn, k, v)?,
+                None => {
+                    self.state.delete(&mut txn, k)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Every persisted entry whose key starts with `prefix` (the restore image).
+    pub fn load_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let txn = self.env.read_txn()?;
+        let mut out = Vec::new();
+        for item in self.state.prefix_iter(&txn, prefix)? {
+            let (k, v) = item?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
     }
 
     pub fn block_count(&self) -> Result<u64, StoreError> {
@@ -180,6 +209,15 @@ mod tests {
         }
         assert_eq!(got, data[262_000..300_000]);
         assert!(store.pin_rm(&root.cid).unwrap());
+        store
+            .persist(&[
+                (b"dht/a".to_vec(), Some(b"1".to_vec())),
+                (b"dht/b".to_vec(), Some(b"2".to_vec())),
+                (b"x".to_vec(), Some(vec![])),
+            ])
+            .unwrap();
+        store.persist(&[(b"dht/a".to_vec(), None)]).unwrap();
+        assert_eq!(store.load_prefix(b"dht/").unwrap(), vec![(b"dht/b".to_vec(), b"2".to_vec())]);
         assert!(!store.pin_rm(&root.cid).unwrap());
     }
 }

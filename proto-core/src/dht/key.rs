@@ -67,6 +67,16 @@ impl Distance {
     }
 }
 
+/// The DHT key of content: SHA-256 of its multihash (not the CID), so CIDv0 and CIDv1 of the
+/// same bytes meet at one key, as in the libp2p spec.
+pub fn content_key(cid: &crate::cid::Cid) -> Key {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(cid.hash().to_bytes());
+    let mut k = [0u8; 20];
+    k.copy_from_slice(&d[..20]);
+    Key(k)
+}
+
 impl From<NodeId> for Key {
     fn from(id: NodeId) -> Key {
         Key(id.0)

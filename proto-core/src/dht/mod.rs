@@ -16,7 +16,7 @@ mod serve;
 mod task;
 
 pub use config::Config;
-pub use key::{Distance, Key};
+pub use key::{content_key, Distance, Key};
 pub use message::{Addr, Msg, Packet, PeerInfo};
 pub use record::Record;
 

@@ -62,7 +62,7 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     let h = handle.clone();
     reg.register("SwarmDisconnect", true, move |call| {
         let id = node_id(call.str_arg(0, "node id")?)?;
-        h.call(Command::Disconnect(id)).map_err(|e| ApiError::not_found(e))?;
+        h.call(Command::Disconnect(id)).map_err(ApiError::not_found)?;
         Ok(Value::Bool(true))
     });
     let h = handle.clone();

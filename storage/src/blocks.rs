@@ -38,6 +38,9 @@ impl From<heed::Error> for StoreError {
     }
 }
 
+/// A persisted key and value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 pub struct Store {
     env: Env,
     blocks: Database<Bytes, Bytes>,
@@ -92,7 +95,7 @@ impl Store {
     }
 
     /// Every persisted entry whose key starts with `prefix` (the restore image).
-    pub fn load_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn load_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
         let txn = self.env.read_txn()?;
         let mut out = Vec::new();
         for item in self.state.prefix_iter(&txn, prefix)? {

@@ -22,9 +22,18 @@ impl Node {
 
     /// A fresh repo with a node listening on an ephemeral loopback port.
     pub fn start() -> Node {
+        Node::start_with(&[])
+    }
+
+    /// A fresh node that joins the network through `bootstrap` multiaddrs.
+    pub fn start_with(bootstrap: &[String]) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let n = Node { dir, child: None, api: String::new(), id: String::new() };
-        let out = n.cli(&["init", "-p", "0", "--listen", "127.0.0.1"]);
+        let mut args = vec!["init", "-p", "0", "--peer-port", "0", "--listen", "127.0.0.1"];
+        for b in bootstrap {
+            args.extend(["-b", b.as_str()]);
+        }
+        let out = n.cli(&args);
         assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
         n.spawn()
     }
@@ -106,6 +115,14 @@ impl Drop for Node {
             let _ = c.wait();
         }
     }
+}
+
+/// Calls an API method with JSON arguments; returns (status, body).
+pub fn api(addr: &str, method: &str, args: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let r = http(addr, "POST", &format!("/api/{method}"), &headers, args.as_bytes());
+    (r.status, r.text())
 }
 
 pub fn cid_from_add(out: &str) -> String {

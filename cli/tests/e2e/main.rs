@@ -8,3 +8,4 @@ mod cli_flow;
 mod crash;
 mod gateway;
 mod interop_js;
+mod network;

@@ -1,0 +1,103 @@
+//! Real node processes on loopback finding each other through the DHT.
+
+use crate::harness::*;
+
+fn peer_addr(n: &Node) -> String {
+    let (status, body) = api(&n.addr(), "SwarmLocal", "[]", None);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["result"][0].as_str().unwrap().to_string()
+}
+
+/// Every node in `from` looks up every node in `to`; returns the failures.
+fn find_all(from: &[&Node], to: &[(String, String)]) -> Vec<String> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = from
+            .iter()
+            .map(|n| {
+                s.spawn(move || {
+                    let mut bad = Vec::new();
+                    for (id, addr) in to {
+                        if *id == n.id {
+                            continue;
+                        }
+                        let (status, body) = api(&n.addr(), "DhtFindPeer", &format!("[\"{id}\"]"), None);
+                        if status != 200 || !body.contains(addr.as_str()) {
+                            bad.push(format!("{} → {id}: {status} {body}", n.id));
+                        }
+                    }
+                    bad
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn twenty_nodes_find_each_other_and_survive_five_crashes() {
+    let first = Node::start();
+    let boot = peer_addr(&first);
+    let mut nodes = vec![first];
+    for _ in 1..20 {
+        nodes.push(Node::start_with(std::slice::from_ref(&boot)));
+    }
+    // Joining is a lookup of one's own id; give the last ones a moment.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let ids: Vec<(String, String)> = nodes.iter().map(|n| (n.id.clone(), peer_addr(n))).collect();
+    let refs: Vec<&Node> = nodes.iter().collect();
+    let bad = find_all(&refs, &ids);
+    assert!(bad.is_empty(), "{} of 380 lookups failed:\n{}", bad.len(), bad.join("\n"));
+
+    // Kill five (not the bootstrap node) with SIGKILL; the rest still find each other.
+    for n in nodes.iter_mut().skip(3).step_by(4).take(5) {
+        n.kill9();
+    }
+    let live: Vec<&Node> = nodes.iter().filter(|n| n.child.is_some()).collect();
+    assert_eq!(live.len(), 15);
+    let live_ids: Vec<(String, String)> = live.iter().map(|n| (n.id.clone(), peer_addr(n))).collect();
+    let bad = find_all(&live, &live_ids);
+    assert!(bad.is_empty(), "{} lookups failed after the crashes:\n{}", bad.len(), bad.join("\n"));
+    for n in nodes.into_iter().filter(|n| n.child.is_some()) {
+        n.stop();
+    }
+}
+
+#[test]
+fn swarm_commands_and_provider_records() {
+    let a = Node::start();
+    let boot = peer_addr(&a);
+    let b = Node::start_with(std::slice::from_ref(&boot));
+    let c = Node::start_with(std::slice::from_ref(&boot));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let local = a.ok(&["swarm", "local"]);
+    assert_eq!(local.trim(), boot);
+    let addrs = b.ok(&["swarm", "addrs"]);
+    assert!(addrs.contains(&format!("{} (1)\n\t{boot}\n", a.id)), "{addrs}");
+    let peers = b.ok(&["swarm", "peers"]);
+    assert!(peers.contains(&a.id), "{peers}");
+    assert_eq!(b.ok(&["dht", "findpeer", &c.id]).trim(), peer_addr(&c));
+
+    let work = tempfile::tempdir().unwrap();
+    let f = work.path().join("x");
+    std::fs::write(&f, b"provided by a\n").unwrap();
+    let cid = a.add(&f);
+    let out = a.ok(&["dht", "provide", &cid]);
+    assert!(out.starts_with(&format!("provided {cid} to ")), "{out}");
+    let provs = c.ok(&["dht", "findprovs", &cid]);
+    assert!(provs.starts_with(&a.id), "{provs}");
+
+    // Bad input: an unknown id, a malformed id, a bad multiaddr.
+    let out = b.cli(&["dht", "findpeer", "AAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+    let out = b.cli(&["dht", "findpeer", "short"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid node id"));
+    let out = b.cli(&["swarm", "connect", "/ip4/1.2.3/tcp/1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid multiaddr"));
+
+    b.ok(&["swarm", "disconnect", &a.id]);
+    for n in [a, b, c] {
+        n.stop();
+    }
+}

@@ -39,9 +39,20 @@ fn kind_name(k: Kind) -> &'static str {
     }
 }
 
-pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>) {
+/// `announce`, when given, is told of every stored add's root so it can be provided on the DHT.
+pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, announce: Option<Arc<dyn Fn(Cid) + Send + Sync>>) {
     let s = store.clone();
-    reg.register_streaming("IpfsAdd", true, move |mut call| ipfs_add(&s, &mut call));
+    reg.register_streaming("IpfsAdd", true, move |mut call| {
+        let v = ipfs_add(&s, &mut call)?;
+        if let (Some(a), Some(cid)) =
+            (&announce, v.get("stored").filter(|x| x.as_bool() == Some(true)).and(v.get("cid")).and_then(Value::as_str))
+        {
+            if let Ok(cid) = Cid::parse(cid) {
+                a(cid);
+            }
+        }
+        Ok(v)
+    });
     let s = store.clone();
     reg.register("IpfsLs", false, move |call| {
         let cid = resolve_arg(&*s, call.str_arg(0, "cid or path")?)?;

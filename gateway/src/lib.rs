@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod content_type;
+pub mod fetching;
 pub mod import;
 pub mod ipfs_methods;
 pub mod listing;

@@ -1,7 +1,11 @@
 //! Methods about the node itself: `GetVar`, `Id`, `Shutdown`.
 
 use crate::api::{ApiError, Registry};
+use crate::net_methods::NetHandle;
+use proto_core::cid::Cid;
+use proto_core::node::Command;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub struct NodeInfo {
     pub node_id: String,
@@ -9,14 +13,29 @@ pub struct NodeInfo {
     pub repo: String,
 }
 
-/// The full method table of a node: node methods plus IPFS methods.
+/// The full method table of a node: node methods, IPFS methods and, with a network, the
+/// swarm and DHT methods.
 pub fn registry<B: crate::Backend>(
-    store: std::sync::Arc<B>,
+    store: Arc<B>,
     info: NodeInfo,
+    net: Option<Arc<dyn NetHandle>>,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
-    crate::ipfs_methods::register(&mut reg, store);
+    // Every stored add announces its root on the DHT, without making the add wait for it.
+    let announce = net.clone().map(|n| {
+        Arc::new(move |cid: Cid| {
+            let n = n.clone();
+            let key = proto_core::dht::content_key(&cid);
+            let _ = std::thread::Builder::new().name("provide".into()).spawn(move || {
+                let _ = n.call(Command::Dht(proto_core::dht::Command::Provide(key)));
+            });
+        }) as Arc<dyn Fn(Cid) + Send + Sync>
+    });
+    crate::ipfs_methods::register(&mut reg, store, announce);
+    if let Some(n) = net {
+        crate::net_methods::register(&mut reg, n);
+    }
     register(&mut reg, info, shutdown);
     reg
 }

@@ -19,6 +19,8 @@ pub struct ServerConfig {
     /// The node's API token; write methods need `Authorization: Bearer <token>`.
     pub token: String,
     pub threads: usize,
+    /// The peer network, for fetching content this node does not have.
+    pub net: Option<Arc<dyn crate::net_methods::NetHandle>>,
 }
 
 /// A response under construction, independent of tiny-http's generic type.
@@ -108,6 +110,8 @@ struct Ctx<B> {
     store: Arc<B>,
     registry: Arc<Registry>,
     token: String,
+    /// When set, the gateway fetches missing blocks from the network.
+    net: Option<Arc<dyn crate::net_methods::NetHandle>>,
 }
 
 pub fn start<B: Backend>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg: ServerConfig) -> io::Result<Running> {
@@ -115,7 +119,7 @@ pub fn start<B: Backend>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg
         .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("cannot listen on {addr}: {e}")))?;
     let local = server.server_addr().to_ip().ok_or_else(|| io::Error::other("not an IP listener"))?;
     let server = Arc::new(server);
-    let ctx = Arc::new(Ctx { store, registry, token: cfg.token });
+    let ctx = Arc::new(Ctx { store, registry, token: cfg.token, net: cfg.net });
     let mut workers = Vec::new();
     for i in 0..cfg.threads.max(1) {
         let (server, ctx) = (server.clone(), ctx.clone());
@@ -183,7 +187,17 @@ fn handle<B: Backend>(ctx: &Ctx<B>, req: Request) {
                         range: header_value(&req, "Range"),
                         if_none_match: header_value(&req, "If-None-Match"),
                     };
-                    path_gateway::serve(&ctx.store, &greq)
+                    match (&ctx.net, proto_core::cid::Cid::parse(rest.split('/').next().unwrap_or_default())) {
+                        (Some(net), Ok(root)) => {
+                            let f = Arc::new(crate::fetching::Fetching {
+                                inner: ctx.store.clone(),
+                                net: net.clone(),
+                                root,
+                            });
+                            path_gateway::serve(&f, &greq)
+                        }
+                        _ => path_gateway::serve(&ctx.store, &greq),
+                    }
                 }
             }
         }

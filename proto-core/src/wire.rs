@@ -3,12 +3,14 @@
 
 use minicbor::{Decode, Encode};
 
-/// Largest envelope accepted from a peer, checked before decoding.
-pub const MAX_MESSAGE: usize = 64 * 1024;
+/// Largest envelope accepted from a peer (a frame's worth), checked before decoding. Each
+/// protocol has its own, smaller limit for its messages (the DHT's is 64 KiB).
+pub const MAX_MESSAGE: usize = 4 * 1024 * 1024 + 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Proto {
     Dht = 1,
+    Block = 2,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -16,6 +16,9 @@ struct Net {
     queue: VecDeque<(usize, Input)>,
     replies: Vec<(usize, CommandId, Result<Reply, String>)>,
     t: u64,
+    /// Each node's blocks, keyed by CID bytes.
+    blocks: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
+    corrupt: Vec<bool>,
 }
 
 fn addr(i: usize) -> Addr {
@@ -37,7 +40,16 @@ impl Net {
                 )
             })
             .collect();
-        Net { nodes, links: BTreeMap::new(), next_accept: 1, queue: VecDeque::new(), replies: Vec::new(), t: 0 }
+        Net {
+            nodes,
+            links: BTreeMap::new(),
+            next_accept: 1,
+            queue: VecDeque::new(),
+            replies: Vec::new(),
+            t: 0,
+            blocks: vec![BTreeMap::new(); n],
+            corrupt: vec![false; n],
+        }
     }
 
     fn now(&self) -> Now {
@@ -85,6 +97,15 @@ impl Net {
                 }
             }
             Output::Reply { id, result } => self.replies.push((i, id, result.map_err(|e| e.to_string()))),
+            Output::LoadBlock { peer, rid, cid } => {
+                let mut data = self.blocks[i].get(&cid.to_bytes()).cloned();
+                if self.corrupt[i] {
+                    if let Some(b) = data.as_mut().and_then(|d| d.first_mut()) {
+                        *b ^= 1;
+                    }
+                }
+                self.queue.push_back((i, Input::BlockLoaded { peer, rid, data }));
+            }
             Output::Persist(_) | Output::Event(_) => {}
         }
     }
@@ -95,7 +116,12 @@ impl Net {
     }
 
     fn reply(&self, i: usize, id: u64) -> &Result<Reply, String> {
-        &self.replies.iter().find(|(n, c, _)| *n == i && c.0 == id).expect("a reply").2
+        &self
+            .replies
+            .iter()
+            .find(|(n, c, _)| *n == i && c.0 == id)
+            .unwrap_or_else(|| panic!("no reply to command {id} on node {i}"))
+            .2
     }
 }
 
@@ -139,4 +165,35 @@ fn a_dial_that_reaches_another_id_is_refused() {
     }
     net.command(0, 2, Command::Peers);
     assert!(matches!(net.reply(0, 2), Ok(Reply::Peers(p)) if p.is_empty()), "no connection survives a wrong id");
+}
+
+#[test]
+fn blocks_come_from_providers_and_bad_bytes_are_refused() {
+    use proto_core::unixfs::{file::import_bytes, Profile};
+    let mut net = Net::new(4);
+    for i in [1, 2, 3] {
+        net.command(i, 1, Command::Connect(addr(0)));
+    }
+    let data: Vec<u8> = (0..600_000u32).map(|x| (x * 7) as u8).collect();
+    let (root, blocks) = import_bytes(Profile::UNIXFS_V0_2015, &data);
+    // Node 2 is honest, node 3 serves corrupted bytes; both provide the root.
+    for i in [2, 3] {
+        for b in &blocks {
+            net.blocks[i].insert(b.cid.to_bytes(), b.bytes.clone());
+        }
+        net.command(i, 2, Command::Dht(dht::Command::Provide(dht::content_key(&root.cid))));
+    }
+    net.corrupt[3] = true;
+    for (n, b) in blocks.iter().enumerate() {
+        let id = 10 + n as u64;
+        net.command(1, id, Command::Fetch { root: root.cid.clone(), cid: b.cid.clone() });
+        match net.reply(1, id) {
+            Ok(Reply::Block(got)) => assert_eq!(got, &b.bytes),
+            other => panic!("block {n}: {other:?}"),
+        }
+    }
+    // Nobody provides this one.
+    let (other, _) = import_bytes(Profile::UNIXFS_V0_2015, b"nobody has me");
+    net.command(1, 99, Command::Fetch { root: other.cid.clone(), cid: other.cid.clone() });
+    assert!(matches!(net.reply(1, 99), Err(e) if e.contains("no provider")), "{:?}", net.reply(1, 99));
 }

@@ -42,11 +42,11 @@ pub mod node {
             version: env!("CARGO_PKG_VERSION"),
             repo: opts.repo.display().to_string(),
         };
-        let registry = node_methods::registry(store.clone(), info, move || {
+        let registry = node_methods::registry(store.clone(), info, None, move || {
             let _ = stop_tx.try_send(());
         });
         let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
-        let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1) };
+        let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: None };
         let running = server::start(&addr, store, Arc::new(registry), cfg)?;
         let api = running.api_url();
         repo.write_daemon_info(std::process::id(), &api)?;

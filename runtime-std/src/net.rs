@@ -7,6 +7,7 @@ use proto_core::dht::{Addr, CommandId};
 use proto_core::maddr::Multiaddr;
 use proto_core::node::{self, Command, ConnId, Input, Node, Output, Reply};
 use proto_core::time::{Mono, Now, UnixMs};
+use proto_core::unixfs::read::BlockRead;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -139,8 +140,18 @@ pub fn start(
     std::thread::Builder::new().name("peer-accept".into()).spawn(move || accept_loop(listener, acc_tx))?;
     let handle = Arc::new(Handle { tx: Mutex::new(tx.clone()), listen });
     let thread = std::thread::Builder::new().name("node-loop".into()).spawn(move || {
-        let mut l =
-            Loop { core, rx, tx, writers: BTreeMap::new(), pending: BTreeMap::new(), next_call: 1, clock, store };
+        let corrupt_blocks = std::env::var_os("LEITHER_TEST_CORRUPT_BLOCKS").is_some();
+        let mut l = Loop {
+            core,
+            rx,
+            tx,
+            writers: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            next_call: 1,
+            clock,
+            store,
+            corrupt_blocks,
+        };
         for (i, b) in bootstrap.into_iter().enumerate() {
             let (rtx, _) = mpsc::channel();
             l.pending.insert(u64::MAX / 4 + i as u64, rtx);
@@ -212,6 +223,7 @@ struct Loop {
     next_call: u64,
     clock: Clock,
     store: Arc<Store>,
+    corrupt_blocks: bool,
 }
 
 impl Loop {
@@ -294,6 +306,17 @@ impl Loop {
                     if let Some(tx) = self.pending.remove(&id.0) {
                         let _ = tx.send(result.map_err(|e| e.to_string()));
                     }
+                }
+                Output::LoadBlock { peer, rid, cid } => {
+                    let mut data = self.store.get_block(&cid).ok().flatten();
+                    if self.corrupt_blocks {
+                        // Fault injection for tests of hostile providers (LEITHER_TEST_CORRUPT_BLOCKS).
+                        if let Some(b) = data.as_mut().and_then(|d| d.first_mut()) {
+                            *b ^= 0xff;
+                        }
+                    }
+                    let now = self.clock.now();
+                    self.core.handle_input(now, Input::BlockLoaded { peer, rid, data });
                 }
                 Output::Event(_) => {}
             }

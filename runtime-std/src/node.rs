@@ -47,11 +47,6 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         version: env!("CARGO_PKG_VERSION"),
         repo: opts.repo.display().to_string(),
     };
-    let mut registry = node_methods::registry(store.clone(), info, move || {
-        if let Ok(tx) = stop_tx.lock() {
-            let _ = tx.send(());
-        }
-    });
     let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
     let mut boot = Vec::new();
     for b in opened.config.bootstrap.iter().chain(&opts.bootstrap) {
@@ -69,8 +64,13 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         store.clone(),
         entropy(),
     )?;
-    gateway::net_methods::register(&mut registry, network.handle.clone());
-    let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1) };
+    let net: Arc<dyn gateway::net_methods::NetHandle> = network.handle.clone();
+    let registry = node_methods::registry(store.clone(), info, Some(net.clone()), move || {
+        if let Ok(tx) = stop_tx.lock() {
+            let _ = tx.send(());
+        }
+    });
+    let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };
     let running = server::start(&addr, store, Arc::new(registry), cfg)?;
     let api = running.api_url();
     repo.write_daemon_info(std::process::id(), &api)?;

@@ -6,6 +6,8 @@ use minicbor::decode::{Decoder, Error as DecodeError};
 use minicbor::encode::{Encoder, Error as EncodeError, Write};
 use minicbor::{Decode, Encode};
 
+/// Largest DHT message (a record is ≤ 10 KiB; a reply carries ≤ 20 peers).
+pub const MAX_DHT_MESSAGE: usize = 64 * 1024;
 /// Most peers one reply may carry (k).
 pub const MAX_PEERS_IN_REPLY: usize = 20;
 /// Most addresses per peer, and bytes per address.

@@ -280,6 +280,9 @@ impl Dht {
     }
 
     fn on_bytes(&mut self, from: Key, bytes: &[u8]) {
+        if bytes.len() > message::MAX_DHT_MESSAGE {
+            return self.fault(from, "undecodable or oversized message");
+        }
         let packet = match Envelope::decode(bytes) {
             Ok(env) if env.proto == Proto::Dht as u8 => Packet::decode(&env.body),
             _ => None,

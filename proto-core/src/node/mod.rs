@@ -5,7 +5,10 @@
 //! Run loop: after any `handle_*`, drain `poll_output` (executing `Persist` before anything after
 //! it), then arm one timer at `poll_timeout`.
 
+mod blocks;
 mod conn;
+
+pub use blocks::BlockMsg;
 
 use crate::dht::{self, Addr, CommandId, Dht, Key, PeerInfo};
 use crate::identity::Identity;
@@ -56,6 +59,11 @@ pub enum Command {
     Peers,
     /// Known peers (the routing table).
     Known,
+    /// Get a block from the providers of `root` (the hash is checked before the reply).
+    Fetch {
+        root: crate::cid::Cid,
+        cid: crate::cid::Cid,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +72,7 @@ pub enum Reply {
     Connected(PeerInfo),
     Disconnected,
     Peers(Vec<PeerInfo>),
+    Block(Vec<u8>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +81,8 @@ pub enum CommandError {
     ConnectFailed(String),
     NotConnected,
     TooManyConnections,
+    NotFound(String),
+    Busy,
 }
 
 impl std::fmt::Display for CommandError {
@@ -81,6 +92,8 @@ impl std::fmt::Display for CommandError {
             CommandError::ConnectFailed(e) => write!(f, "cannot connect: {e}"),
             CommandError::NotConnected => write!(f, "not connected to that peer"),
             CommandError::TooManyConnections => write!(f, "the connection limit is reached"),
+            CommandError::NotFound(e) => write!(f, "{e}"),
+            CommandError::Busy => write!(f, "too many fetches are under way; try again shortly"),
         }
     }
 }
@@ -115,15 +128,38 @@ pub enum Input {
         id: CommandId,
         command: Command,
     },
+    /// The runtime's answer to `Output::LoadBlock` (`None`: not here).
+    BlockLoaded {
+        peer: Key,
+        rid: u64,
+        data: Option<Vec<u8>>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
-    Dial { conn: ConnId, addr: Addr },
-    Send { conn: ConnId, bytes: Vec<u8> },
-    Close { conn: ConnId },
+    /// A peer wants this block: read it from the store and answer with `Input::BlockLoaded`.
+    LoadBlock {
+        peer: Key,
+        rid: u64,
+        cid: crate::cid::Cid,
+    },
+    Dial {
+        conn: ConnId,
+        addr: Addr,
+    },
+    Send {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
+    Close {
+        conn: ConnId,
+    },
     Persist(Vec<dht::Write>),
-    Reply { id: CommandId, result: Result<Reply, CommandError> },
+    Reply {
+        id: CommandId,
+        result: Result<Reply, CommandError>,
+    },
     Event(Event),
 }
 
@@ -138,6 +174,11 @@ pub struct Node {
     by_peer: BTreeMap<Key, ConnId>,
     next_dial: u64,
     out: VecDeque<Output>,
+    fetches: BTreeMap<u64, blocks::Fetch>,
+    wants: BTreeMap<u64, u64>,
+    providers: BTreeMap<Key, blocks::Providers>,
+    provider_lookups: BTreeMap<u64, Key>,
+    next_fid: u64,
 }
 
 impl Node {
@@ -162,6 +203,11 @@ impl Node {
             by_peer: BTreeMap::new(),
             next_dial: DIAL_BASE,
             out: VecDeque::new(),
+            fetches: BTreeMap::new(),
+            wants: BTreeMap::new(),
+            providers: BTreeMap::new(),
+            provider_lookups: BTreeMap::new(),
+            next_fid: 1,
         }
     }
 
@@ -181,6 +227,7 @@ impl Node {
             Input::Closed { conn } => self.on_closed(conn, None),
             Input::Bytes { conn, bytes } => self.on_bytes(conn, &bytes),
             Input::Command { id, command } => self.on_command(id, command),
+            Input::BlockLoaded { peer, rid, data } => self.on_block_loaded(peer, rid, data),
         }
         self.drain_dht();
     }
@@ -188,6 +235,7 @@ impl Node {
     pub fn handle_timeout(&mut self, now: Now) {
         self.advance(now);
         self.dht.handle_timeout(self.now);
+        self.expire_wants();
         let now = self.now.mono;
         let expired: Vec<(ConnId, &'static str)> =
             self.conns.iter().filter_map(|(id, c)| c.expired(now, &self.cfg).map(|why| (*id, why))).collect();
@@ -203,10 +251,7 @@ impl Node {
 
     pub fn poll_timeout(&self) -> Option<Mono> {
         let conns = self.conns.values().map(|c| c.deadline(&self.cfg)).min();
-        match (self.dht.poll_timeout(), conns) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.dht.poll_timeout(), conns, self.next_want_deadline()].into_iter().flatten().min()
     }
 
     fn advance(&mut self, now: Now) {
@@ -247,6 +292,7 @@ impl Node {
                     .collect();
                 self.reply(id, Ok(Reply::Peers(peers)));
             }
+            Command::Fetch { root, cid } => self.on_fetch(id, root, cid),
             Command::Known => {
                 let peers = self.dht.known_peers();
                 self.reply(id, Ok(Reply::Peers(peers)));
@@ -363,7 +409,11 @@ impl Node {
 
     /// An envelope from an authenticated peer, routed by protocol.
     fn route(&mut self, peer: Key, plain: Vec<u8>) {
-        self.dht.handle_input(self.now, dht::Input::Received { from: peer, bytes: plain });
+        match crate::wire::Envelope::decode(&plain) {
+            Ok(env) if env.proto == crate::wire::Proto::Block as u8 => self.on_block_msg(peer, &env.body),
+            // The DHT decodes its own envelope and reports what it cannot read.
+            _ => self.dht.handle_input(self.now, dht::Input::Received { from: peer, bytes: plain }),
+        }
     }
 
     fn send_to(&mut self, conn: ConnId, plain: &[u8]) {
@@ -403,6 +453,13 @@ impl Node {
             match o {
                 dht::Output::Transmit { to, bytes } => self.transmit(to, bytes),
                 dht::Output::Persist(w) => self.out.push_back(Output::Persist(w)),
+                dht::Output::Reply { id, result } if Node::is_internal(id) => {
+                    let found = match result {
+                        Ok(dht::Reply::Providers(p)) => p,
+                        _ => Vec::new(),
+                    };
+                    self.on_providers(id.0, found);
+                }
                 // Replies to the bootstraps that Connect starts are internal.
                 dht::Output::Reply { id, .. } if id.0 > u64::MAX / 2 => {}
                 dht::Output::Reply { id, result } => self.reply(id, result.map(Reply::Dht).map_err(CommandError::Dht)),

@@ -27,6 +27,10 @@ impl Node {
 
     /// A fresh node that joins the network through `bootstrap` multiaddrs.
     pub fn start_with(bootstrap: &[String]) -> Node {
+        Node::start_env(bootstrap, &[])
+    }
+
+    pub fn start_env(bootstrap: &[String], env: &[(&str, &str)]) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let n = Node { dir, child: None, api: String::new(), id: String::new() };
         let mut args = vec!["init", "-p", "0", "--peer-port", "0", "--listen", "127.0.0.1"];
@@ -35,14 +39,19 @@ impl Node {
         }
         let out = n.cli(&args);
         assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
-        n.spawn()
+        n.spawn_env(env)
     }
 
     /// Starts `leither run` on this repo and waits for its address line.
-    pub fn spawn(mut self) -> Node {
+    pub fn spawn(self) -> Node {
+        self.spawn_env(&[])
+    }
+
+    pub fn spawn_env(mut self, env: &[(&str, &str)]) -> Node {
         let mut child = Command::new(BIN)
             .args(["run", "--repo"])
             .arg(self.repo())
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -101,3 +101,40 @@ fn swarm_commands_and_provider_records() {
         n.stop();
     }
 }
+
+#[test]
+fn content_added_on_one_node_downloads_from_another_despite_a_corrupting_provider() {
+    let a = Node::start();
+    let boot = vec![peer_addr(&a)];
+    let honest = Node::start_with(&boot);
+    let liar = Node::start_env(&boot, &[("LEITHER_TEST_CORRUPT_BLOCKS", "1")]);
+    let fetcher = Node::start_with(&boot);
+    let work = tempfile::tempdir().unwrap();
+    let f = work.path().join("hundred.bin");
+    let data = bytes(100 << 20, 42);
+    std::fs::write(&f, &data).unwrap();
+
+    // Only the liar has it: nothing it sends is accepted, so the download fails cleanly.
+    let small = work.path().join("small.bin");
+    std::fs::write(&small, bytes(600_000, 5)).unwrap();
+    let only_liar = liar.add(&small);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = http(&fetcher.addr(), "GET", &format!("/ipfs/{only_liar}"), &[], b"");
+    assert_eq!(r.status, 404, "corrupted blocks must never be served: {}", r.text());
+
+    // Both have the big file: the download completes byte for byte from the honest one.
+    let cid = honest.add(&f);
+    assert_eq!(liar.add(&f), cid);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = http(&fetcher.addr(), "GET", &format!("/ipfs/{cid}"), &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.body.len(), data.len());
+    assert_eq!(sha256_hex(&r.body), sha256_hex(&data), "byte-identical");
+    // And now it is served locally, with the node stopped for nothing.
+    honest.stop();
+    liar.stop();
+    let again = http(&fetcher.addr(), "GET", &format!("/ipfs/{cid}"), &[("Range", "bytes=0-99")], b"");
+    assert_eq!(again.body, &data[..100]);
+    fetcher.stop();
+    a.stop();
+}

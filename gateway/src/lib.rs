@@ -4,6 +4,7 @@
 //! heed or an async runtime.
 #![forbid(unsafe_code)]
 
+pub mod addrs;
 pub mod api;
 pub mod content_type;
 pub mod fetching;

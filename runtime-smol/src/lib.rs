@@ -2,9 +2,12 @@
 //! node's event loop (shutdown today, the peer protocol with the networking issue) is async.
 #![forbid(unsafe_code)]
 
+pub mod net;
+
 pub mod node {
     use gateway::node_methods::{self, NodeInfo};
     use gateway::server::{self, ServerConfig};
+    use proto_core::maddr::Multiaddr;
     use std::path::PathBuf;
     use std::sync::Arc;
     use storage::repo::Repo;
@@ -42,11 +45,29 @@ pub mod node {
             version: env!("CARGO_PKG_VERSION"),
             repo: opts.repo.display().to_string(),
         };
-        let registry = node_methods::registry(store.clone(), info, None, move || {
+        let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
+        let mut boot = Vec::new();
+        for b in opened.config.bootstrap.iter().chain(&opts.bootstrap) {
+            boot.push(Multiaddr::parse(b).map_err(|e| format!("bootstrap address {b}: {e}"))?);
+        }
+        let host = addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_else(|| "0.0.0.0".into());
+        let peer_port = opts.peer_port.unwrap_or(opened.config.peer_port);
+        let peer_addr: std::net::SocketAddr =
+            format!("{host}:{peer_port}").parse().map_err(|e| format!("peer address {host}:{peer_port}: {e}"))?;
+        let identity = proto_core::identity::Identity::from_seed(opened.identity.seed());
+        let network = crate::net::start(
+            proto_core::node::Config::default(),
+            identity,
+            peer_addr,
+            boot,
+            store.clone(),
+            entropy(),
+        )?;
+        let net: Arc<dyn gateway::net_methods::NetHandle> = network.handle.clone();
+        let registry = node_methods::registry(store.clone(), info, Some(net.clone()), move || {
             let _ = stop_tx.try_send(());
         });
-        let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
-        let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: None };
+        let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };
         let running = server::start(&addr, store, Arc::new(registry), cfg)?;
         let api = running.api_url();
         repo.write_daemon_info(std::process::id(), &api)?;
@@ -56,6 +77,7 @@ pub mod node {
             smol::Timer::after(std::time::Duration::from_millis(50)).await;
         });
         running.shutdown();
+        network.join();
         repo.clear_daemon_info();
         drop(opened.lock);
         Ok(())

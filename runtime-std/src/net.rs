@@ -74,39 +74,6 @@ impl Clock {
     }
 }
 
-/// Addresses this node can be reached at: the bound one, or every local address for 0.0.0.0.
-pub fn listen_addrs(bound: SocketAddr) -> Vec<Addr> {
-    let ips: Vec<std::net::IpAddr> = if bound.ip().is_unspecified() { local_ipv4() } else { vec![bound.ip()] };
-    ips.into_iter()
-        .map(|ip| Addr(Multiaddr::from_socket(SocketAddr::new(ip, bound.port())).as_bytes().to_vec()))
-        .collect()
-}
-
-/// The machine's IPv4 addresses, from /proc/net/fib_trie (Linux); loopback when unreadable.
-fn local_ipv4() -> Vec<std::net::IpAddr> {
-    let mut out: Vec<std::net::IpAddr> = Vec::new();
-    if let Ok(text) = std::fs::read_to_string("/proc/net/fib_trie") {
-        let mut last: Option<std::net::IpAddr> = None;
-        for line in text.lines() {
-            let t = line.trim().trim_start_matches("|-- ").trim_start_matches("+-- ");
-            if let Ok(ip) = t.parse::<std::net::Ipv4Addr>() {
-                last = Some(ip.into());
-            } else if line.contains("/32 host LOCAL") {
-                if let Some(ip) = last {
-                    if !out.contains(&ip) {
-                        out.push(ip);
-                    }
-                }
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    out.sort();
-    out
-}
-
 pub struct Network {
     pub handle: Arc<Handle>,
     thread: std::thread::JoinHandle<()>,
@@ -131,7 +98,7 @@ pub fn start(
     let listener = TcpListener::bind(listen_on)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for peers on {listen_on}: {e}")))?;
     let bound = listener.local_addr()?;
-    let listen = listen_addrs(bound);
+    let listen = gateway::addrs::listen_addrs(bound);
     let (tx, rx) = mpsc::channel::<Ev>();
     let clock = Clock { start: Instant::now() };
     let restored = proto_core::dht::Restored { entries: store.load_prefix(b"dht/").unwrap_or_default() };

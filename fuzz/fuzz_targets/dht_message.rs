@@ -1,4 +1,4 @@
-//! DHT wire decoding (envelope, packet, signed record) and a live core fed the bytes: never
+//! Peer wire decoding (envelope, DHT packet, block message, signed record) and a live core fed the bytes: never
 //! panics; what decodes re-encodes to bytes that decode to the same value.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -14,6 +14,11 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(p) = Packet::decode(data) {
         assert_eq!(Packet::decode(&p.encode()).expect("re-encoded packet decodes"), p);
+    }
+    if let Ok(m) = minicbor::decode::<proto_core::node::BlockMsg>(data) {
+        let again: proto_core::node::BlockMsg =
+            minicbor::decode(&minicbor::to_vec(&m).unwrap()).expect("re-encoded block message decodes");
+        assert_eq!(again, m);
     }
     if let Ok(r) = minicbor::decode::<Record>(data) {
         let again: Record = minicbor::decode(&minicbor::to_vec(&r).unwrap()).expect("re-encoded record decodes");

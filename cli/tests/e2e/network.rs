@@ -138,3 +138,35 @@ fn content_added_on_one_node_downloads_from_another_despite_a_corrupting_provide
     fetcher.stop();
     a.stop();
 }
+
+#[test]
+fn hostile_peers_are_dropped_and_others_keep_being_served() {
+    use std::io::{Read, Write};
+    let a = Node::start();
+    let boot = vec![peer_addr(&a)];
+    let b = Node::start_with(&boot);
+    let c = Node::start_with(&boot);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let target = peer_addr(&a).trim_start_matches("/ip4/").replace("/tcp/", ":");
+
+    // Garbage instead of a handshake, an oversized frame, and a flood of idle connections.
+    let mut garbage = std::net::TcpStream::connect(&target).unwrap();
+    garbage.write_all(&[0, 0, 0, 5, 1, 2, 3, 4, 5]).unwrap();
+    let mut oversize = std::net::TcpStream::connect(&target).unwrap();
+    oversize.write_all(&u32::MAX.to_be_bytes()).unwrap();
+    let flood: Vec<std::net::TcpStream> = (0..300).filter_map(|_| std::net::TcpStream::connect(&target).ok()).collect();
+    for s in [&mut garbage, &mut oversize] {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 64];
+        // The node closes the offender: a read ends (0 bytes or an error), it does not hang.
+        assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)), "offender not dropped");
+    }
+    // Meanwhile the others still use it.
+    assert_eq!(b.ok(&["dht", "findpeer", &c.id]).trim(), peer_addr(&c));
+    let (status, _) = api(&a.addr(), "SwarmPeers", "[]", None);
+    assert_eq!(status, 200);
+    drop(flood);
+    for n in [a, b, c] {
+        n.stop();
+    }
+}

@@ -9,10 +9,12 @@ use proto_core::node::{Command, Reply};
 use proto_core::store::{BlockWrite, PinStore};
 use proto_core::unixfs::read::BlockRead;
 use proto_core::unixfs::Block;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
 /// Children fetched at once below a fetched node.
-pub const PREFETCH_WINDOW: usize = 16;
+pub const PREFETCH_WINDOW: usize = 32;
 
 pub struct Fetching<B> {
     pub inner: Arc<B>,
@@ -32,30 +34,61 @@ impl<B: BlockRead + BlockWrite + Send + Sync> Fetching<B> {
         }
     }
 
-    /// Fetches the missing children of a node, `PREFETCH_WINDOW` at a time.
+    /// Fetches the missing children of a node with `PREFETCH_WINDOW` requests always in flight,
+    /// while a writer stores them in batches of `crate::import::BATCH_BYTES` (one durable
+    /// commit each), so fetching never waits for an fsync.
     fn prefetch_children(&self, node: &[u8]) {
         let Ok(pb) = PbNode::decode(node) else { return };
         let missing: Vec<Cid> =
             pb.links.into_iter().map(|l| l.cid).filter(|c| !self.inner.has_block(c).unwrap_or(true)).collect();
-        for window in missing.chunks(PREFETCH_WINDOW) {
-            std::thread::scope(|s| {
-                for c in window {
-                    s.spawn(move || {
-                        let _ = self.fetch(c);
-                    });
-                }
-            });
+        if missing.is_empty() {
+            return;
         }
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = sync_channel::<Block>(PREFETCH_WINDOW);
+        std::thread::scope(|s| {
+            for _ in 0..PREFETCH_WINDOW.min(missing.len()) {
+                let tx = tx.clone();
+                let (next, missing) = (&next, &missing);
+                s.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(c) = missing.get(i) else { return };
+                    if let Ok(bytes) = self.fetch(c) {
+                        if tx.send(Block { cid: c.clone(), bytes }).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut batch = Vec::new();
+            let mut size = 0;
+            for b in rx {
+                size += b.bytes.len();
+                batch.push(b);
+                if size >= crate::import::BATCH_BYTES {
+                    let _ = self.inner.put_blocks(&batch);
+                    batch.clear();
+                    size = 0;
+                }
+            }
+            let _ = self.inner.put_blocks(&batch);
+        });
     }
 }
 
 impl<B: BlockRead + BlockWrite + Send + Sync> BlockRead for Fetching<B> {
     fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
         if let Some(b) = self.inner.get_block(cid)? {
+            // An inner node we have (fetched as someone's child) may still lack its children.
+            if cid.codec() == CODEC_DAG_PB {
+                self.prefetch_children(&b);
+            }
             return Ok(Some(b));
         }
         match self.fetch(cid) {
             Ok(data) => {
+                self.inner.put_blocks(&[Block { cid: cid.clone(), bytes: data.clone() }])?;
                 if cid.codec() == CODEC_DAG_PB {
                     self.prefetch_children(&data);
                 }

@@ -49,6 +49,17 @@ fn twenty_nodes_find_each_other_and_survive_five_crashes() {
     let bad = find_all(&refs, &ids);
     assert!(bad.is_empty(), "{} of 380 lookups failed:\n{}", bad.len(), bad.join("\n"));
 
+    // 100 MiB added on node 1 downloads byte-identical from node 20's gateway.
+    let work = tempfile::tempdir().unwrap();
+    let f = work.path().join("hundred.bin");
+    let data = bytes(100 << 20, 7);
+    std::fs::write(&f, &data).unwrap();
+    let cid = nodes[1].add(&f);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = http(&nodes[19].addr(), "GET", &format!("/ipfs/{cid}"), &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(sha256_hex(&r.body), sha256_hex(&data), "byte-identical");
+
     // Kill five (not the bootstrap node) with SIGKILL; the rest still find each other.
     for n in nodes.iter_mut().skip(3).step_by(4).take(5) {
         n.kill9();

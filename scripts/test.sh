@@ -7,6 +7,8 @@ if ! command -v node >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 npm install --prefix tests/interop --no-audit --no-fund --silent
+# The real hprose 2.0 Python client for the /webapi/ tests.
+python3 -c "import hprose" 2>/dev/null || python3 -m pip install -q hprose==1.4.3
 scripts/check-fence.sh
 # Router builds (aarch64, armv7) under qemu, with their size budget.
 scripts/router-test.sh

@@ -8,6 +8,7 @@ pub mod addrs;
 pub mod api;
 pub mod content_type;
 pub mod fetching;
+pub mod hprose;
 pub mod import;
 pub mod ipfs_methods;
 pub mod listing;

@@ -106,7 +106,7 @@ impl Running {
     }
 }
 
-struct Ctx<B> {
+pub struct Ctx<B> {
     store: Arc<B>,
     registry: Arc<Registry>,
     token: String,
@@ -201,6 +201,7 @@ fn handle<B: Backend>(ctx: &Ctx<B>, req: Request) {
                 }
             }
         }
+        (_, p) if p == "/webapi" || p.starts_with("/webapi/") => return hprose_http(ctx, req),
         (HttpMethod::Post, p) if p.starts_with("/api/") => {
             let name = p["/api/".len()..].to_string();
             return api(ctx, req, &name, raw_query.as_deref());
@@ -213,6 +214,62 @@ fn handle<B: Backend>(ctx: &Ctx<B>, req: Request) {
         _ => error_response(404, &format!("no such page: {raw_path}")),
     };
     resp.send(req);
+}
+
+/// Largest hprose request body.
+pub const MAX_HPROSE_BODY: usize = 16 << 20;
+
+/// hprose over HTTP (hprose-2.0.md §3): always status 200, `E` replies for errors, CORS that
+/// echoes the origin, GET returns the function list.
+fn hprose_http<B: Backend>(ctx: &Ctx<B>, mut req: Request) {
+    let origin = header_value(&req, "Origin").filter(|o| *o != "null").map(str::to_string);
+    let auth_ok = token_ok(header_value(&req, "Authorization"), &ctx.token);
+    let body = match req.method() {
+        HttpMethod::Post => {
+            let mut body = Vec::new();
+            match req.as_reader().take(MAX_HPROSE_BODY as u64 + 1).read_to_end(&mut body) {
+                Ok(_) if body.len() > MAX_HPROSE_BODY => crate::hprose::error_reply("request body is too large"),
+                Ok(_) => hprose_dispatch(ctx, &body, auth_ok),
+                Err(e) => crate::hprose::error_reply(&format!("cannot read the request body: {e}")),
+            }
+        }
+        HttpMethod::Get => crate::hprose::function_list(ctx.registry.names()),
+        _ => Vec::new(),
+    };
+    let mut resp = Resp::bytes(200, body, "text/plain");
+    resp = match origin {
+        Some(o) => resp
+            .with_header(header("Access-Control-Allow-Origin", &o))
+            .with_header(header("Access-Control-Allow-Credentials", "true")),
+        None => resp.with_header(header("Access-Control-Allow-Origin", "*")),
+    };
+    resp.send(req);
+}
+
+/// Runs every call of an hprose request through the registry.
+pub fn hprose_dispatch<B>(ctx: &Ctx<B>, body: &[u8], auth_ok: bool) -> Vec<u8> {
+    use crate::hprose::{function_list, parse_request, reply, Request};
+    let calls = match parse_request(body) {
+        Ok(Request::FunctionList) => return function_list(ctx.registry.names()),
+        Ok(Request::Calls(c)) => c,
+        Err(e) => return crate::hprose::error_reply(&e.0),
+    };
+    let results: Vec<_> = calls
+        .into_iter()
+        .map(|c| {
+            let result = match ctx.registry.get(&c.name) {
+                None => Err(format!("Can't find this function {}().", c.name)),
+                Some(m) if m.write && !auth_ok => {
+                    Err(format!("{} changes the node and needs its API token or a session", m.name))
+                }
+                Some(m) => {
+                    m.call(Call { args: c.args.clone(), query: BTreeMap::new(), body: None }).map_err(|e| e.message)
+                }
+            };
+            (result, c.by_ref.then_some(c.args))
+        })
+        .collect();
+    reply(&results)
 }
 
 /// Constant-time comparison so the token cannot be guessed byte by byte from timings.

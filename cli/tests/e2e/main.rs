@@ -7,5 +7,6 @@ mod bad_input;
 mod cli_flow;
 mod crash;
 mod gateway;
+mod hprose;
 mod interop_js;
 mod network;

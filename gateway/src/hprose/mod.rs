@@ -67,8 +67,11 @@ pub fn parse_request(body: &[u8]) -> Result<Request, HproseError> {
     }
 }
 
+/// One call's outcome, and its arguments when the client asked for them back.
+pub type Outcome = (Result<Value, String>, Option<Vec<Value>>);
+
 /// One reply body: `R<value>[A<args>]` or `E<message>` per call, then `z`.
-pub fn reply(results: &[(Result<Value, String>, Option<Vec<Value>>)]) -> Vec<u8> {
+pub fn reply(results: &[Outcome]) -> Vec<u8> {
     let mut out = Vec::new();
     for (r, args) in results {
         match r {

@@ -7,6 +7,7 @@
 pub mod addrs;
 pub mod api;
 pub mod content_type;
+pub mod driver;
 pub mod fetching;
 pub mod hprose;
 pub mod import;

@@ -21,6 +21,12 @@ pub trait PinStore {
     fn pin_ls(&self) -> Result<Vec<Cid>, String>;
 }
 
+/// Where a core's durable state goes: the writes of `Output::Persist`, and the blocks it asks
+/// to load for peers.
+pub trait StateStore: BlockRead {
+    fn persist_state(&self, writes: &[crate::dht::Write]) -> Result<(), String>;
+}
+
 /// An in-memory store for tests and the simulator. Blocks are keyed by multihash, as in LMDB.
 #[derive(Default)]
 pub struct MemStore {

@@ -7,7 +7,6 @@ pub mod net;
 pub mod node {
     use gateway::node_methods::{self, NodeInfo};
     use gateway::server::{self, ServerConfig};
-    use proto_core::maddr::Multiaddr;
     use std::path::PathBuf;
     use std::sync::Arc;
     use storage::repo::Repo;
@@ -45,15 +44,9 @@ pub mod node {
             version: env!("CARGO_PKG_VERSION"),
             repo: opts.repo.display().to_string(),
         };
-        let addr = opts.http_addr.unwrap_or(opened.config.http_addr);
-        let mut boot = Vec::new();
-        for b in opened.config.bootstrap.iter().chain(&opts.bootstrap) {
-            boot.push(Multiaddr::parse(b).map_err(|e| format!("bootstrap address {b}: {e}"))?);
-        }
-        let host = addr.rsplit_once(':').map(|(h, _)| h.to_string()).unwrap_or_else(|| "0.0.0.0".into());
-        let peer_port = opts.peer_port.unwrap_or(opened.config.peer_port);
-        let peer_addr: std::net::SocketAddr =
-            format!("{host}:{peer_port}").parse().map_err(|e| format!("peer address {host}:{peer_port}: {e}"))?;
+        let addr = opts.http_addr.clone().unwrap_or_else(|| opened.config.http_addr.clone());
+        let boot = opened.config.bootstrap_addrs(&opts.bootstrap)?;
+        let peer_addr = opened.config.peer_socket(&addr, opts.peer_port)?;
         let identity = proto_core::identity::Identity::from_seed(opened.identity.seed());
         let network = crate::net::start(
             proto_core::node::Config::default(),

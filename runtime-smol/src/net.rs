@@ -1,19 +1,18 @@
 //! The peer network on smol: async tasks accept, dial, read and write; one task owns the core
 //! (`Node`) and executes its outputs, waking for channel events or the core's timer.
 
+use gateway::driver::{now, Local, Pending};
 use gateway::net_methods::NetHandle;
 use proto_core::dht::{Addr, CommandId};
 use proto_core::maddr::Multiaddr;
 use proto_core::node::{self, Command, ConnId, Input, Node, Output, Reply};
-use proto_core::time::{Mono, Now, UnixMs};
-use proto_core::unixfs::read::BlockRead;
 use smol::channel::{self, Receiver, Sender};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use storage::Store;
 
 const WRITE_QUEUE: usize = 1024;
@@ -54,11 +53,6 @@ impl Handle {
     }
 }
 
-fn now(start: Instant) -> Now {
-    let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    Now { mono: Mono(start.elapsed().as_millis() as u64), unix: UnixMs(unix) }
-}
-
 pub struct Network {
     pub handle: Arc<Handle>,
     thread: std::thread::JoinHandle<()>,
@@ -92,7 +86,7 @@ pub fn start(
         let ex = smol::LocalExecutor::new();
         smol::block_on(ex.run(async {
             ex.spawn(accept_loop(listener, tx.clone())).detach();
-            let corrupt_blocks = std::env::var_os("LEITHER_TEST_CORRUPT_BLOCKS").is_some();
+            let corrupt_blocks = gateway::driver::corrupt_blocks();
             let mut l = Loop {
                 core,
                 rx,
@@ -163,7 +157,7 @@ struct Loop {
     rx: Receiver<Ev>,
     tx: Sender<Ev>,
     writers: BTreeMap<ConnId, Sender<Vec<u8>>>,
-    pending: BTreeMap<u64, std::sync::mpsc::Sender<Result<Reply, String>>>,
+    pending: Pending,
     next_call: u64,
     start: Instant,
     store: Arc<Store>,
@@ -226,6 +220,10 @@ impl Loop {
 
     fn drain(&mut self, ex: &smol::LocalExecutor<'_>) {
         while let Some(out) = self.core.poll_output() {
+            let mut local =
+                Local { store: &*self.store, pending: &mut self.pending, corrupt_blocks: self.corrupt_blocks };
+            let start = self.start;
+            let Some(out) = local.execute(&mut self.core, || now(start), out) else { continue };
             match out {
                 Output::Dial { conn, addr } => {
                     let tx = self.tx.clone();
@@ -259,27 +257,7 @@ impl Loop {
                 Output::Close { conn } => {
                     self.writers.remove(&conn);
                 }
-                Output::Persist(writes) => {
-                    if let Err(e) = self.store.persist(&writes) {
-                        eprintln!("leither: cannot persist node state: {e}");
-                    }
-                }
-                Output::Reply { id, result } => {
-                    if let Some(tx) = self.pending.remove(&id.0) {
-                        let _ = tx.send(result.map_err(|e| e.to_string()));
-                    }
-                }
-                Output::LoadBlock { peer, rid, cid } => {
-                    let mut data = self.store.get_block(&cid).ok().flatten();
-                    if self.corrupt_blocks {
-                        if let Some(b) = data.as_mut().and_then(|d| d.first_mut()) {
-                            *b ^= 0xff;
-                        }
-                    }
-                    let t = now(self.start);
-                    self.core.handle_input(t, Input::BlockLoaded { peer, rid, data });
-                }
-                Output::Event(_) => {}
+                Output::Event(_) | Output::Persist(_) | Output::Reply { .. } | Output::LoadBlock { .. } => {}
             }
         }
     }

@@ -2,18 +2,17 @@
 //! acceptor thread, one reader and one writer thread per connection, and short-lived dialer
 //! threads only move bytes and report through a channel. The loop executes the core's outputs.
 
+use gateway::driver::{now, Local, Pending};
 use gateway::net_methods::NetHandle;
 use proto_core::dht::{Addr, CommandId};
 use proto_core::maddr::Multiaddr;
 use proto_core::node::{self, Command, ConnId, Input, Node, Output, Reply};
-use proto_core::time::{Mono, Now, UnixMs};
-use proto_core::unixfs::read::BlockRead;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use storage::Store;
 
 /// Frames queued for one connection's writer before the peer counts as too slow.
@@ -63,17 +62,6 @@ impl Handle {
     }
 }
 
-struct Clock {
-    start: Instant,
-}
-
-impl Clock {
-    fn now(&self) -> Now {
-        let unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        Now { mono: Mono(self.start.elapsed().as_millis() as u64), unix: UnixMs(unix) }
-    }
-}
-
 pub struct Network {
     pub handle: Arc<Handle>,
     thread: std::thread::JoinHandle<()>,
@@ -100,14 +88,14 @@ pub fn start(
     let bound = listener.local_addr()?;
     let listen = gateway::addrs::listen_addrs(bound);
     let (tx, rx) = mpsc::channel::<Ev>();
-    let clock = Clock { start: Instant::now() };
+    let start = Instant::now();
     let restored = proto_core::dht::Restored { entries: store.load_prefix(b"dht/").unwrap_or_default() };
-    let core = Node::new(node_cfg, identity, listen.clone(), proto_core::rng::Seed(seed), restored, clock.now());
+    let core = Node::new(node_cfg, identity, listen.clone(), proto_core::rng::Seed(seed), restored, now(start));
     let acc_tx = tx.clone();
     std::thread::Builder::new().name("peer-accept".into()).spawn(move || accept_loop(listener, acc_tx))?;
     let handle = Arc::new(Handle { tx: Mutex::new(tx.clone()), listen });
     let thread = std::thread::Builder::new().name("node-loop".into()).spawn(move || {
-        let corrupt_blocks = std::env::var_os("LEITHER_TEST_CORRUPT_BLOCKS").is_some();
+        let corrupt_blocks = gateway::driver::corrupt_blocks();
         let mut l = Loop {
             core,
             rx,
@@ -115,14 +103,14 @@ pub fn start(
             writers: BTreeMap::new(),
             pending: BTreeMap::new(),
             next_call: 1,
-            clock,
+            start,
             store,
             corrupt_blocks,
         };
         for (i, b) in bootstrap.into_iter().enumerate() {
             let (rtx, _) = mpsc::channel();
             l.pending.insert(u64::MAX / 4 + i as u64, rtx);
-            let now = l.clock.now();
+            let now = now(l.start);
             l.core.handle_input(
                 now,
                 Input::Command {
@@ -186,9 +174,9 @@ struct Loop {
     rx: Receiver<Ev>,
     tx: Sender<Ev>,
     writers: BTreeMap<ConnId, SyncSender<Vec<u8>>>,
-    pending: BTreeMap<u64, Sender<Result<Reply, String>>>,
+    pending: Pending,
     next_call: u64,
-    clock: Clock,
+    start: Instant,
     store: Arc<Store>,
     corrupt_blocks: bool,
 }
@@ -198,19 +186,19 @@ impl Loop {
         loop {
             self.drain();
             let wait = match self.core.poll_timeout() {
-                Some(t) => Duration::from_millis(t.0.saturating_sub(self.clock.now().mono.0)),
+                Some(t) => Duration::from_millis(t.0.saturating_sub(now(self.start).mono.0)),
                 None => Duration::from_secs(3600),
             };
             let ev = match self.rx.recv_timeout(wait) {
                 Ok(ev) => ev,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let now = self.clock.now();
+                    let now = now(self.start);
                     self.core.handle_timeout(now);
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             };
-            let now = self.clock.now();
+            let now = now(self.start);
             let input = match ev {
                 Ev::Accepted(conn, stream, peer) => {
                     let _ = stream.set_nodelay(true);
@@ -250,6 +238,10 @@ impl Loop {
 
     fn drain(&mut self) {
         while let Some(out) = self.core.poll_output() {
+            let mut local =
+                Local { store: &*self.store, pending: &mut self.pending, corrupt_blocks: self.corrupt_blocks };
+            let start = self.start;
+            let Some(out) = local.execute(&mut self.core, || now(start), out) else { continue };
             match out {
                 Output::Dial { conn, addr } => self.dial(conn, addr),
                 Output::Send { conn, bytes } => {
@@ -263,29 +255,7 @@ impl Loop {
                 Output::Close { conn } => {
                     self.writers.remove(&conn);
                 }
-                Output::Persist(writes) => {
-                    // The barrier: committed before any later output runs.
-                    if let Err(e) = self.store.persist(&writes) {
-                        eprintln!("leither: cannot persist node state: {e}");
-                    }
-                }
-                Output::Reply { id, result } => {
-                    if let Some(tx) = self.pending.remove(&id.0) {
-                        let _ = tx.send(result.map_err(|e| e.to_string()));
-                    }
-                }
-                Output::LoadBlock { peer, rid, cid } => {
-                    let mut data = self.store.get_block(&cid).ok().flatten();
-                    if self.corrupt_blocks {
-                        // Fault injection for tests of hostile providers (LEITHER_TEST_CORRUPT_BLOCKS).
-                        if let Some(b) = data.as_mut().and_then(|d| d.first_mut()) {
-                            *b ^= 0xff;
-                        }
-                    }
-                    let now = self.clock.now();
-                    self.core.handle_input(now, Input::BlockLoaded { peer, rid, data });
-                }
-                Output::Event(_) => {}
+                Output::Event(_) | Output::Persist(_) | Output::Reply { .. } | Output::LoadBlock { .. } => {}
             }
         }
     }

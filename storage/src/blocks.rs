@@ -154,6 +154,12 @@ impl BlockWrite for Store {
     }
 }
 
+impl proto_core::store::StateStore for Store {
+    fn persist_state(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), String> {
+        self.persist(writes).map_err(|e| e.to_string())
+    }
+}
+
 impl PinStore for Store {
     fn pin_add(&self, cid: &Cid) -> Result<(), String> {
         let mut txn = self.env.write_txn().map_err(s)?;

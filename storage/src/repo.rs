@@ -52,6 +52,22 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The configured bootstrap nodes plus `extra`, parsed; a bad one is an error that names it.
+    pub fn bootstrap_addrs(&self, extra: &[String]) -> Result<Vec<proto_core::maddr::Multiaddr>, String> {
+        self.bootstrap
+            .iter()
+            .chain(extra)
+            .map(|b| proto_core::maddr::Multiaddr::parse(b).map_err(|e| format!("bootstrap address {b}: {e}")))
+            .collect()
+    }
+
+    /// Where to listen for peers: the HTTP host with the peer port (or `port` for this run).
+    pub fn peer_socket(&self, http_addr: &str, port: Option<u16>) -> Result<std::net::SocketAddr, String> {
+        let host = http_addr.rsplit_once(':').map(|(h, _)| h).unwrap_or("0.0.0.0");
+        let port = port.unwrap_or(self.peer_port);
+        format!("{host}:{port}").parse().map_err(|e| format!("peer address {host}:{port}: {e}"))
+    }
+
     fn to_json(&self) -> Value {
         json!({"http_addr": self.http_addr, "peer_port": self.peer_port, "bootstrap": self.bootstrap})
     }

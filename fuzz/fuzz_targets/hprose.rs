@@ -1,4 +1,4 @@
-//! hprose requests from any client: never panic; decoded arguments written back as hprose decode
+//! hprose requests and WebSocket frames from any client: never panic; decoded arguments written back as hprose decode
 //! to the same values.
 #![no_main]
 use gateway::hprose::{parse_request, write, Reader, Request};
@@ -15,4 +15,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut r = Reader::new(data);
     let _ = r.value();
+    // WebSocket frames around the calls.
+    let mut cursor = data;
+    while let Ok(gateway::ws::Frame::Message(_) | gateway::ws::Frame::Ping(_)) = gateway::ws::read_frame(&mut cursor) {}
 });

@@ -165,7 +165,7 @@ pub fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn handle<B: Backend>(ctx: &Ctx<B>, req: Request) {
+fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
     let url = req.url().to_string();
     let (raw_path, raw_query) = match url.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
@@ -201,7 +201,15 @@ fn handle<B: Backend>(ctx: &Ctx<B>, req: Request) {
                 }
             }
         }
-        (_, p) if p == "/webapi" || p.starts_with("/webapi/") => return hprose_http(ctx, req),
+        (HttpMethod::Get, p)
+            if (p == "/ws" || p.starts_with("/ws/"))
+                && header_value(&req, "Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) =>
+        {
+            return hprose_ws(ctx, req);
+        }
+        (_, p) if p == "/webapi" || p.starts_with("/webapi/") || p == "/ws" || p.starts_with("/ws/") => {
+            return hprose_http(ctx, req)
+        }
         (HttpMethod::Post, p) if p.starts_with("/api/") => {
             let name = p["/api/".len()..].to_string();
             return api(ctx, req, &name, raw_query.as_deref());
@@ -244,6 +252,24 @@ fn hprose_http<B: Backend>(ctx: &Ctx<B>, mut req: Request) {
         None => resp.with_header(header("Access-Control-Allow-Origin", "*")),
     };
     resp.send(req);
+}
+
+/// hprose over WebSocket: upgrade, then serve the connection on this worker's own thread.
+fn hprose_ws<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
+    let Some(key) = header_value(&req, "Sec-WebSocket-Key").map(crate::ws::accept_key) else {
+        return error_response(400, "missing Sec-WebSocket-Key").send(req);
+    };
+    let auth_ok = token_ok(header_value(&req, "Authorization"), &ctx.token);
+    let resp = Response::empty(StatusCode(101))
+        .with_header(header("Upgrade", "websocket"))
+        .with_header(header("Connection", "Upgrade"))
+        .with_header(header("Sec-WebSocket-Accept", &key));
+    let mut stream = req.upgrade("websocket", resp);
+    let ctx = ctx.clone();
+    // A connection lives long; it gets its own thread so HTTP workers stay free.
+    let _ = std::thread::Builder::new().name("ws".into()).spawn(move || {
+        crate::ws::serve(&mut *stream, &|body| hprose_dispatch(&ctx, body, auth_ok));
+    });
 }
 
 /// Runs every call of an hprose request through the registry.

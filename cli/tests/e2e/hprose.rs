@@ -68,3 +68,29 @@ fn raw_batches_function_list_and_cors() {
     assert_eq!(r.text(), "Ra{}z");
     node.stop();
 }
+
+#[test]
+fn javascript_hprose_client_over_websocket() {
+    let node = Node::start();
+    let work = tempfile::tempdir().unwrap();
+    let f = work.path().join("a.txt");
+    std::fs::write(&f, b"over websocket\n").unwrap();
+    let cid = node.add(&f);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop");
+    assert!(
+        dir.join("node_modules/hprose").is_dir(),
+        "run `npm install --prefix tests/interop` (the test script does)"
+    );
+    let url = format!("ws://{}/ws/", node.addr());
+    let out = Command::new("node").arg(dir.join("hprose_ws.cjs")).arg(&url).arg(&cid).output().unwrap();
+    assert!(out.status.success(), "JS hprose client: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["nodeid"], node.id.as_str());
+    assert_eq!(v["nodeid_any_case"], node.id.as_str());
+    assert_eq!(v["stat"]["size"], 15);
+    assert_eq!(v["unknown_method"]["error"], "Can't find this function NoSuchMethod().");
+    assert!(v["write_refused"]["error"].as_str().unwrap().contains("needs its API token"), "{v}");
+    assert_eq!(v["parallel"].as_array().unwrap().len(), 5);
+    assert!(v["parallel"].as_array().unwrap().iter().all(|x| x == node.id.as_str()));
+    node.stop();
+}

@@ -72,7 +72,7 @@ pub fn read_frame<R: Read + ?Sized>(r: &mut R) -> io::Result<Frame> {
             }
         }
         match opcode {
-            0x0 | 0x1 | 0x2 => {
+            0x0..=0x2 => {
                 message.extend_from_slice(&payload);
                 if fin {
                     return Ok(Frame::Message(message));

@@ -81,12 +81,87 @@ pub struct Lpki {
 #[argh(subcommand)]
 pub enum LpkiCmd {
     Id(LpkiId),
+    Genkey(LpkiGenkey),
+    Gencert(LpkiGencert),
+    Signppt(LpkiSignppt),
+    Verifyppt(LpkiVerifyppt),
+    Show(LpkiShow),
 }
 
 #[derive(FromArgs)]
-/// print this node's id (works with the node stopped)
+/// print this node's id, or the id of a key, certificate or passport file
 #[argh(subcommand, name = "id")]
-pub struct LpkiId {}
+pub struct LpkiId {
+    /// a key, certificate or passport file
+    #[argh(positional)]
+    pub file: Option<String>,
+}
+
+#[derive(FromArgs)]
+/// make an ed25519 key pair
+#[argh(subcommand, name = "genkey")]
+pub struct LpkiGenkey {
+    /// where to write the key (mode 0600)
+    #[argh(option, short = 'o')]
+    pub output: String,
+}
+
+#[derive(FromArgs)]
+/// make a certificate for a key, self-signed or signed by a CA certificate
+#[argh(subcommand, name = "gencert")]
+pub struct LpkiGencert {
+    /// the key the certificate is for
+    #[argh(option, short = 'k')]
+    pub key: String,
+    /// the issuing CA's certificate file (default: self-signed)
+    #[argh(option, short = 'c')]
+    pub ca: Option<String>,
+    /// pairs to certify, "k=v,k2=v2"
+    #[argh(option, short = 'm', default = "String::new()")]
+    pub message: String,
+    /// where to write the certificate (mode 0600: it holds the key)
+    #[argh(option, short = 'o')]
+    pub output: String,
+}
+
+#[derive(FromArgs)]
+/// sign a passport with a certificate's key
+#[argh(subcommand, name = "signppt")]
+pub struct LpkiSignppt {
+    /// the signer's certificate file
+    #[argh(option, short = 'c')]
+    pub cert: String,
+    /// validity in minutes (default 4320 = 72 h)
+    #[argh(option, short = 'p', default = "4320")]
+    pub period: u64,
+    /// pairs, "CertFor=Self,k=v"
+    #[argh(option, short = 'm', default = "String::new()")]
+    pub message: String,
+    /// where to write the passport
+    #[argh(option, short = 'o')]
+    pub output: String,
+}
+
+#[derive(FromArgs)]
+/// check a passport against a certificate
+#[argh(subcommand, name = "verifyppt")]
+pub struct LpkiVerifyppt {
+    /// the certificate the passport must be signed with
+    #[argh(option, short = 'c')]
+    pub cert: String,
+    /// the passport file
+    #[argh(option, short = 'i')]
+    pub input: String,
+}
+
+#[derive(FromArgs)]
+/// print the fields of a key, certificate or passport file
+#[argh(subcommand, name = "show")]
+pub struct LpkiShow {
+    /// the file
+    #[argh(option, short = 'i')]
+    pub input: String,
+}
 
 #[derive(FromArgs)]
 /// IPFS-compatible content

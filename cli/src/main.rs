@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod cmd_daemon;
 mod cmd_ipfs;
+mod cmd_lpki;
 mod cmd_net;
 mod cmd_sim;
 mod http;
@@ -71,7 +72,15 @@ fn dispatch(top: Top) -> Result<(), CliError> {
         Cmd::Swarm(s) => cmd_net::swarm(&Client::new(&repo, node)?, s.cmd),
         Cmd::Dht(d) => cmd_net::dht(&Client::new(&repo, node)?, d.cmd),
         Cmd::Lpki(l) => match l.cmd {
-            LpkiCmd::Id(_) => cmd_daemon::lpki_id(&repo),
+            LpkiCmd::Id(a) => match a.file {
+                None => cmd_daemon::lpki_id(&repo),
+                Some(f) => cmd_lpki::id(&f),
+            },
+            LpkiCmd::Genkey(a) => cmd_lpki::genkey(a),
+            LpkiCmd::Gencert(a) => cmd_lpki::gencert(a),
+            LpkiCmd::Signppt(a) => cmd_lpki::signppt(a),
+            LpkiCmd::Verifyppt(a) => cmd_lpki::verifyppt(a),
+            LpkiCmd::Show(a) => cmd_lpki::show(a),
         },
         Cmd::Ipfs(i) => {
             let c = Client::new(&repo, node)?;

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod maddr;
 pub mod multibase;
 pub mod node;
+pub mod ppt;
 pub mod rng;
 pub mod session;
 pub mod store;

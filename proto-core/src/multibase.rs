@@ -76,6 +76,10 @@ fn decode_bits(text: &str, bits: u32, alphabet: &[u8]) -> Option<Vec<u8>> {
     if text.len() > MAX_TEXT {
         return None;
     }
+    decode_bits_any(text, bits, alphabet)
+}
+
+fn decode_bits_any(text: &str, bits: u32, alphabet: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * bits as usize / 8);
     let (mut acc, mut n) = (0u32, 0u32);
     for c in text.bytes() {
@@ -116,6 +120,14 @@ pub fn base64url_decode_symbol(c: u8) -> Option<u8> {
 /// The base64url symbol for a 6-bit value.
 pub fn base64url_symbol(v: u8) -> char {
     B64URL[usize::from(v & 63)] as char
+}
+
+/// base64url of any length up to `max` characters (passports and certificates).
+pub fn base64url_decode_upto(text: &str, max: usize) -> Option<Vec<u8>> {
+    if text.len() > max {
+        return None;
+    }
+    decode_bits_any(text, 6, B64URL)
 }
 
 pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {

@@ -1,0 +1,122 @@
+//! `lpki genkey | gencert | signppt | verifyppt | show | id FILE`: keys, certificates and
+//! passports (docs/passports.md).
+
+use crate::args::{LpkiGencert, LpkiGenkey, LpkiShow, LpkiSignppt, LpkiVerifyppt};
+use crate::client::CliError;
+use proto_core::identity::Identity;
+use proto_core::ppt::{self, parse_pairs, read_key};
+use serde_json::Value;
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn read(path: &str) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| CliError(format!("cannot read {path}: {e}")))
+}
+
+fn json(path: &str) -> Result<Value, CliError> {
+    serde_json::from_str(&read(path)?)
+        .map_err(|e| CliError(format!("{path} is not a key, certificate or passport: {e}")))
+}
+
+/// Writes a file that holds a private key: mode 0600, never replacing an existing file.
+fn write_secret(path: &str, text: &str) -> Result<(), CliError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path).map_err(|e| CliError(format!("cannot create {path}: {e}")))?;
+    f.write_all(text.as_bytes()).map_err(|e| CliError(format!("cannot write {path}: {e}")))?;
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+pub fn genkey(a: LpkiGenkey) -> Result<(), CliError> {
+    let mut seed = [0u8; 32];
+    getrandom_fill(&mut seed)?;
+    let id = Identity::from_seed(seed);
+    let k = ppt::key_file(&id);
+    write_secret(&a.output, &serde_json::to_string_pretty(&k)?)?;
+    println!("id= {}", k["id"].as_str().unwrap_or_default());
+    println!("pk= {}", k["pk"].as_str().unwrap_or_default());
+    println!("sk= {}", k["sk"].as_str().unwrap_or_default());
+    Ok(())
+}
+
+fn getrandom_fill(b: &mut [u8; 32]) -> Result<(), CliError> {
+    #[cfg(feature = "runtime-std")]
+    {
+        *b = runtime_std::node::entropy();
+    }
+    #[cfg(all(feature = "runtime-smol", not(feature = "runtime-std")))]
+    {
+        *b = runtime_smol::node::entropy();
+    }
+    Ok(())
+}
+
+pub fn gencert(a: LpkiGencert) -> Result<(), CliError> {
+    let holder = read_key(&read(&a.key)?).map_err(|e| CliError(format!("{}: {e}", a.key)))?;
+    let issuer = match &a.ca {
+        Some(ca) => read_key(&read(ca)?).map_err(|e| CliError(format!("{ca}: {e}")))?,
+        None => Identity::from_seed(holder.seed()),
+    };
+    let pairs = parse_pairs(&a.message)?;
+    let cert = ppt::make_cert(&holder, &issuer, &pairs)?;
+    write_secret(&a.output, &serde_json::to_string_pretty(&cert)?)?;
+    println!("cert for {} signed by {}", holder.node_id(), issuer.node_id());
+    Ok(())
+}
+
+pub fn signppt(a: LpkiSignppt) -> Result<(), CliError> {
+    if a.period == 0 || a.period > 10_080 {
+        return Err(CliError(format!("-p is minutes between 1 and 10080 (7 days), not {}", a.period)));
+    }
+    let cert = json(&a.cert)?;
+    let pairs = parse_pairs(&a.message)?;
+    let p = ppt::sign_ppt(&cert, &pairs, a.period, now_ms()).map_err(|e| CliError(format!("{}: {e}", a.cert)))?;
+    std::fs::write(&a.output, p.to_string()).map_err(|e| CliError(format!("cannot write {}: {e}", a.output)))?;
+    println!("ppt signed by {} valid {} minutes: {}", p["SignerID"].as_str().unwrap_or_default(), a.period, a.output);
+    Ok(())
+}
+
+pub fn verifyppt(a: LpkiVerifyppt) -> Result<(), CliError> {
+    let cert =
+        ppt::verify_cert(&ppt::public_cert(&json(&a.cert)?)).map_err(|e| CliError(format!("{}: {e}", a.cert)))?;
+    ppt::verify_ppt(&read(&a.input)?, Some(&cert), now_ms()).map_err(|e| CliError(format!("ppt is not valid: {e}")))?;
+    println!("ppt is valid");
+    Ok(())
+}
+
+pub fn show(a: LpkiShow) -> Result<(), CliError> {
+    let v = json(&a.input)?;
+    if let Some(data) = v.get("Data").and_then(Value::as_str) {
+        println!("SignerID= {}", v.get("SignerID").and_then(Value::as_str).unwrap_or_default());
+        println!("KeyType= {}", v.get("KeyType").and_then(Value::as_str).unwrap_or_default());
+        for (k, val) in ppt::parse_data(data)? {
+            println!("{k}= {val}");
+        }
+    } else {
+        println!("id= {}", v.get("id").and_then(Value::as_str).unwrap_or_default());
+        println!("pk= {}", v.get("pk").and_then(Value::as_str).unwrap_or_default());
+    }
+    Ok(())
+}
+
+pub fn id(path: &str) -> Result<(), CliError> {
+    let text = read(path)?;
+    let v: Option<Value> = serde_json::from_str(&text).ok();
+    let id = match v.as_ref().and_then(|v| v.get("SignerID").or_else(|| v.get("id"))).and_then(Value::as_str) {
+        // A certificate names its holder in CertPKID; a passport its signer; a key file itself.
+        Some(_) if v.as_ref().and_then(|v| v.get("Key")).is_some() => read_key(&text)?.node_id().to_string(),
+        Some(s) => s.to_string(),
+        None => read_key(&text)?.node_id().to_string(),
+    };
+    println!("{id}");
+    Ok(())
+}

@@ -79,6 +79,47 @@ impl Method {
 #[derive(Default)]
 pub struct Registry {
     methods: BTreeMap<String, Method>,
+    /// Login sessions, when the node has them.
+    pub sessions: Option<std::sync::Arc<crate::session::Sessions>>,
+}
+
+/// Who is calling, as far as the codec could tell.
+pub struct Caller {
+    /// The request carried the node's API token.
+    pub token: bool,
+}
+
+impl Registry {
+    /// Runs a method for a codec: takes a leading session id off the arguments (the original
+    /// API's convention), then checks that the caller may run the method.
+    pub fn dispatch(
+        &self,
+        name: &str,
+        mut args: Vec<Value>,
+        caller: &Caller,
+        body: Option<&mut dyn Read>,
+        query: BTreeMap<String, String>,
+    ) -> Result<Value, ApiError> {
+        let Some(m) = self.get(name) else {
+            return Err(ApiError::not_found(format!("Can't find this function {name}().")));
+        };
+        let mut may_write = caller.token;
+        let takes_sid = matches!(m.name, "Logout");
+        if let (false, Some(Value::String(first)), Some(sessions)) = (takes_sid, args.first(), &self.sessions) {
+            if crate::session::is_sid(first) {
+                let s = sessions.get(first).ok_or_else(|| ApiError {
+                    status: 401,
+                    message: "unknown or expired session: log in again".into(),
+                })?;
+                may_write |= s.owner;
+                args.remove(0);
+            }
+        }
+        if m.write && !may_write {
+            return Err(ApiError { status: 401, message: format!("{} changes the node and needs its API token or the owner's session (Login with the node key's passport)", m.name) });
+        }
+        m.call(Call { args, query, body })
+    }
 }
 
 impl Registry {

@@ -18,6 +18,7 @@ pub mod node_methods;
 pub mod path_gateway;
 pub mod range;
 pub mod server;
+pub mod session;
 pub mod ws;
 
 use proto_core::store::{BlockWrite, PinStore};

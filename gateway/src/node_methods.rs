@@ -19,9 +19,13 @@ pub fn registry<B: crate::Backend>(
     store: Arc<B>,
     info: NodeInfo,
     net: Option<Arc<dyn NetHandle>>,
+    entropy: fn() -> [u8; 32],
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
+    let sessions = Arc::new(crate::session::Sessions::new(info.node_id.clone(), entropy));
+    crate::session::register(&mut reg, sessions.clone());
+    reg.sessions = Some(sessions);
     // Every stored add announces its root on the DHT, without making the add wait for it.
     let announce = net.clone().map(|n| {
         Arc::new(move |cid: Cid| {

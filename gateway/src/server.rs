@@ -283,15 +283,9 @@ pub fn hprose_dispatch<B>(ctx: &Ctx<B>, body: &[u8], auth_ok: bool) -> Vec<u8> {
     let results: Vec<_> = calls
         .into_iter()
         .map(|c| {
-            let result = match ctx.registry.get(&c.name) {
-                None => Err(format!("Can't find this function {}().", c.name)),
-                Some(m) if m.write && !auth_ok => {
-                    Err(format!("{} changes the node and needs its API token or a session", m.name))
-                }
-                Some(m) => {
-                    m.call(Call { args: c.args.clone(), query: BTreeMap::new(), body: None }).map_err(|e| e.message)
-                }
-            };
+            let caller = crate::api::Caller { token: auth_ok };
+            let result =
+                ctx.registry.dispatch(&c.name, c.args.clone(), &caller, None, BTreeMap::new()).map_err(|e| e.message);
             (result, c.by_ref.then_some(c.args))
         })
         .collect();
@@ -310,19 +304,17 @@ fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option
     let Some(method) = ctx.registry.get(name) else {
         return api_error(&ApiError::not_found(format!("unknown method \"{name}\""))).send(req);
     };
-    if method.write && !token_ok(header_value(&req, "Authorization"), &ctx.token) {
-        let e = ApiError {
-            status: 401,
-            message: format!(
-                "{} changes the node and needs its API token (the api.token file in the node's repo)",
-                method.name
-            ),
-        };
-        return api_error(&e).send(req);
-    }
+    let caller = crate::api::Caller { token: token_ok(header_value(&req, "Authorization"), &ctx.token) };
     let query = parse_query(raw_query);
     let raw_body = header_value(&req, "Content-Type").is_some_and(|t| t.starts_with("application/octet-stream"));
     let result = if raw_body && method.streams_body {
+        if method.write && !caller.token {
+            let message = format!(
+                "{} changes the node and needs its API token (the api.token file in the node's repo)",
+                method.name
+            );
+            return api_error(&ApiError { status: 401, message }).send(req);
+        }
         method.call(Call { args: Vec::new(), query, body: Some(req.as_reader()) })
     } else {
         if req.body_length().is_some_and(|n| n > MAX_JSON_BODY) {
@@ -344,7 +336,7 @@ fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option
             .send(req);
         }
         match decode_args(&body) {
-            Ok(args) => method.call(Call { args, query, body: None }),
+            Ok(args) => ctx.registry.dispatch(name, args, &caller, None, query),
             Err(e) => Err(e),
         }
     };

@@ -57,7 +57,7 @@ pub mod node {
             entropy(),
         )?;
         let net: Arc<dyn gateway::net_methods::NetHandle> = network.handle.clone();
-        let registry = node_methods::registry(store.clone(), info, Some(net.clone()), move || {
+        let registry = node_methods::registry(store.clone(), info, Some(net.clone()), entropy, move || {
             let _ = stop_tx.try_send(());
         });
         let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };

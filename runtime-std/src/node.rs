@@ -58,7 +58,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         entropy(),
     )?;
     let net: Arc<dyn gateway::net_methods::NetHandle> = network.handle.clone();
-    let registry = node_methods::registry(store.clone(), info, Some(net.clone()), move || {
+    let registry = node_methods::registry(store.clone(), info, Some(net.clone()), entropy, move || {
         if let Ok(tx) = stop_tx.lock() {
             let _ = tx.send(());
         }

@@ -94,3 +94,65 @@ fn javascript_hprose_client_over_websocket() {
     assert!(v["parallel"].as_array().unwrap().iter().all(|x| x == node.id.as_str()));
     node.stop();
 }
+
+#[test]
+fn sessions_passports_and_the_login_rate_limit() {
+    use proto_core::identity::Identity;
+    use proto_core::ppt;
+    let node = Node::start();
+    let work = tempfile::tempdir().unwrap();
+    let f = work.path().join("a.txt");
+    std::fs::write(&f, b"pinned\n").unwrap();
+    let cid = node.add(&f);
+    let p = |n: &str| work.path().join(n).to_str().unwrap().to_string();
+    // The owner's passport, made with the CLI from the node's own key.
+    let key = node.repo().join("identity.key");
+    node.ok(&["lpki", "gencert", "-k", key.to_str().unwrap(), "-o", &p("owner.cert")]);
+    node.ok(&["lpki", "signppt", "-c", &p("owner.cert"), "-m", "CertFor=Self", "-o", &p("owner.ppt")]);
+    // Another user's, a tampered one, an expired one, and one that is not for login.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let other = Identity::from_seed([42; 32]);
+    let cert = ppt::make_cert(&other, &other, &Default::default()).unwrap();
+    let selfp = ppt::parse_pairs("CertFor=Self").unwrap();
+    std::fs::write(p("other.ppt"), ppt::sign_ppt(&cert, &selfp, 60, now).unwrap().to_string()).unwrap();
+    std::fs::write(
+        p("tampered.ppt"),
+        ppt::sign_ppt(&cert, &selfp, 60, now).unwrap().to_string().replace("CertFor=Self", "CertFor=Self;X=1"),
+    )
+    .unwrap();
+    std::fs::write(p("expired.ppt"), ppt::sign_ppt(&cert, &selfp, 60, now - 7_200_000).unwrap().to_string()).unwrap();
+    std::fs::write(
+        p("gift.ppt"),
+        ppt::sign_ppt(&cert, &ppt::parse_pairs("CertFor=Gift").unwrap(), 60, now).unwrap().to_string(),
+    )
+    .unwrap();
+
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/hprose_session.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(format!("{}/webapi/", node.api))
+        .arg(&cid)
+        .args(["owner.ppt", "other.ppt", "tampered.ppt", "expired.ppt", "gift.ppt"].map(p))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = |k: &str| v[k]["error"].as_str().unwrap_or_default().to_string();
+    let gsid = v["guest"]["Sid"].as_str().unwrap();
+    assert!(gsid.len() == 40 && gsid.bytes().all(|b| b.is_ascii_hexdigit()), "{v}");
+    assert_eq!(v["guest_getvar"], node.id.as_str(), "a session id first is taken off");
+    assert!(err("guest_write").contains("needs its API token or the owner's session"), "{v}");
+    assert_eq!(v["owner"]["Uid"], node.id.as_str());
+    assert_eq!(v["owner_pins"][0], cid.as_str());
+    assert_eq!(v["owner_write"]["cid"], cid.as_str(), "the owner may change the node: {v}");
+    assert_eq!(v["other"]["Uid"], other.node_id().to_string());
+    assert!(err("other_write").contains("needs"), "another user may not: {v}");
+    assert!(err("tampered").contains("signature does not verify"), "{v}");
+    assert!(err("expired").contains("expired"), "{v}");
+    assert!(err("gift").contains("CertFor=Self"), "{v}");
+    assert_eq!(v["logout"], true);
+    assert!(err("after_logout").contains("unknown or expired session"), "{v}");
+    assert_eq!(err("flood"), "login rate limit exceeded", "{v}");
+    assert_eq!(node.ok(&["ipfs", "pin", "ls"]), "", "the owner's PinRm happened; nothing else changed");
+    node.stop();
+}

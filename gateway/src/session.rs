@@ -26,10 +26,13 @@ pub struct Session {
     last: Instant,
 }
 
+/// Recent login attempts: the whole node's, and each identity's.
+type Attempts = (VecDeque<Instant>, BTreeMap<String, VecDeque<Instant>>);
+
 pub struct Sessions {
     node_id: String,
     map: Mutex<BTreeMap<String, Session>>,
-    attempts: Mutex<(VecDeque<Instant>, BTreeMap<String, VecDeque<Instant>>)>,
+    attempts: Mutex<Attempts>,
     entropy: Box<dyn Fn() -> [u8; 32] + Send + Sync>,
 }
 

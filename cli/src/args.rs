@@ -26,6 +26,7 @@ pub enum Cmd {
     Sim(SimArgs),
     Swarm(Swarm),
     Dht(DhtArgs),
+    Mimei(MimeiArgs),
 }
 
 #[derive(FromArgs)]
@@ -408,4 +409,151 @@ pub struct DhtFindprovs {
     /// the CID
     #[argh(positional)]
     pub cid: String,
+}
+
+#[derive(FromArgs)]
+/// MiMei: signed, versioned containers of files and databases
+#[argh(subcommand, name = "mimei")]
+pub struct MimeiArgs {
+    #[argh(subcommand)]
+    pub cmd: MimeiCmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum MimeiCmd {
+    Create(MmCreate),
+    Setcid(MmSetcid),
+    Add(MmAdd),
+    Get(MmGet),
+    Release(MmRelease),
+    Delvers(MmDelvers),
+    Publish(MmPublish),
+    Show(MmShow),
+    Sync(MmSync),
+    Provide(MmProvide),
+    Findprovs(MmFindprovs),
+}
+
+#[derive(FromArgs)]
+/// create a MiMei (the same inputs give the same mid)
+#[argh(subcommand, name = "create")]
+pub struct MmCreate {
+    /// its default app id
+    #[argh(option, short = 'a', default = "String::new()")]
+    pub appid: String,
+    /// a mark; none makes a fresh unique one
+    #[argh(option, short = 'm', default = "String::new()")]
+    pub mark: String,
+    /// an extension (the content's kind)
+    #[argh(option, short = 'e', default = "String::new()")]
+    pub ext: String,
+    /// a database MiMei instead of a file
+    #[argh(switch)]
+    pub db: bool,
+}
+
+#[derive(FromArgs)]
+/// point a new version at a CID
+#[argh(subcommand, name = "setcid")]
+pub struct MmSetcid {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+    #[argh(positional)]
+    /// the CID
+    pub cid: String,
+}
+
+#[derive(FromArgs)]
+/// add a file to IPFS and make it a new version
+#[argh(subcommand, name = "add")]
+pub struct MmAdd {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+    #[argh(positional)]
+    /// the file
+    pub file: String,
+}
+
+#[derive(FromArgs)]
+/// print the content of a version (default: the newest)
+#[argh(subcommand, name = "get")]
+pub struct MmGet {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+    #[argh(positional)]
+    /// a number, cur, last or release
+    pub ver: Option<String>,
+}
+
+#[derive(FromArgs)]
+/// mark a version as the release
+#[argh(subcommand, name = "release")]
+pub struct MmRelease {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+    #[argh(positional)]
+    /// the version
+    pub ver: String,
+}
+
+#[derive(FromArgs)]
+/// delete versions (not the released one)
+#[argh(subcommand, name = "delvers")]
+pub struct MmDelvers {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+    #[argh(positional)]
+    /// the versions
+    pub vers: Vec<String>,
+}
+
+#[derive(FromArgs)]
+/// publish the signed head on the DHT (EOL 168 h)
+#[argh(subcommand, name = "publish")]
+pub struct MmPublish {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+}
+
+#[derive(FromArgs)]
+/// show the MiMei here and on the network, and conflicts
+#[argh(subcommand, name = "show")]
+pub struct MmShow {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+}
+
+#[derive(FromArgs)]
+/// copy a published MiMei (head, versions, content) to this node
+#[argh(subcommand, name = "sync")]
+pub struct MmSync {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+}
+
+#[derive(FromArgs)]
+/// hold all of a MiMei's data and announce it
+#[argh(subcommand, name = "provide")]
+pub struct MmProvide {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+}
+
+#[derive(FromArgs)]
+/// nodes that provide a MiMei
+#[argh(subcommand, name = "findprovs")]
+pub struct MmFindprovs {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
 }

@@ -18,6 +18,22 @@ fn s(v: &Value, key: &str) -> String {
     }
 }
 
+/// Adds a file without printing; returns its CID.
+pub fn add_quiet(c: &Client, a: IpfsAdd) -> Result<String, CliError> {
+    let path = Path::new(&a.path);
+    let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
+    if meta.is_dir() {
+        return Err(CliError(format!("{} is a directory; add it with ipfs add -r and use mimei setcid", a.path)));
+    }
+    let f = File::open(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let query = format!("cid-version={}&only-hash=false&name={}", a.cid_version, encode(&name));
+    let mut body = Progress::new(f, meta.len(), "adding");
+    let r = c.call_stream("IpfsAdd", &query, &mut body, meta.len());
+    body.finish();
+    Ok(s(&r?, "cid"))
+}
+
 pub fn add(c: &Client, a: IpfsAdd, remote: bool) -> Result<(), CliError> {
     let path = Path::new(&a.path);
     let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;

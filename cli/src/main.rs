@@ -7,6 +7,7 @@ mod client;
 mod cmd_daemon;
 mod cmd_ipfs;
 mod cmd_lpki;
+mod cmd_mimei;
 mod cmd_net;
 mod cmd_sim;
 mod http;
@@ -69,6 +70,7 @@ fn dispatch(top: Top) -> Result<(), CliError> {
         Cmd::Run(a) => cmd_daemon::run(&repo, a),
         Cmd::Stop(_) => cmd_daemon::stop(&repo, node),
         Cmd::Sim(a) => cmd_sim::sim(a),
+        Cmd::Mimei(m) => cmd_mimei::run(&Client::new(&repo, node)?, m.cmd),
         Cmd::Swarm(s) => cmd_net::swarm(&Client::new(&repo, node)?, s.cmd),
         Cmd::Dht(d) => cmd_net::dht(&Client::new(&repo, node)?, d.cmd),
         Cmd::Lpki(l) => match l.cmd {

@@ -110,6 +110,15 @@ impl<B: BlockWrite> BlockWrite for Fetching<B> {
     }
 }
 
+impl<B: proto_core::store::MimeiStore> proto_core::store::MimeiStore for Fetching<B> {
+    fn get_mimei(&self, mid: &proto_core::mimei::Mid) -> Result<Option<proto_core::mimei::Mimei>, String> {
+        self.inner.get_mimei(mid)
+    }
+    fn put_mimei(&self, m: &proto_core::mimei::Mimei) -> Result<(), String> {
+        self.inner.put_mimei(m)
+    }
+}
+
 impl<B: PinStore> PinStore for Fetching<B> {
     fn pin_add(&self, cid: &Cid) -> Result<(), String> {
         self.inner.pin_add(cid)

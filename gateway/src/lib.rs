@@ -13,6 +13,7 @@ pub mod hprose;
 pub mod import;
 pub mod ipfs_methods;
 pub mod listing;
+pub mod mimei_methods;
 pub mod net_methods;
 pub mod node_methods;
 pub mod path_gateway;
@@ -21,9 +22,9 @@ pub mod server;
 pub mod session;
 pub mod ws;
 
-use proto_core::store::{BlockWrite, PinStore};
+use proto_core::store::{BlockWrite, MimeiStore, PinStore};
 use proto_core::unixfs::read::BlockRead;
 
 /// Everything the gateway needs from the node's store.
-pub trait Backend: BlockRead + BlockWrite + PinStore + Send + Sync + 'static {}
-impl<T: BlockRead + BlockWrite + PinStore + Send + Sync + 'static> Backend for T {}
+pub trait Backend: BlockRead + BlockWrite + PinStore + MimeiStore + Send + Sync + 'static {}
+impl<T: BlockRead + BlockWrite + PinStore + MimeiStore + Send + Sync + 'static> Backend for T {}

@@ -19,6 +19,7 @@ pub fn registry<B: crate::Backend>(
     store: Arc<B>,
     info: NodeInfo,
     net: Option<Arc<dyn NetHandle>>,
+    seed: [u8; 32],
     entropy: fn() -> [u8; 32],
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
@@ -36,6 +37,7 @@ pub fn registry<B: crate::Backend>(
             });
         }) as Arc<dyn Fn(Cid) + Send + Sync>
     });
+    crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy);
     crate::ipfs_methods::register(&mut reg, store, announce);
     if let Some(n) = net {
         crate::net_methods::register(&mut reg, n);

@@ -14,6 +14,7 @@ pub mod frame;
 pub mod id;
 pub mod identity;
 pub mod maddr;
+pub mod mimei;
 pub mod multibase;
 pub mod node;
 pub mod ppt;

@@ -27,11 +27,28 @@ pub trait StateStore: BlockRead {
     fn persist_state(&self, writes: &[crate::dht::Write]) -> Result<(), String>;
 }
 
+/// The MiMeis this node holds (its own and synced copies).
+pub trait MimeiStore {
+    fn get_mimei(&self, mid: &crate::mimei::Mid) -> Result<Option<crate::mimei::Mimei>, String>;
+    fn put_mimei(&self, m: &crate::mimei::Mimei) -> Result<(), String>;
+}
+
 /// An in-memory store for tests and the simulator. Blocks are keyed by multihash, as in LMDB.
 #[derive(Default)]
 pub struct MemStore {
     blocks: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
     pins: RwLock<BTreeMap<Vec<u8>, Cid>>,
+    mimeis: RwLock<BTreeMap<crate::mimei::Mid, crate::mimei::Mimei>>,
+}
+
+impl MimeiStore for MemStore {
+    fn get_mimei(&self, mid: &crate::mimei::Mid) -> Result<Option<crate::mimei::Mimei>, String> {
+        Ok(self.mimeis.read().map_err(|e| e.to_string())?.get(mid).cloned())
+    }
+    fn put_mimei(&self, m: &crate::mimei::Mimei) -> Result<(), String> {
+        self.mimeis.write().map_err(|e| e.to_string())?.insert(m.mid(), m.clone());
+        Ok(())
+    }
 }
 
 impl BlockRead for MemStore {

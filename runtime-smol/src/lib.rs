@@ -57,9 +57,16 @@ pub mod node {
             entropy(),
         )?;
         let net: Arc<dyn gateway::net_methods::NetHandle> = network.handle.clone();
-        let registry = node_methods::registry(store.clone(), info, Some(net.clone()), entropy, move || {
-            let _ = stop_tx.try_send(());
-        });
+        let registry = node_methods::registry(
+            store.clone(),
+            info,
+            Some(net.clone()),
+            opened.identity.seed(),
+            entropy,
+            move || {
+                let _ = stop_tx.try_send(());
+            },
+        );
         let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };
         let running = server::start(&addr, store, Arc::new(registry), cfg)?;
         let api = running.api_url();

@@ -58,11 +58,12 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         entropy(),
     )?;
     let net: Arc<dyn gateway::net_methods::NetHandle> = network.handle.clone();
-    let registry = node_methods::registry(store.clone(), info, Some(net.clone()), entropy, move || {
-        if let Ok(tx) = stop_tx.lock() {
-            let _ = tx.send(());
-        }
-    });
+    let registry =
+        node_methods::registry(store.clone(), info, Some(net.clone()), opened.identity.seed(), entropy, move || {
+            if let Ok(tx) = stop_tx.lock() {
+                let _ = tx.send(());
+            }
+        });
     let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };
     let running = server::start(&addr, store, Arc::new(registry), cfg)?;
     let api = running.api_url();

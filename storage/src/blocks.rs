@@ -154,6 +154,27 @@ impl BlockWrite for Store {
     }
 }
 
+fn mimei_key(mid: &proto_core::mimei::Mid) -> Vec<u8> {
+    let mut k = b"mm/".to_vec();
+    k.extend_from_slice(&mid.0 .0);
+    k
+}
+
+impl proto_core::store::MimeiStore for Store {
+    fn get_mimei(&self, mid: &proto_core::mimei::Mid) -> Result<Option<proto_core::mimei::Mimei>, String> {
+        let txn = self.env.read_txn().map_err(s)?;
+        match self.state.get(&txn, &mimei_key(mid)).map_err(s)? {
+            Some(b) => minicbor::decode(b).map(Some).map_err(|e| format!("stored MiMei {mid} does not decode: {e}")),
+            None => Ok(None),
+        }
+    }
+
+    fn put_mimei(&self, m: &proto_core::mimei::Mimei) -> Result<(), String> {
+        let bytes = minicbor::to_vec(m).map_err(|e| e.to_string())?;
+        self.persist(&[(mimei_key(&m.mid()), Some(bytes))]).map_err(|e| e.to_string())
+    }
+}
+
 impl proto_core::store::StateStore for Store {
     fn persist_state(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), String> {
         self.persist(writes).map_err(|e| e.to_string())

@@ -1,0 +1,126 @@
+//! `mimei create | setcid | add | get | release | delvers | publish | show | sync | provide |
+//! findprovs`, printing the original's lines.
+
+use crate::args::{IpfsAdd, MimeiCmd};
+use crate::client::{CliError, Client};
+use serde_json::{json, Value};
+use std::io::Write;
+
+fn s(v: &Value, k: &str) -> String {
+    match v.get(k) {
+        Some(Value::String(x)) => x.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(x) => x.to_string(),
+    }
+}
+
+fn table(v: &Value) {
+    for e in v["versions"].as_array().cloned().unwrap_or_default() {
+        println!("{:<8} {}", s(&e, "ver"), s(&e, "cid"));
+    }
+    println!("{:<8} {}", "last", s(v, "last"));
+    if !v["release"].is_null() {
+        println!("{:<8} {}", "release", s(v, "release"));
+    }
+}
+
+const RULE: &str = "-------------------------------------------------------------";
+
+pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
+    match cmd {
+        MimeiCmd::Create(a) => {
+            let mid = c.call("MMCreate", json!([a.appid, a.ext, a.mark, if a.db { 2 } else { 1 }]))?;
+            println!("Create MiMei  ok");
+            println!("mid= {}", mid.as_str().unwrap_or_default());
+        }
+        MimeiCmd::Setcid(a) => {
+            let r = c.call("MFSetCid", json!([a.mid, a.cid]))?;
+            println!("mid= {}", s(&r, "mid"));
+            println!("cid= {}", s(&r, "cid"));
+            println!("MiMeiSetCid ver= {}", s(&r, "ver"));
+        }
+        MimeiCmd::Add(a) => {
+            // Add the file (prints the ipfs lines), then make it a version.
+            let add =
+                IpfsAdd { path: a.file.clone(), recursive: false, hidden: false, cid_version: 0, only_hash: false };
+            let cid = crate::cmd_ipfs::add_quiet(c, add)?;
+            println!("add /ipfs/{cid} {}", std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0));
+            let r = c.call("MFSetCid", json!([a.mid, cid]))?;
+            println!("MiMeiAdd cid= /ipfs/{}", s(&r, "cid"));
+            println!("MiMeiAdd ver= {}", s(&r, "ver"));
+        }
+        MimeiCmd::Get(a) => {
+            let r = c.call("MMGetCid", json!([a.mid, a.ver.unwrap_or_else(|| "last".into())]))?;
+            crate::cmd_ipfs::cat(c, &s(&r, "cid"))?;
+        }
+        MimeiCmd::Release(a) => {
+            let v = c.call("MMRelease", json!([a.mid, a.ver]))?;
+            println!("MiMeiRelease ver= {v}");
+        }
+        MimeiCmd::Delvers(a) => {
+            let mut args = vec![Value::String(a.mid)];
+            args.extend(a.vers.into_iter().map(Value::String));
+            let v = c.call("MMDelVers", Value::Array(args))?;
+            println!("MiMeiDelVers vers= {v}");
+        }
+        MimeiCmd::Publish(a) => {
+            let r = c.call("MiMeiPublish", json!([a.mid]))?;
+            println!("MiMeiPublish mids= [{}] EOL = {}", r["mids"][0].as_str().unwrap_or_default(), s(&r, "eol"));
+            println!("MiMeiPublish ok");
+        }
+        MimeiCmd::Show(a) => {
+            let r = c.call("MiMeiShow", json!([a.mid]))?;
+            println!("MiMeiShow mid= {}", s(&r, "mid"));
+            println!("Author  : {}", s(&r, "author"));
+            println!("AppType : {}", s(&r, "apptype"));
+            println!("Ext     : {}", s(&r, "ext"));
+            println!("Mark    : {}", s(&r, "mark"));
+            println!("Create  : {}", s(&r, "create"));
+            println!("Right   :{}", s(&r, "right"));
+            for (title, key) in [("from local", "local"), ("from net", "net")] {
+                println!("\n{title}\n{RULE}");
+                if r[key].is_null() {
+                    println!("none");
+                } else {
+                    table(&r[key]);
+                }
+            }
+            println!("\nconflict\n{RULE}");
+            let conflicts = r["conflicts"].as_array().cloned().unwrap_or_default();
+            if conflicts.is_empty() {
+                println!("no conflict");
+            } else {
+                for v in conflicts {
+                    println!("version {v}: local and net content differ");
+                }
+            }
+            println!("\ncompare version\n{RULE}\n{}\n", s(&r, "compare"));
+            println!("mimei show ok");
+        }
+        MimeiCmd::Sync(a) => {
+            println!("MiMeiSync mid = {}", a.mid);
+            let r = c.call("MiMeiSync", json!([a.mid]))?;
+            println!("versions= {} blocks= {}", s(&r, "versions"), s(&r, "blocks"));
+            println!("mimei sync ok");
+        }
+        MimeiCmd::Provide(a) => {
+            let r = c.call("MiMeiProvide", json!([a.mid]))?;
+            println!("MiMeiProvide mids= [{}] peers= {}", s(&r, "mid"), s(&r, "peers"));
+        }
+        MimeiCmd::Findprovs(a) => {
+            let out = std::io::stdout();
+            let mut o = out.lock();
+            for p in c.call("MiMeiFindProvs", json!([a.mid]))?.as_array().cloned().unwrap_or_default() {
+                let addrs: Vec<String> = p["addrs"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect();
+                let _ = writeln!(o, "{} [{}]", s(&p, "id"), addrs.join(" "));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! MiMei API methods with the original's names: `MMCreate`, `MFSetCid`, `MMGetCid`,
+//! `MMRelease`, `MMDelVers`, `MiMeiPublish`, `MiMeiShow`, `MiMeiSync`, `MiMeiProvide`,
+//! `MiMeiFindProvs`.
+
+use crate::api::{ApiError, Call, Registry};
+use crate::fetching::Fetching;
+use crate::ipfs_methods::parse_cid;
+use crate::net_methods::{addr_text, NetHandle};
+use crate::Backend;
+use proto_core::cid::{Cid, CODEC_DAG_PB};
+use proto_core::dagpb::PbNode;
+use proto_core::dht::{self, Key};
+use proto_core::identity::Identity;
+use proto_core::mimei::{conflicts, read_head, Head, Info, Kind, Mid, Mimei};
+use proto_core::node::{Command, Reply};
+use proto_core::unixfs::read::BlockRead;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The right word new MiMeis get when none is given (the original CLI's default).
+pub const DEFAULT_RIGHT: u64 = 0x07276704;
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn mid_arg(call: &Call<'_>, i: usize) -> Result<Mid, ApiError> {
+    let t = call.str_arg(i, "mid")?;
+    Mid::parse(t).map_err(|e| ApiError::bad_request(format!("invalid mid \"{t}\": {e}")))
+}
+
+fn load<B: Backend>(s: &B, mid: &Mid) -> Result<Mimei, ApiError> {
+    s.get_mimei(mid)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("MiMei {mid} is not on this node (sync it first)")))
+}
+
+fn head_json(h: &Head) -> Value {
+    let versions: Vec<Value> = h
+        .versions
+        .iter()
+        .map(|(v, c)| json!({"ver": v, "cid": c.cid().map(|c| c.to_string()).unwrap_or_default()}))
+        .collect();
+    json!({"versions": versions, "last": h.versions.keys().next_back(), "release": h.release})
+}
+
+fn net_call(net: &Option<Arc<dyn NetHandle>>, c: Command) -> Result<Reply, ApiError> {
+    let n = net.as_ref().ok_or_else(|| ApiError::internal("this node has no peer network"))?;
+    n.call(c).map_err(|e| ApiError { status: 502, message: e })
+}
+
+/// The newest valid head of `mid` on the network, if any.
+fn net_head(net: &Option<Arc<dyn NetHandle>>, mid: &Mid) -> Result<Option<(dht::Record, Head)>, ApiError> {
+    match net_call(net, Command::Dht(dht::Command::GetRecord(mid.0)))? {
+        Reply::Dht(dht::Reply::Record(Some(r))) => Ok(read_head(&r, mid, now_ms()).map(|h| (r, h))),
+        _ => Ok(None),
+    }
+}
+
+/// Fetches every block of a DAG that is not here yet.
+fn fetch_dag<B: Backend>(store: &Arc<B>, net: &Arc<dyn NetHandle>, root: &Cid) -> Result<u64, ApiError> {
+    let f = Fetching { inner: store.clone(), net: net.clone(), root: root.clone() };
+    let mut stack = vec![root.clone()];
+    let mut n = 0;
+    while let Some(c) = stack.pop() {
+        let b = f
+            .get_block(&c)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("block {c} of {root} was not found on the network")))?;
+        n += 1;
+        if c.codec() == CODEC_DAG_PB {
+            if let Ok(pb) = PbNode::decode(&b) {
+                stack.extend(pb.links.into_iter().map(|l| l.cid));
+            }
+        }
+    }
+    Ok(n)
+}
+
+pub fn register<B: Backend>(
+    reg: &mut Registry,
+    store: Arc<B>,
+    seed: [u8; 32],
+    net: Option<Arc<dyn NetHandle>>,
+    entropy: fn() -> [u8; 32],
+) {
+    let me = Arc::new(Identity::from_seed(seed));
+    let (s, id) = (store.clone(), me.clone());
+    reg.register("MMCreate", true, move |call| {
+        let arg = |i: usize| call.args.get(i).and_then(Value::as_str).unwrap_or_default().to_string();
+        let kind = match call.args.get(3).and_then(Value::as_u64).unwrap_or(1) {
+            1 => Kind::File,
+            2 => Kind::Db,
+            t => return Err(ApiError::bad_request(format!("MiMei type {t} is unknown (1 = file, 2 = database)"))),
+        };
+        let mut mark = arg(2);
+        if mark.is_empty() || mark == "{{auto}}" {
+            // Creation seconds and a random number, as the original's CLI makes them.
+            let r = u64::from_le_bytes(entropy()[..8].try_into().expect("8 bytes")) >> 1;
+            mark = format!("{}{:019}", now_ms() / 1000, r);
+        }
+        let right = call.args.get(4).and_then(Value::as_u64).unwrap_or(DEFAULT_RIGHT);
+        let info = Info { kind, appid: arg(0), ext: arg(1), mark };
+        let mid = info.mid(&id.public_key());
+        if s.get_mimei(&mid).map_err(ApiError::internal)?.is_none() {
+            s.put_mimei(&Mimei::new(&id, info, now_ms(), right)).map_err(ApiError::internal)?;
+        }
+        Ok(Value::String(mid.to_string()))
+    });
+    let (s, id) = (store.clone(), me.clone());
+    reg.register("MFSetCid", true, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let cid = parse_cid(call.str_arg(1, "cid")?)?;
+        let mut m = load(&*s, &mid)?;
+        if m.author != id.public_key() {
+            return Err(ApiError {
+                status: 403,
+                message: format!("only the author ({}) can change MiMei {mid}", m.author_id()),
+            });
+        }
+        let v = m.set_cid(&cid).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        s.put_mimei(&m).map_err(ApiError::internal)?;
+        Ok(json!({"mid": mid.to_string(), "cid": cid.to_string(), "ver": v}))
+    });
+    let s = store.clone();
+    reg.register("MMGetCid", false, move |call| {
+        let m = load(&*s, &mid_arg(&call, 0)?)?;
+        let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("last");
+        let v = m.resolve(ver).map_err(|e| ApiError::not_found(e.to_string()))?;
+        Ok(json!({"ver": v, "cid": m.cid_of(&v.to_string()).map_err(|e| ApiError::not_found(e.to_string()))?.to_string()}))
+    });
+    let (s, id) = (store.clone(), me.clone());
+    reg.register("MMRelease", true, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let mut m = load(&*s, &mid)?;
+        if m.author != id.public_key() {
+            return Err(ApiError { status: 403, message: format!("only the author can change MiMei {mid}") });
+        }
+        let v = m.release(call.str_arg(1, "version")?).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        s.put_mimei(&m).map_err(ApiError::internal)?;
+        Ok(json!(v))
+    });
+    let (s, id) = (store.clone(), me.clone());
+    reg.register("MMDelVers", true, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let mut m = load(&*s, &mid)?;
+        if m.author != id.public_key() {
+            return Err(ApiError { status: 403, message: format!("only the author can change MiMei {mid}") });
+        }
+        let names: Vec<String> =
+            call.args[1..].iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+        let gone = m.delete(&names).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        s.put_mimei(&m).map_err(ApiError::internal)?;
+        Ok(json!(gone))
+    });
+    let (s, id, n) = (store.clone(), me.clone(), net.clone());
+    reg.register("MiMeiPublish", true, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let mut m = load(&*s, &mid)?;
+        if m.author != id.public_key() {
+            return Err(ApiError { status: 403, message: format!("only the author can publish MiMei {mid}") });
+        }
+        let rec = m.head_record(&id, now_ms());
+        s.put_mimei(&m).map_err(ApiError::internal)?;
+        let stored = match net_call(&n, Command::Dht(dht::Command::PutRecord(rec)))? {
+            Reply::Dht(dht::Reply::Stored { peers }) => peers,
+            _ => 0,
+        };
+        // The author is a provider of its own MiMei.
+        let _ = net_call(&n, Command::Dht(dht::Command::Provide(mid.0)));
+        Ok(json!({"mids": [mid.to_string()], "eol": "168h", "peers": stored, "version": m.published}))
+    });
+    let (s, n) = (store.clone(), net.clone());
+    reg.register("MiMeiShow", false, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let local = s.get_mimei(&mid).map_err(ApiError::internal)?;
+        let remote = net_head(&n, &mid).ok().flatten();
+        let Some(head) = local.as_ref().map(|m| m.head.clone()).or_else(|| remote.as_ref().map(|r| r.1.clone())) else {
+            return Err(ApiError::not_found(format!("MiMei {mid} is neither here nor on the network")));
+        };
+        let author = local
+            .as_ref()
+            .map(|m| m.author_id().to_string())
+            .or_else(|| remote.as_ref().map(|r| proto_core::identity::node_id_of(&r.0.author).to_string()))
+            .unwrap_or_default();
+        let conflict: Vec<u64> = match (&local, &remote) {
+            (Some(l), Some(r)) => conflicts(&l.head, &r.1),
+            _ => Vec::new(),
+        };
+        let compare = match (&local, &remote) {
+            (Some(l), Some(r)) => match l.head.versions.keys().next_back().cmp(&r.1.versions.keys().next_back()) {
+                std::cmp::Ordering::Equal => "local version is same with net",
+                std::cmp::Ordering::Greater => "local version is newer than net",
+                std::cmp::Ordering::Less => "net version is newer than local",
+            },
+            (Some(_), None) => "not published",
+            (None, _) => "not on this node",
+        };
+        Ok(json!({
+            "mid": mid.to_string(),
+            "author": author,
+            "apptype": head.info.appid,
+            "ext": head.info.ext,
+            "mark": head.info.mark,
+            "type": if head.info.kind == Kind::Db { "db" } else { "file" },
+            "create": proto_core::ppt::rfc3339(head.created),
+            "right": format!("{:x}", head.right),
+            "local": local.as_ref().map(|m| head_json(&m.head)),
+            "net": remote.as_ref().map(|r| head_json(&r.1)),
+            "conflicts": conflict,
+            "compare": compare,
+        }))
+    });
+    let (s, n) = (store.clone(), net.clone());
+    let sync = move |mid: &Mid| -> Result<Value, ApiError> {
+        let (rec, head) = net_head(&n, mid)?
+            .ok_or_else(|| ApiError::not_found(format!("MiMei {mid} is not published on the network")))?;
+        let net = n.clone().ok_or_else(|| ApiError::internal("this node has no peer network"))?;
+        let mut blocks = 0;
+        for c in head.versions.values().filter_map(|c| c.cid()) {
+            blocks += fetch_dag(&s, &net, &c)?;
+        }
+        let local = s.get_mimei(mid).map_err(ApiError::internal)?;
+        let keep = match &local {
+            // Our own MiMei: the network never overwrites the author's copy.
+            Some(l) if l.author == rec.author && l.published >= rec.version => false,
+            _ => true,
+        };
+        if keep {
+            s.put_mimei(&Mimei { author: rec.author, head: head.clone(), published: rec.version })
+                .map_err(ApiError::internal)?;
+        }
+        Ok(json!({"mid": mid.to_string(), "versions": head.versions.len(), "blocks": blocks}))
+    };
+    let sync = Arc::new(sync);
+    let sy = sync.clone();
+    reg.register("MiMeiSync", true, move |call| sy(&mid_arg(&call, 0)?));
+    let (sy, n) = (sync, net.clone());
+    reg.register("MiMeiProvide", true, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let r = sy(&mid)?;
+        let peers = match net_call(&n, Command::Dht(dht::Command::Provide(mid.0)))? {
+            Reply::Dht(dht::Reply::Stored { peers }) => peers,
+            _ => 0,
+        };
+        Ok(json!({"mid": mid.to_string(), "versions": r["versions"], "peers": peers}))
+    });
+    let n = net;
+    reg.register("MiMeiFindProvs", false, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        match net_call(&n, Command::Dht(dht::Command::GetProviders(Key(mid.0 .0))))? {
+            Reply::Dht(dht::Reply::Providers(p)) => Ok(Value::Array(
+                p.iter().map(|p| json!({"id": proto_core::id::NodeId::from(p.id).to_string(), "addrs": p.addrs.iter().map(addr_text).collect::<Vec<_>>()})).collect(),
+            )),
+            other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        }
+    });
+    let _ = store;
+}

@@ -9,4 +9,5 @@ mod crash;
 mod gateway;
 mod hprose;
 mod interop_js;
+mod mimei;
 mod network;

@@ -1,0 +1,82 @@
+//! The seed README's MiMei walkthrough on three real nodes: author, syncing node, provider.
+
+use crate::harness::*;
+
+fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
+    out.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{out}"))
+}
+
+#[test]
+fn create_setcid_add_publish_show_sync_provide() {
+    let author = Node::start();
+    let boot = {
+        let (_, body) = api(&author.addr(), "SwarmLocal", "[]", None);
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"][0].as_str().unwrap().to_string()
+    };
+    let syncer = Node::start_with(std::slice::from_ref(&boot));
+    let provider = Node::start_with(std::slice::from_ref(&boot));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let work = tempfile::tempdir().unwrap();
+    let (f1, f2) = (work.path().join("Leither.txt"), work.path().join("v2.txt"));
+    std::fs::write(&f1, bytes(300_000, 1)).unwrap();
+    std::fs::write(&f2, b"second version\n").unwrap();
+
+    let out = author.ok(&["mimei", "create", "-m", "walkthrough"]);
+    assert_eq!(out.lines().next(), Some("Create MiMei  ok"));
+    let mid = line(&out, "mid= ").trim_start_matches("mid= ").to_string();
+    assert_eq!(mid.len(), 27);
+    assert_eq!(author.ok(&["mimei", "create", "-m", "walkthrough"]), out, "same inputs, same mid");
+    assert_ne!(author.ok(&["mimei", "create"]), out, "no mark: a fresh mid");
+
+    let cid1 = author.add(&f1);
+    let out = author.ok(&["mimei", "setcid", &mid, &cid1]);
+    assert_eq!(out, format!("mid= {mid}\ncid= {cid1}\nMiMeiSetCid ver= 1\n"));
+    let out = author.ok(&["mimei", "add", &mid, f2.to_str().unwrap()]);
+    let cid2 = line(&out, "MiMeiAdd cid= /ipfs/").trim_start_matches("MiMeiAdd cid= /ipfs/").to_string();
+    assert_eq!(line(&out, "MiMeiAdd ver= "), "MiMeiAdd ver= 2");
+    let out = author.ok(&["mimei", "publish", &mid]);
+    assert_eq!(out, format!("MiMeiPublish mids= [{mid}] EOL = 168h\nMiMeiPublish ok\n"));
+
+    let show = author.ok(&["mimei", "show", &mid]);
+    assert_eq!(line(&show, "Author  : "), format!("Author  : {}", author.id));
+    assert_eq!(line(&show, "Mark    : "), "Mark    : walkthrough");
+    assert!(show.contains(&format!("from local\n-------------------------------------------------------------\n1        {cid1}\n2        {cid2}\nlast     2\n")), "{show}");
+    assert!(show.contains(&format!("from net\n-------------------------------------------------------------\n1        {cid1}\n2        {cid2}\n")), "{show}");
+    assert!(
+        show.contains("no conflict")
+            && show.contains("local version is same with net")
+            && show.ends_with("mimei show ok\n"),
+        "{show}"
+    );
+
+    // Another node syncs it and reads both versions' bytes.
+    let out = syncer.ok(&["mimei", "sync", &mid]);
+    assert!(out.starts_with(&format!("MiMeiSync mid = {mid}\n")) && out.ends_with("mimei sync ok\n"), "{out}");
+    assert_eq!(syncer.ok(&["mimei", "get", &mid]), "second version\n");
+    let got = std::process::Command::new(BIN)
+        .args(["mimei", "get", &mid, "1", "--repo"])
+        .arg(syncer.repo())
+        .output()
+        .unwrap();
+    assert_eq!(sha256_hex(&got.stdout), sha256_hex(&bytes(300_000, 1)));
+    let out = syncer.cli(&["mimei", "setcid", &mid, &cid1]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only the author"), "a non-author cannot write");
+
+    // A provider holds everything and is found.
+    let out = provider.ok(&["mimei", "provide", &mid]);
+    assert!(out.starts_with(&format!("MiMeiProvide mids= [{mid}]")), "{out}");
+    let provs = syncer.ok(&["mimei", "findprovs", &mid]);
+    assert!(provs.contains(&author.id) && provs.contains(&provider.id), "{provs}");
+
+    // Versions: release protects, delvers removes, bad names are refused.
+    author.ok(&["mimei", "release", &mid, "1"]);
+    let out = author.cli(&["mimei", "delvers", &mid, "1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("released"), "released versions stay");
+    let out = author.cli(&["mimei", "get", &mid, "latest"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a version"));
+    let out = author.cli(&["mimei", "show", "AAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither here nor on the network"));
+    for n in [author, syncer, provider] {
+        n.stop();
+    }
+}

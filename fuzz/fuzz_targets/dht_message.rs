@@ -1,4 +1,4 @@
-//! Peer wire decoding (envelope, DHT packet, block message, signed record) and a live core fed the bytes: never
+//! Peer wire decoding (envelope, DHT packet, block and mimei messages, MiMei head, signed record) and a live core fed the bytes: never
 //! panics; what decodes re-encodes to bytes that decode to the same value.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -19,6 +19,16 @@ fuzz_target!(|data: &[u8]| {
         let again: proto_core::node::BlockMsg =
             minicbor::decode(&minicbor::to_vec(&m).unwrap()).expect("re-encoded block message decodes");
         assert_eq!(again, m);
+    }
+    if let Ok(m) = minicbor::decode::<proto_core::node::MimeiMsg>(data) {
+        let again: proto_core::node::MimeiMsg =
+            minicbor::decode(&minicbor::to_vec(&m).unwrap()).expect("re-encoded mimei message decodes");
+        assert_eq!(again, m);
+    }
+    if let Ok(h) = minicbor::decode::<proto_core::mimei::Head>(data) {
+        let again: proto_core::mimei::Head =
+            minicbor::decode(&minicbor::to_vec(&h).unwrap()).expect("re-encoded head decodes");
+        assert_eq!(again, h);
     }
     if let Ok(r) = minicbor::decode::<Record>(data) {
         let again: Record = minicbor::decode(&minicbor::to_vec(&r).unwrap()).expect("re-encoded record decodes");

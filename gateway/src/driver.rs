@@ -12,9 +12,13 @@ pub type Pending = BTreeMap<u64, Sender<Result<Reply, String>>>;
 
 pub use proto_core::store::StateStore;
 
+/// What the runtime does when a provided MiMei has a new head (set once the API exists).
+pub type HeadHook = std::sync::Arc<std::sync::OnceLock<Box<dyn Fn(proto_core::dht::Record) + Send + Sync>>>;
+
 pub struct Local<'a, S: StateStore> {
     pub store: &'a S,
     pub pending: &'a mut Pending,
+    pub on_head: &'a HeadHook,
     /// Fault injection for tests of hostile providers (`LEITHER_TEST_CORRUPT_BLOCKS`).
     pub corrupt_blocks: bool,
 }
@@ -43,6 +47,11 @@ impl<S: StateStore> Local<'_, S> {
                 }
                 core.handle_input(now(), Input::BlockLoaded { peer, rid, data });
             }
+            Output::Event(proto_core::node::Event::HeadUpdated { record }) => {
+                if let Some(f) = self.on_head.get() {
+                    f(record);
+                }
+            }
             other => return Some(other),
         }
         None
@@ -59,4 +68,23 @@ pub fn now(start: std::time::Instant) -> Now {
 /// Whether this process serves corrupted blocks on purpose (tests only).
 pub fn corrupt_blocks() -> bool {
     std::env::var_os("LEITHER_TEST_CORRUPT_BLOCKS").is_some()
+}
+
+/// The hook a node installs: a new head for a provided MiMei starts a sync at once, on its own
+/// thread so the core's loop never waits for content.
+pub fn sync_on_head(
+    registry: std::sync::Arc<crate::api::Registry>,
+) -> Box<dyn Fn(proto_core::dht::Record) + Send + Sync> {
+    Box::new(move |record| {
+        let reg = registry.clone();
+        let mid = proto_core::mimei::Mid(record.key).to_string();
+        let _ = std::thread::Builder::new().name("mimei-sync".into()).spawn(move || {
+            let caller = crate::api::Caller { token: true };
+            if let Err(e) =
+                reg.dispatch("MiMeiSync", vec![serde_json::Value::String(mid.clone())], &caller, None, BTreeMap::new())
+            {
+                eprintln!("leither: following {mid}: {}", e.message);
+            }
+        });
+    })
 }

@@ -163,13 +163,21 @@ pub fn register<B: Backend>(
         }
         let rec = m.head_record(&id, now_ms());
         s.put_mimei(&m).map_err(ApiError::internal)?;
-        let stored = match net_call(&n, Command::Dht(dht::Command::PutRecord(rec)))? {
+        let stored = match net_call(&n, Command::Dht(dht::Command::PutRecord(rec.clone())))? {
             Reply::Dht(dht::Reply::Stored { peers }) => peers,
             _ => 0,
         };
         // The author is a provider of its own MiMei.
         let _ = net_call(&n, Command::Dht(dht::Command::Provide(mid.0)));
-        Ok(json!({"mids": [mid.to_string()], "eol": "168h", "peers": stored, "version": m.published}))
+        // Providers hear of the new head at once and fetch it (no polling).
+        let notified = match net_call(&n, Command::Dht(dht::Command::GetProviders(mid.0)))? {
+            Reply::Dht(dht::Reply::Providers(p)) => match net_call(&n, Command::Notify { to: p, record: rec })? {
+                Reply::Dht(dht::Reply::Stored { peers }) => peers,
+                _ => 0,
+            },
+            _ => 0,
+        };
+        Ok(json!({"mids": [mid.to_string()], "eol": "168h", "peers": stored, "notified": notified, "version": m.published}))
     });
     let (s, n) = (store.clone(), net.clone());
     reg.register("MiMeiShow", false, move |call| {

@@ -11,6 +11,7 @@ pub const MAX_MESSAGE: usize = 4 * 1024 * 1024 + 1024;
 pub enum Proto {
     Dht = 1,
     Block = 2,
+    Mimei = 3,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -68,7 +68,9 @@ pub mod node {
             },
         );
         let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };
-        let running = server::start(&addr, store, Arc::new(registry), cfg)?;
+        let registry = Arc::new(registry);
+        let _ = network.handle.on_head.set(gateway::driver::sync_on_head(registry.clone()));
+        let running = server::start(&addr, store, registry, cfg)?;
         let api = running.api_url();
         repo.write_daemon_info(std::process::id(), &api)?;
         on_start(&Started { node_id, api });

@@ -1,7 +1,7 @@
 //! The peer network on smol: async tasks accept, dial, read and write; one task owns the core
 //! (`Node`) and executes its outputs, waking for channel events or the core's timer.
 
-use gateway::driver::{now, Local, Pending};
+use gateway::driver::{now, HeadHook, Local, Pending};
 use gateway::net_methods::NetHandle;
 use proto_core::dht::{Addr, CommandId};
 use proto_core::maddr::Multiaddr;
@@ -31,6 +31,8 @@ enum Ev {
 }
 
 pub struct Handle {
+    /// Set once the API exists: what to do when a provided MiMei has a new head.
+    pub on_head: HeadHook,
     tx: Sender<Ev>,
     listen: Vec<Addr>,
 }
@@ -81,7 +83,8 @@ pub fn start(
     let start = Instant::now();
     let restored = proto_core::dht::Restored { entries: store.load_prefix(b"dht/").unwrap_or_default() };
     let core = Node::new(node_cfg, identity, listen.clone(), proto_core::rng::Seed(seed), restored, now(start));
-    let handle = Arc::new(Handle { tx: tx.clone(), listen });
+    let on_head = HeadHook::default();
+    let handle = Arc::new(Handle { tx: tx.clone(), listen, on_head: on_head.clone() });
     let thread = std::thread::Builder::new().name("node-loop".into()).spawn(move || {
         let ex = smol::LocalExecutor::new();
         smol::block_on(ex.run(async {
@@ -97,6 +100,7 @@ pub fn start(
                 start,
                 store,
                 corrupt_blocks,
+                on_head,
             };
             for (i, b) in bootstrap.into_iter().enumerate() {
                 let t = now(l.start);
@@ -162,6 +166,7 @@ struct Loop {
     start: Instant,
     store: Arc<Store>,
     corrupt_blocks: bool,
+    on_head: HeadHook,
 }
 
 impl Loop {
@@ -220,8 +225,12 @@ impl Loop {
 
     fn drain(&mut self, ex: &smol::LocalExecutor<'_>) {
         while let Some(out) = self.core.poll_output() {
-            let mut local =
-                Local { store: &*self.store, pending: &mut self.pending, corrupt_blocks: self.corrupt_blocks };
+            let mut local = Local {
+                store: &*self.store,
+                pending: &mut self.pending,
+                on_head: &self.on_head,
+                corrupt_blocks: self.corrupt_blocks,
+            };
             let start = self.start;
             let Some(out) = local.execute(&mut self.core, || now(start), out) else { continue };
             match out {

@@ -2,7 +2,7 @@
 //! acceptor thread, one reader and one writer thread per connection, and short-lived dialer
 //! threads only move bytes and report through a channel. The loop executes the core's outputs.
 
-use gateway::driver::{now, Local, Pending};
+use gateway::driver::{now, HeadHook, Local, Pending};
 use gateway::net_methods::NetHandle;
 use proto_core::dht::{Addr, CommandId};
 use proto_core::maddr::Multiaddr;
@@ -34,6 +34,8 @@ pub enum Ev {
 
 /// The API's way into the loop.
 pub struct Handle {
+    /// Set once the API exists: what to do when a provided MiMei has a new head.
+    pub on_head: HeadHook,
     tx: Mutex<Sender<Ev>>,
     listen: Vec<Addr>,
 }
@@ -93,7 +95,8 @@ pub fn start(
     let core = Node::new(node_cfg, identity, listen.clone(), proto_core::rng::Seed(seed), restored, now(start));
     let acc_tx = tx.clone();
     std::thread::Builder::new().name("peer-accept".into()).spawn(move || accept_loop(listener, acc_tx))?;
-    let handle = Arc::new(Handle { tx: Mutex::new(tx.clone()), listen });
+    let on_head = HeadHook::default();
+    let handle = Arc::new(Handle { tx: Mutex::new(tx.clone()), listen, on_head: on_head.clone() });
     let thread = std::thread::Builder::new().name("node-loop".into()).spawn(move || {
         let corrupt_blocks = gateway::driver::corrupt_blocks();
         let mut l = Loop {
@@ -106,6 +109,7 @@ pub fn start(
             start,
             store,
             corrupt_blocks,
+            on_head,
         };
         for (i, b) in bootstrap.into_iter().enumerate() {
             let (rtx, _) = mpsc::channel();
@@ -179,6 +183,7 @@ struct Loop {
     start: Instant,
     store: Arc<Store>,
     corrupt_blocks: bool,
+    on_head: HeadHook,
 }
 
 impl Loop {
@@ -238,8 +243,12 @@ impl Loop {
 
     fn drain(&mut self) {
         while let Some(out) = self.core.poll_output() {
-            let mut local =
-                Local { store: &*self.store, pending: &mut self.pending, corrupt_blocks: self.corrupt_blocks };
+            let mut local = Local {
+                store: &*self.store,
+                pending: &mut self.pending,
+                on_head: &self.on_head,
+                corrupt_blocks: self.corrupt_blocks,
+            };
             let start = self.start;
             let Some(out) = local.execute(&mut self.core, || now(start), out) else { continue };
             match out {

@@ -80,3 +80,43 @@ fn create_setcid_add_publish_show_sync_provide() {
         n.stop();
     }
 }
+
+#[test]
+fn providers_follow_new_versions_at_once() {
+    let author = Node::start();
+    let boot = {
+        let (_, body) = api(&author.addr(), "SwarmLocal", "[]", None);
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"][0].as_str().unwrap().to_string()
+    };
+    let providers: Vec<Node> = (0..3).map(|_| Node::start_with(std::slice::from_ref(&boot))).collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let work = tempfile::tempdir().unwrap();
+    let mid =
+        author.ok(&["mimei", "create", "-m", "follow"]).lines().nth(1).unwrap().trim_start_matches("mid= ").to_string();
+    let f = work.path().join("v.txt");
+    std::fs::write(&f, b"version one\n").unwrap();
+    author.ok(&["mimei", "add", &mid, f.to_str().unwrap()]);
+    author.ok(&["mimei", "publish", &mid]);
+    for p in &providers {
+        p.ok(&["mimei", "provide", &mid]);
+    }
+    // A new version, published: every provider has it shortly, without being asked to sync.
+    std::fs::write(&f, b"version two\n").unwrap();
+    author.ok(&["mimei", "add", &mid, f.to_str().unwrap()]);
+    let t0 = std::time::Instant::now();
+    author.ok(&["mimei", "publish", &mid]);
+    for p in &providers {
+        loop {
+            let (_, body) = api(&p.addr(), "MMGetCid", &format!("[\"{mid}\", \"last\"]"), None);
+            if body.contains("\"ver\":2") {
+                break;
+            }
+            assert!(t0.elapsed() < std::time::Duration::from_secs(10), "provider {} did not follow: {body}", p.id);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(p.ok(&["mimei", "get", &mid]), "version two\n");
+    }
+    for n in providers.into_iter().chain([author]) {
+        n.stop();
+    }
+}

@@ -179,6 +179,11 @@ impl Dht {
         self.table.len()
     }
 
+    /// Whether this node announces itself as a provider of `key`.
+    pub fn provides(&self, key: &Key) -> bool {
+        self.provided.contains_key(key)
+    }
+
     /// Every peer in the routing table.
     pub fn known_peers(&self) -> Vec<PeerInfo> {
         self.table.peers()

@@ -10,6 +10,17 @@ mod conn;
 
 pub use blocks::BlockMsg;
 
+/// Messages of the `mimei` protocol.
+#[derive(Clone, Debug, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
+pub enum MimeiMsg {
+    /// The author published a new head.
+    #[n(0)]
+    Head {
+        #[n(0)]
+        record: dht::Record,
+    },
+}
+
 use crate::dht::{self, Addr, CommandId, Dht, Key, PeerInfo};
 use crate::identity::Identity;
 use crate::rng::Seed;
@@ -64,6 +75,11 @@ pub enum Command {
         root: crate::cid::Cid,
         cid: crate::cid::Cid,
     },
+    /// Tell these peers about a new signed head (a MiMei publication).
+    Notify {
+        to: Vec<PeerInfo>,
+        record: dht::Record,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,9 +117,23 @@ impl std::fmt::Display for CommandError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     Dht(dht::Event),
-    PeerFaulted { conn: ConnId, peer: Option<Key>, reason: String },
-    Connected { conn: ConnId, peer: Key },
-    Disconnected { conn: ConnId, peer: Option<Key> },
+    PeerFaulted {
+        conn: ConnId,
+        peer: Option<Key>,
+        reason: String,
+    },
+    /// A valid head for a key this node provides arrived: the runtime syncs it.
+    HeadUpdated {
+        record: dht::Record,
+    },
+    Connected {
+        conn: ConnId,
+        peer: Key,
+    },
+    Disconnected {
+        conn: ConnId,
+        peer: Option<Key>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -293,6 +323,15 @@ impl Node {
                 self.reply(id, Ok(Reply::Peers(peers)));
             }
             Command::Fetch { root, cid } => self.on_fetch(id, root, cid),
+            Command::Notify { to, record } => {
+                let body = minicbor::to_vec(MimeiMsg::Head { record }).expect("encoding to a Vec cannot fail");
+                let n = to.len();
+                let me = self.me.id;
+                for p in to.into_iter().filter(|p| p.id != me) {
+                    self.transmit(p, crate::wire::Envelope::encode(crate::wire::Proto::Mimei, body.clone()));
+                }
+                self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: n })));
+            }
             Command::Known => {
                 let peers = self.dht.known_peers();
                 self.reply(id, Ok(Reply::Peers(peers)));
@@ -411,8 +450,25 @@ impl Node {
     fn route(&mut self, peer: Key, plain: Vec<u8>) {
         match crate::wire::Envelope::decode(&plain) {
             Ok(env) if env.proto == crate::wire::Proto::Block as u8 => self.on_block_msg(peer, &env.body),
+            Ok(env) if env.proto == crate::wire::Proto::Mimei as u8 => self.on_mimei_msg(peer, &env.body),
             // The DHT decodes its own envelope and reports what it cannot read.
             _ => self.dht.handle_input(self.now, dht::Input::Received { from: peer, bytes: plain }),
+        }
+    }
+
+    /// A head from a peer: passed on only when it verifies and this node provides its key.
+    fn on_mimei_msg(&mut self, peer: Key, body: &[u8]) {
+        let fault = |reason: &'static str| Output::Event(Event::Dht(dht::Event::PeerFaulted { peer, reason }));
+        match minicbor::decode::<MimeiMsg>(body) {
+            Ok(MimeiMsg::Head { record }) => {
+                if record.verify(self.now.unix.0).is_err() {
+                    return self.out.push_back(fault("invalid head record"));
+                }
+                if self.dht.provides(&record.key) {
+                    self.out.push_back(Output::Event(Event::HeadUpdated { record }));
+                }
+            }
+            Err(_) => self.out.push_back(fault("undecodable mimei message")),
         }
     }
 

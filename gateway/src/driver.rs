@@ -88,3 +88,30 @@ pub fn sync_on_head(
         });
     })
 }
+
+/// After a start: every MiMei held here that another author owns is synced once, so a provider
+/// that was offline catches up with the versions published meanwhile.
+pub fn catch_up<B: crate::Backend>(
+    registry: std::sync::Arc<crate::api::Registry>,
+    store: std::sync::Arc<B>,
+    me: [u8; 32],
+    delay: std::time::Duration,
+) {
+    let _ = std::thread::Builder::new().name("mimei-catch-up".into()).spawn(move || {
+        std::thread::sleep(delay);
+        let Ok(all) = store.list_mimeis() else { return };
+        let caller = crate::api::Caller { token: true };
+        for m in all.into_iter().filter(|m| m.author != me) {
+            let mid = m.mid().to_string();
+            if let Err(e) = registry.dispatch(
+                "MiMeiSync",
+                vec![serde_json::Value::String(mid.clone())],
+                &caller,
+                None,
+                BTreeMap::new(),
+            ) {
+                eprintln!("leither: catching up {mid}: {}", e.message);
+            }
+        }
+    });
+}

@@ -117,6 +117,9 @@ impl<B: proto_core::store::MimeiStore> proto_core::store::MimeiStore for Fetchin
     fn put_mimei(&self, m: &proto_core::mimei::Mimei) -> Result<(), String> {
         self.inner.put_mimei(m)
     }
+    fn list_mimeis(&self) -> Result<Vec<proto_core::mimei::Mimei>, String> {
+        self.inner.list_mimeis()
+    }
 }
 
 impl<B: PinStore> PinStore for Fetching<B> {

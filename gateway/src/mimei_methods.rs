@@ -266,3 +266,34 @@ pub fn register<B: Backend>(
     });
     let _ = store;
 }
+
+/// `GetVar` names about MiMeis and the network: `mminfo`, `mmversions`, `mmprovs` (a mid as the
+/// next argument) and `nodeaddrs`.
+pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> crate::node_methods::MoreVars {
+    Arc::new(move |name: &str, args: &[Value]| {
+        let mid = || args.first().and_then(Value::as_str).and_then(|t| Mid::parse(t).ok());
+        match name {
+            "nodeaddrs" => net
+                .as_ref()
+                .map(|n| Value::Array(n.listen_addrs().iter().map(|a| Value::String(addr_text(a))).collect())),
+            "mminfo" => {
+                let m = store.get_mimei(&mid()?).ok()??;
+                Some(
+                    json!({"Author": m.author_id().to_string(), "AppType": m.head.info.appid, "Ext": m.head.info.ext, "Mark": m.head.info.mark,
+                    "DataType": if m.head.info.kind == Kind::Db { 2 } else { 1 }, "Create": proto_core::ppt::rfc3339(m.head.created), "Right": m.head.right}),
+                )
+            }
+            "mmversions" => {
+                let m = store.get_mimei(&mid()?).ok()??;
+                Some(head_json(&m.head))
+            }
+            "mmprovs" => match net_call(&net, Command::Dht(dht::Command::GetProviders(mid()?.0))).ok()? {
+                Reply::Dht(dht::Reply::Providers(p)) => Some(Value::Array(
+                    p.iter().map(|p| Value::String(proto_core::id::NodeId::from(p.id).to_string())).collect(),
+                )),
+                _ => None,
+            },
+            _ => None,
+        }
+    })
+}

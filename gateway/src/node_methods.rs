@@ -38,25 +38,35 @@ pub fn registry<B: crate::Backend>(
         }) as Arc<dyn Fn(Cid) + Send + Sync>
     });
     crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy);
+    let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
     crate::ipfs_methods::register(&mut reg, store, announce);
     if let Some(n) = net {
         crate::net_methods::register(&mut reg, n);
     }
-    register(&mut reg, info, shutdown);
+    let more = crate::mimei_methods::more_vars(store_for_vars, net_for_vars);
+    register(&mut reg, info, Some(more), shutdown);
     reg
 }
 
 /// `shutdown` is called once the reply has been produced; the runtime then stops the node.
-pub fn register(reg: &mut Registry, info: NodeInfo, shutdown: impl Fn() + Send + Sync + 'static) {
+/// Answers `GetVar` names beyond the node's own (`mminfo`, `nodeaddrs`, …), or `None`.
+pub type MoreVars = Arc<dyn Fn(&str, &[Value]) -> Option<Value> + Send + Sync>;
+
+pub fn register(
+    reg: &mut Registry,
+    info: NodeInfo,
+    more: Option<MoreVars>,
+    shutdown: impl Fn() + Send + Sync + 'static,
+) {
     let (id, ver) = (info.node_id.clone(), info.version);
     reg.register("GetVar", false, move |call| {
-        let name = call.str_arg(0, "variable name")?;
-        // Unknown names give an empty string, as the original does.
-        Ok(Value::String(match name.to_ascii_lowercase().as_str() {
-            "ver" => ver.to_string(),
-            "nodeid" => id.clone(),
-            _ => String::new(),
-        }))
+        let name = call.str_arg(0, "variable name")?.to_ascii_lowercase();
+        Ok(match name.as_str() {
+            "ver" => Value::String(ver.to_string()),
+            "nodeid" => Value::String(id.clone()),
+            // Unknown names give an empty string, as the original does.
+            n => more.as_ref().and_then(|f| f(n, &call.args[1..])).unwrap_or_else(|| Value::String(String::new())),
+        })
     });
     reg.register("Id", false, move |_| Ok(json!({"id": info.node_id, "version": info.version, "repo": info.repo})));
     reg.register("Shutdown", true, move |call| {

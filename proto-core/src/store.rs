@@ -31,6 +31,7 @@ pub trait StateStore: BlockRead {
 pub trait MimeiStore {
     fn get_mimei(&self, mid: &crate::mimei::Mid) -> Result<Option<crate::mimei::Mimei>, String>;
     fn put_mimei(&self, m: &crate::mimei::Mimei) -> Result<(), String>;
+    fn list_mimeis(&self) -> Result<Vec<crate::mimei::Mimei>, String>;
 }
 
 /// An in-memory store for tests and the simulator. Blocks are keyed by multihash, as in LMDB.
@@ -48,6 +49,9 @@ impl MimeiStore for MemStore {
     fn put_mimei(&self, m: &crate::mimei::Mimei) -> Result<(), String> {
         self.mimeis.write().map_err(|e| e.to_string())?.insert(m.mid(), m.clone());
         Ok(())
+    }
+    fn list_mimeis(&self) -> Result<Vec<crate::mimei::Mimei>, String> {
+        Ok(self.mimeis.read().map_err(|e| e.to_string())?.values().cloned().collect())
     }
 }
 

@@ -67,6 +67,8 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
     let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };
     let registry = Arc::new(registry);
     let _ = network.handle.on_head.set(gateway::driver::sync_on_head(registry.clone()));
+    let author_pk = proto_core::identity::Identity::from_seed(opened.identity.seed()).public_key();
+    gateway::driver::catch_up(registry.clone(), store.clone(), author_pk, std::time::Duration::from_secs(2));
     let running = server::start(&addr, store, registry, cfg)?;
     let api = running.api_url();
     repo.write_daemon_info(std::process::id(), &api)?;

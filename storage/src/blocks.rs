@@ -173,6 +173,12 @@ impl proto_core::store::MimeiStore for Store {
         let bytes = minicbor::to_vec(m).map_err(|e| e.to_string())?;
         self.persist(&[(mimei_key(&m.mid()), Some(bytes))]).map_err(|e| e.to_string())
     }
+
+    fn list_mimeis(&self) -> Result<Vec<proto_core::mimei::Mimei>, String> {
+        let entries = self.load_prefix(b"mm/").map_err(|e| e.to_string())?;
+        // One that does not decode is skipped, not fatal: the rest stay usable.
+        Ok(entries.into_iter().filter_map(|(_, v)| minicbor::decode(&v).ok()).collect())
+    }
 }
 
 impl proto_core::store::StateStore for Store {

@@ -120,3 +120,51 @@ fn providers_follow_new_versions_at_once() {
         n.stop();
     }
 }
+
+#[test]
+fn an_offline_provider_catches_up_and_getvar_reports_versions() {
+    let author = Node::start();
+    let boot = {
+        let (_, body) = api(&author.addr(), "SwarmLocal", "[]", None);
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"][0].as_str().unwrap().to_string()
+    };
+    let helper = Node::start_with(std::slice::from_ref(&boot));
+    let mut provider = Node::start_with(std::slice::from_ref(&boot));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let work = tempfile::tempdir().unwrap();
+    let mid =
+        author.ok(&["mimei", "create", "-m", "away"]).lines().nth(1).unwrap().trim_start_matches("mid= ").to_string();
+    let f = work.path().join("v.txt");
+    std::fs::write(&f, b"one\n").unwrap();
+    author.ok(&["mimei", "add", &mid, f.to_str().unwrap()]);
+    author.ok(&["mimei", "publish", &mid]);
+    provider.ok(&["mimei", "provide", &mid]);
+
+    // The provider goes away; two versions are published meanwhile.
+    provider.ok(&["stop"]);
+    provider.child.take().unwrap().wait().unwrap();
+    for text in ["two\n", "three\n"] {
+        std::fs::write(&f, text).unwrap();
+        author.ok(&["mimei", "add", &mid, f.to_str().unwrap()]);
+        author.ok(&["mimei", "publish", &mid]);
+    }
+    provider.api.clear();
+    let provider = provider.spawn();
+    let t0 = std::time::Instant::now();
+    loop {
+        let (_, body) = api(&provider.addr(), "GetVar", &format!("[\"mmversions\", \"{mid}\"]"), None);
+        if body.contains("\"last\":3") {
+            break;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(15), "no catch-up: {body}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(provider.ok(&["mimei", "get", &mid]), "three\n");
+    let (_, info) = api(&author.addr(), "GetVar", &format!("[\"mminfo\", \"{mid}\"]"), None);
+    assert!(info.contains(&format!("\"Author\":\"{}\"", author.id)) && info.contains("\"Mark\":\"away\""), "{info}");
+    let (_, addrs) = api(&author.addr(), "GetVar", "[\"nodeaddrs\"]", None);
+    assert!(addrs.contains(&boot), "{addrs}");
+    for n in [author, helper, provider] {
+        n.stop();
+    }
+}

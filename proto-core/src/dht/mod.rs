@@ -179,6 +179,20 @@ impl Dht {
         self.table.len()
     }
 
+    /// The transport could not reach `peer` (a refused or failed dial): its requests fail now,
+    /// without waiting for their timeouts or a retry.
+    pub fn peer_unreachable(&mut self, now: Now, peer: &Key) {
+        self.advance(now);
+        let rids: Vec<u64> = self.pending.iter().filter(|(_, p)| p.peer == *peer).map(|(r, _)| *r).collect();
+        for rid in rids {
+            if let Some(mut p) = self.pending.remove(&rid) {
+                self.deadlines.remove(&(p.deadline, rid));
+                p.retry = None;
+                self.on_rpc_failed(p);
+            }
+        }
+    }
+
     /// Whether this node announces itself as a provider of `key`.
     pub fn provides(&self, key: &Key) -> bool {
         self.provided.contains_key(key)

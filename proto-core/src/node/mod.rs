@@ -487,6 +487,10 @@ impl Node {
 
     fn on_closed(&mut self, conn: ConnId, fault: Option<String>) {
         let Some(c) = self.conns.remove(&conn) else { return };
+        if let (Some(expected), false) = (c.expected, c.session_established()) {
+            // A dial that never became a session: the DHT's requests to that peer fail now.
+            self.dht.peer_unreachable(self.now, &expected);
+        }
         if let Some(p) = c.peer {
             if self.by_peer.get(&p) == Some(&conn) {
                 self.by_peer.remove(&p);

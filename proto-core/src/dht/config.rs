@@ -50,7 +50,7 @@ impl Default for Config {
             max_provider_keys: 65_536,
             max_providers_per_key: 64,
             max_provided: 65_536,
-            enough_providers: 20,
+            enough_providers: 64,
         }
     }
 }

@@ -10,6 +10,8 @@ use minicbor::{Decode, Encode};
 pub const MAX_DHT_MESSAGE: usize = 64 * 1024;
 /// Most peers one reply may carry (k).
 pub const MAX_PEERS_IN_REPLY: usize = 20;
+/// Most providers one reply may carry (the per-key cap of `Config::max_providers_per_key`).
+pub const MAX_PROVIDERS_IN_REPLY: usize = 64;
 /// Most addresses per peer, and bytes per address.
 pub const MAX_ADDRS: usize = 8;
 pub const MAX_ADDR_LEN: usize = 64;
@@ -184,7 +186,11 @@ impl Packet {
             && p.addrs.iter().all(|a| a.0.len() <= MAX_ADDR_LEN)
             && match &p.msg {
                 Msg::Nodes { closer, .. } | Msg::Value { closer, .. } => peers_ok(closer),
-                Msg::Providers { providers, closer, .. } => peers_ok(providers) && peers_ok(closer),
+                Msg::Providers { providers, closer, .. } => {
+                    providers.len() <= MAX_PROVIDERS_IN_REPLY
+                        && providers.iter().all(PeerInfo::is_sane)
+                        && peers_ok(closer)
+                }
                 _ => true,
             };
         sane.then_some(p)

@@ -18,7 +18,13 @@ impl Dht {
                 let providers = self
                     .providers
                     .get(&key)
-                    .map(|m| m.values().filter(|(_, exp)| *exp > now).map(|(p, _)| p.clone()).take(k).collect())
+                    .map(|m| {
+                        m.values()
+                            .filter(|(_, exp)| *exp > now)
+                            .map(|(p, _)| p.clone())
+                            .take(super::message::MAX_PROVIDERS_IN_REPLY)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 Msg::Providers { rid, providers, closer: self.closer(&key, &from.id, k) }
             }

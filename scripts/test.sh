@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh machine: installs what the interop tests need, checks the
-# sans-IO fence and clippy, then runs every test with cargo-nextest.
+# Runs the whole test suite on a fresh machine: installs what the interop tests need (npm
+# packages, the Python hprose client, cross compilers and qemu), checks the sans-IO fence, the
+# router builds and clippy, fuzzes every parser briefly, then runs every test with cargo-nextest —
+# the end-to-end suite twice, once per runtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null; then
@@ -13,6 +15,11 @@ scripts/check-fence.sh
 # Router builds (aarch64, armv7) under qemu, with their size budget.
 scripts/router-test.sh
 cargo clippy --all-targets -q -- -D warnings
+# Every parser of untrusted bytes, fuzzed briefly (nightly + cargo-fuzz).
+if cargo +nightly --version >/dev/null 2>&1; then
+  cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked -q
+  FUZZ_SECONDS=${FUZZ_SECONDS:-8} scripts/fuzz.sh
+fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi

@@ -19,6 +19,8 @@ struct Net {
     /// Each node's blocks, keyed by CID bytes.
     blocks: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
     corrupt: Vec<bool>,
+    /// A silent node's sends are dropped (it looks dead to the others).
+    silent: Vec<bool>,
 }
 
 fn addr(i: usize) -> Addr {
@@ -49,6 +51,7 @@ impl Net {
             t: 0,
             blocks: vec![BTreeMap::new(); n],
             corrupt: vec![false; n],
+            silent: vec![false; n],
         }
     }
 
@@ -85,6 +88,7 @@ impl Net {
                 self.queue.push_back((j, Input::Accepted { conn: accepted, remote: Addr(vec![99]) }));
                 self.queue.push_back((i, Input::Connected { conn }));
             }
+            Output::Send { .. } if self.silent[i] => {}
             Output::Send { conn, bytes } => {
                 if let Some(&(j, c)) = self.links.get(&(i, conn)) {
                     self.queue.push_back((j, Input::Bytes { conn: c, bytes }));
@@ -196,4 +200,39 @@ fn blocks_come_from_providers_and_bad_bytes_are_refused() {
     let (other, _) = import_bytes(Profile::UNIXFS_V0_2015, b"nobody has me");
     net.command(1, 99, Command::Fetch { root: other.cid.clone(), cid: other.cid.clone() });
     assert!(matches!(net.reply(1, 99), Err(e) if e.contains("no provider")), "{:?}", net.reply(1, 99));
+}
+
+impl Net {
+    /// Moves time on in steps, every node handling its timers.
+    fn tick(&mut self, steps: usize, ms: u64) {
+        for _ in 0..steps {
+            self.t += ms;
+            let now = self.now();
+            for n in &mut self.nodes {
+                n.handle_timeout(now);
+            }
+            self.run();
+        }
+    }
+
+    fn peers(&mut self, i: usize, id: u64) -> usize {
+        self.command(i, id, Command::Peers);
+        match self.reply(i, id) {
+            Ok(Reply::Peers(p)) => p.len(),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn keepalives_hold_live_connections_and_silent_peers_are_dropped() {
+    let mut net = Net::new(2);
+    net.command(0, 1, Command::Connect(addr(1)));
+    // Ten quiet minutes: keep-alives keep the connection past the 5-minute idle timeout.
+    net.tick(20, 30_000);
+    assert_eq!(net.peers(0, 2), 1);
+    // Node 1 goes silent: node 0 closes the connection once it has heard nothing for 5 minutes.
+    net.silent[1] = true;
+    net.tick(12, 30_000);
+    assert_eq!(net.peers(0, 3), 0);
 }

@@ -49,7 +49,7 @@ pub mod node {
         let peer_addr = opened.config.peer_socket(&addr, opts.peer_port)?;
         let identity = proto_core::identity::Identity::from_seed(opened.identity.seed());
         let network = crate::net::start(
-            proto_core::node::Config::default(),
+            opened.config.network.node_config(),
             identity,
             peer_addr,
             boot,

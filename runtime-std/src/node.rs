@@ -50,7 +50,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
     let boot = opened.config.bootstrap_addrs(&opts.bootstrap)?;
     let peer_addr = opened.config.peer_socket(&addr, opts.peer_port)?;
     let network = net::start(
-        proto_core::node::Config::default(),
+        opened.config.network.node_config(),
         Identity::from_seed(opened.identity.seed()),
         peer_addr,
         boot,

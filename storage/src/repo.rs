@@ -39,6 +39,46 @@ pub struct Config {
     pub http_addr: String,
     pub peer_port: u16,
     pub bootstrap: Vec<String>,
+    /// Limits of the peer network (`"network": {…}` in config.json; absent fields keep defaults).
+    pub network: NetLimits,
+}
+
+/// The peer network's limits that an operator may change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetLimits {
+    pub max_conns: usize,
+    pub handshake_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub keepalive_ms: u64,
+    pub max_pending_per_peer: usize,
+}
+
+impl Default for NetLimits {
+    fn default() -> Self {
+        let n = proto_core::node::Config::default();
+        NetLimits {
+            max_conns: n.max_conns,
+            handshake_timeout_ms: n.handshake_timeout_ms,
+            idle_timeout_ms: n.idle_timeout_ms,
+            keepalive_ms: n.keepalive_ms,
+            max_pending_per_peer: n.dht.max_pending_per_peer,
+        }
+    }
+}
+
+impl NetLimits {
+    /// The core's configuration with these limits.
+    pub fn node_config(&self) -> proto_core::node::Config {
+        let mut c = proto_core::node::Config {
+            max_conns: self.max_conns,
+            handshake_timeout_ms: self.handshake_timeout_ms,
+            idle_timeout_ms: self.idle_timeout_ms,
+            keepalive_ms: self.keepalive_ms,
+            ..Default::default()
+        };
+        c.dht.max_pending_per_peer = self.max_pending_per_peer;
+        c
+    }
 }
 
 impl Default for Config {
@@ -47,6 +87,7 @@ impl Default for Config {
             http_addr: format!("0.0.0.0:{DEFAULT_HTTP_PORT}"),
             peer_port: DEFAULT_PEER_PORT,
             bootstrap: Vec::new(),
+            network: NetLimits::default(),
         }
     }
 }
@@ -69,7 +110,19 @@ impl Config {
     }
 
     fn to_json(&self) -> Value {
-        json!({"http_addr": self.http_addr, "peer_port": self.peer_port, "bootstrap": self.bootstrap})
+        let n = &self.network;
+        json!({
+            "http_addr": self.http_addr,
+            "peer_port": self.peer_port,
+            "bootstrap": self.bootstrap,
+            "network": {
+                "max_conns": n.max_conns,
+                "handshake_timeout_ms": n.handshake_timeout_ms,
+                "idle_timeout_ms": n.idle_timeout_ms,
+                "keepalive_ms": n.keepalive_ms,
+                "max_pending_per_peer": n.max_pending_per_peer,
+            },
+        })
     }
 
     fn from_json(v: &Value) -> Result<Self, String> {
@@ -91,7 +144,21 @@ impl Config {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err("bootstrap must be a list of multiaddrs".into()),
         };
-        Ok(Config { http_addr, peer_port, bootstrap })
+        let mut network = NetLimits::default();
+        if let Some(n) = v.get("network") {
+            let num = |k: &str, d: u64| -> Result<u64, String> {
+                match n.get(k) {
+                    None => Ok(d),
+                    Some(x) => x.as_u64().filter(|v| *v > 0).ok_or(format!("network.{k} must be a positive number")),
+                }
+            };
+            network.max_conns = num("max_conns", network.max_conns as u64)? as usize;
+            network.handshake_timeout_ms = num("handshake_timeout_ms", network.handshake_timeout_ms)?;
+            network.idle_timeout_ms = num("idle_timeout_ms", network.idle_timeout_ms)?;
+            network.keepalive_ms = num("keepalive_ms", network.keepalive_ms)?;
+            network.max_pending_per_peer = num("max_pending_per_peer", network.max_pending_per_peer as u64)? as usize;
+        }
+        Ok(Config { http_addr, peer_port, bootstrap, network })
     }
 }
 
@@ -313,14 +380,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repo::new(dir.path());
         assert_eq!(repo.config().unwrap(), Config::default());
-        let c = Config {
+        let mut c = Config {
             http_addr: "127.0.0.1:5000".into(),
             peer_port: 5001,
             bootstrap: vec!["/ip4/1.2.3.4/tcp/4801".into()],
+            network: NetLimits::default(),
         };
+        c.network.max_conns = 17;
         repo.write_config(&c).unwrap();
         assert_eq!(repo.config().unwrap(), c);
+        assert_eq!(repo.config().unwrap().network.node_config().max_conns, 17);
         fs::write(repo.config_path(), "{\"peer_port\": \"x\"}").unwrap();
         assert!(repo.config().is_err());
+        fs::write(repo.config_path(), "{\"network\": {\"keepalive_ms\": 0}}").unwrap();
+        assert!(repo.config().unwrap_err().to_string().contains("network.keepalive_ms"));
     }
 }

@@ -12,6 +12,8 @@ pub struct Config {
     pub max_lookups: usize,
     /// Requests awaiting an answer at once (all lookups and puts together).
     pub max_pending: usize,
+    /// Requests awaiting an answer from one peer at once.
+    pub max_pending_per_peer: usize,
     /// Newcomers remembered per full bucket.
     pub replacement_cache: usize,
     /// A bucket unused this long is refreshed with a random lookup.
@@ -41,6 +43,7 @@ impl Default for Config {
             rpc_timeout_ms: 5_000,
             max_lookups: 256,
             max_pending: 4096,
+            max_pending_per_peer: 32,
             replacement_cache: 8,
             refresh_interval_ms: 15 * 60 * 1000,
             provider_ttl_ms: 48 * 3600 * 1000,

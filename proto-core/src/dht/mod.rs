@@ -284,7 +284,9 @@ impl Dht {
     }
 
     fn request_with(&mut self, to: PeerInfo, purpose: Purpose, make: impl FnOnce(u64) -> Msg, may_retry: bool) -> bool {
-        if self.pending.len() >= self.cfg.max_pending {
+        if self.pending.len() >= self.cfg.max_pending
+            || self.pending.values().filter(|p| p.peer == to.id).count() >= self.cfg.max_pending_per_peer
+        {
             return false;
         }
         let rid = self.next_rid;
@@ -471,4 +473,37 @@ fn persist_key(prefix: &[u8], key: &Key) -> Vec<u8> {
     let mut k = prefix.to_vec();
     k.extend_from_slice(&key.0);
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::UnixMs;
+
+    #[test]
+    fn one_peer_gets_at_most_its_share_of_requests() {
+        let now = Now { mono: Mono(1), unix: UnixMs(1_700_000_000_000) };
+        let cfg = Config { max_pending_per_peer: 2, ..Config::default() };
+        let me = PeerInfo { id: Key([1; 20]), addrs: vec![Addr(vec![1])] };
+        let mut d = Dht::new(cfg, me, Seed::from_u64(1), Restored::default(), now);
+        let only = PeerInfo { id: Key([2; 20]), addrs: vec![Addr(vec![2])] };
+        d.handle_input(now, Input::Command { id: CommandId(1), command: Command::Bootstrap(vec![only]) });
+        for i in 2..6 {
+            d.handle_input(
+                now,
+                Input::Command { id: CommandId(i), command: Command::FindPeer(Key([i as u8 + 10; 20])) },
+            );
+        }
+        let mut sent = 0;
+        let mut failed = 0;
+        while let Some(o) = d.poll_output() {
+            match o {
+                Output::Transmit { .. } => sent += 1,
+                Output::Reply { result: Ok(Reply::Peer(None)), .. } => failed += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(sent, 2, "two requests in flight to the one peer");
+        assert_eq!(failed, 3, "the other lookups end at once instead of queueing without bound");
+    }
 }

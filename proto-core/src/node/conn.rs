@@ -19,6 +19,7 @@ pub struct Conn {
     pub connect_cmd: Option<CommandId>,
     pub opened: Mono,
     pub last_activity: Mono,
+    pub last_sent: Mono,
 }
 
 impl Conn {
@@ -33,6 +34,7 @@ impl Conn {
             connect_cmd: None,
             opened: now,
             last_activity: now,
+            last_sent: now,
         }
     }
 
@@ -50,6 +52,7 @@ impl Conn {
             connect_cmd: None,
             opened: now,
             last_activity: now,
+            last_sent: now,
         })
     }
 

@@ -46,6 +46,9 @@ pub struct Config {
     pub idle_timeout_ms: u64,
     /// Messages queued for a peer while its connection is being set up.
     pub max_queued: usize,
+    /// A connection that has sent nothing for this long sends an empty frame, so a live peer's
+    /// connection never reaches the idle timeout while a dead one does.
+    pub keepalive_ms: u64,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             handshake_timeout_ms: 10_000,
             idle_timeout_ms: 300_000,
             max_queued: 64,
+            keepalive_ms: 60_000,
         }
     }
 }
@@ -272,6 +276,15 @@ impl Node {
         for (id, why) in expired {
             self.close(id, Some(why.to_string()));
         }
+        let quiet: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.session_established() && now.0 >= c.last_sent.0 + self.cfg.keepalive_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in quiet {
+            self.send_to(id, &[]);
+        }
         self.drain_dht();
     }
 
@@ -280,7 +293,18 @@ impl Node {
     }
 
     pub fn poll_timeout(&self) -> Option<Mono> {
-        let conns = self.conns.values().map(|c| c.deadline(&self.cfg)).min();
+        let conns = self
+            .conns
+            .values()
+            .map(|c| {
+                let d = c.deadline(&self.cfg);
+                if c.session_established() {
+                    d.min(Mono(c.last_sent.0 + self.cfg.keepalive_ms))
+                } else {
+                    d
+                }
+            })
+            .min();
         [self.dht.poll_timeout(), conns, self.next_want_deadline()].into_iter().flatten().min()
     }
 
@@ -448,6 +472,9 @@ impl Node {
 
     /// An envelope from an authenticated peer, routed by protocol.
     fn route(&mut self, peer: Key, plain: Vec<u8>) {
+        if plain.is_empty() {
+            return; // a keep-alive: its arrival already counted as activity
+        }
         match crate::wire::Envelope::decode(&plain) {
             Ok(env) if env.proto == crate::wire::Proto::Block as u8 => self.on_block_msg(peer, &env.body),
             Ok(env) if env.proto == crate::wire::Proto::Mimei as u8 => self.on_mimei_msg(peer, &env.body),
@@ -473,7 +500,9 @@ impl Node {
     }
 
     fn send_to(&mut self, conn: ConnId, plain: &[u8]) {
+        let now = self.now.mono;
         let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.last_sent = now;
         match c.encrypt(plain) {
             Ok(body) => self.out.push_back(Output::Send { conn, bytes: crate::frame::encode(&body) }),
             Err(e) => self.close(conn, Some(e.to_string())),

@@ -122,6 +122,15 @@ impl<B: proto_core::store::MimeiStore> proto_core::store::MimeiStore for Fetchin
     }
 }
 
+impl<B: proto_core::store::KvStore> proto_core::store::KvStore for Fetching<B> {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        self.inner.kv_get(key)
+    }
+    fn kv_put(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), String> {
+        self.inner.kv_put(key, value)
+    }
+}
+
 impl<B: PinStore> PinStore for Fetching<B> {
     fn pin_add(&self, cid: &Cid) -> Result<(), String> {
         self.inner.pin_add(cid)

@@ -22,9 +22,9 @@ pub mod server;
 pub mod session;
 pub mod ws;
 
-use proto_core::store::{BlockWrite, MimeiStore, PinStore};
+use proto_core::store::{BlockWrite, KvStore, MimeiStore, PinStore};
 use proto_core::unixfs::read::BlockRead;
 
 /// Everything the gateway needs from the node's store.
-pub trait Backend: BlockRead + BlockWrite + PinStore + MimeiStore + Send + Sync + 'static {}
-impl<T: BlockRead + BlockWrite + PinStore + MimeiStore + Send + Sync + 'static> Backend for T {}
+pub trait Backend: BlockRead + BlockWrite + PinStore + MimeiStore + KvStore + Send + Sync + 'static {}
+impl<T: BlockRead + BlockWrite + PinStore + MimeiStore + KvStore + Send + Sync + 'static> Backend for T {}

@@ -24,7 +24,7 @@ pub fn registry<B: crate::Backend>(
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
-    let sessions = Arc::new(crate::session::Sessions::new(info.node_id.clone(), entropy));
+    let sessions = Arc::new(crate::session::Sessions::new(info.node_id.clone(), entropy).with_users(store.clone()));
     crate::session::register(&mut reg, sessions.clone());
     reg.sessions = Some(sessions);
     // Every stored add announces its root on the DHT, without making the add wait for it.

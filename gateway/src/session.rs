@@ -31,6 +31,8 @@ type Attempts = (VecDeque<Instant>, BTreeMap<String, VecDeque<Instant>>);
 
 pub struct Sessions {
     node_id: String,
+    /// Where registered users live (name → id and argon2id password hash).
+    users: Option<Arc<dyn proto_core::store::KvStore + Send + Sync>>,
     map: Mutex<BTreeMap<String, Session>>,
     attempts: Mutex<Attempts>,
     entropy: Box<dyn Fn() -> [u8; 32] + Send + Sync>,
@@ -55,10 +57,65 @@ impl Sessions {
     pub fn new(node_id: String, entropy: impl Fn() -> [u8; 32] + Send + Sync + 'static) -> Self {
         Sessions {
             node_id,
+            users: None,
             map: Mutex::new(BTreeMap::new()),
             attempts: Mutex::new((VecDeque::new(), BTreeMap::new())),
             entropy: Box::new(entropy),
         }
+    }
+
+    /// Enables `Register` and `Login(name, pass)`, with accounts kept in `store`.
+    pub fn with_users(mut self, store: Arc<dyn proto_core::store::KvStore + Send + Sync>) -> Self {
+        self.users = Some(store);
+        self
+    }
+
+    fn users(&self) -> Result<&Arc<dyn proto_core::store::KvStore + Send + Sync>, ApiError> {
+        self.users.as_ref().ok_or_else(|| ApiError::internal("this node keeps no user accounts"))
+    }
+
+    /// Makes an account; its id comes from a fresh key pair kept on the node.
+    fn register(&self, name: &str, pass: &str, email: &str) -> Result<Value, ApiError> {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        if name.is_empty() || name.len() > 64 || name.contains(['/', '\0']) {
+            return Err(ApiError::bad_request("a user name is 1 to 64 characters without '/'"));
+        }
+        if pass.is_empty() {
+            return Err(ApiError::bad_request("an empty password is not allowed"));
+        }
+        let key = format!("user/{name}");
+        let users = self.users()?;
+        if users.kv_get(key.as_bytes()).map_err(ApiError::internal)?.is_some() {
+            return Err(ApiError::bad_request(format!("the user name {name} is taken")));
+        }
+        let salt = SaltString::encode_b64(&(self.entropy)()[..16]).map_err(|e| ApiError::internal(e.to_string()))?;
+        let hash = argon2::Argon2::default()
+            .hash_password(pass.as_bytes(), &salt)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .to_string();
+        let id = proto_core::identity::Identity::from_seed((self.entropy)());
+        let uid = id.node_id().to_string();
+        let seed: String = id.seed().iter().map(|b| format!("{b:02x}")).collect();
+        let rec = json!({"uid": uid, "hash": hash, "email": email, "seed": seed});
+        users.kv_put(key.as_bytes(), Some(rec.to_string().as_bytes())).map_err(ApiError::internal)?;
+        Ok(Value::String(uid))
+    }
+
+    fn login_name(&self, name: &str, pass: &str) -> Result<Value, ApiError> {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        self.allow_login(&format!("name:{name}"))?;
+        let refused = || ApiError { status: 401, message: "wrong user name or password".into() };
+        let rec =
+            self.users()?.kv_get(format!("user/{name}").as_bytes()).map_err(ApiError::internal)?.ok_or_else(refused)?;
+        let rec: Value =
+            serde_json::from_slice(&rec).map_err(|_| ApiError::internal("a stored account does not decode"))?;
+        let hash = rec.get("hash").and_then(Value::as_str).ok_or_else(refused)?;
+        let parsed =
+            PasswordHash::new(hash).map_err(|_| ApiError::internal("a stored password hash does not decode"))?;
+        argon2::Argon2::default().verify_password(pass.as_bytes(), &parsed).map_err(|_| refused())?;
+        let uid = rec.get("uid").and_then(Value::as_str).unwrap_or_default().to_string();
+        let sid = self.open(uid.clone(), false)?;
+        Ok(json!({"Sid": sid, "Uid": uid}))
     }
 
     /// The live session with this id (its idle clock restarts).
@@ -142,11 +199,20 @@ pub fn register(reg: &mut Registry, sessions: Arc<Sessions>) {
                 Ok(json!({"Sid": s.open(String::new(), false)?, "Uid": ""}))
             }
             (1, _) | (_, "byppt") | (_, "byppt2") => s.login_ppt(&arg(0)),
-            _ => Err(ApiError {
-                status: 401,
-                message: "login with a name and password needs a registered user; use a passport (Login(ppt))".into(),
-            }),
+            _ => s.login_name(&arg(0), &arg(1)),
         }
+    });
+    let s = sessions.clone();
+    reg.register("Register", false, move |call| {
+        let arg = |i: usize| call.args.get(i).and_then(Value::as_str).unwrap_or_default().to_string();
+        // Register(name, pass, email), or one JSON map string with those keys.
+        if call.args.len() == 1 {
+            let m: Value = serde_json::from_str(&arg(0))
+                .map_err(|_| ApiError::bad_request("Register takes (name, pass, email) or one JSON map"))?;
+            let f = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            return s.register(&f("name"), &f("pass"), &f("email"));
+        }
+        s.register(&arg(0), &arg(1), &arg(2))
     });
     let s = sessions.clone();
     reg.register("LoginWithPPT", false, move |call| s.login_ppt(call.str_arg(0, "passport")?));

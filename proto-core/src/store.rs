@@ -27,6 +27,12 @@ pub trait StateStore: BlockRead {
     fn persist_state(&self, writes: &[crate::dht::Write]) -> Result<(), String>;
 }
 
+/// Small named values of the node (user accounts, …), durable.
+pub trait KvStore {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String>;
+    fn kv_put(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), String>;
+}
+
 /// The MiMeis this node holds (its own and synced copies).
 pub trait MimeiStore {
     fn get_mimei(&self, mid: &crate::mimei::Mid) -> Result<Option<crate::mimei::Mimei>, String>;
@@ -40,6 +46,21 @@ pub struct MemStore {
     blocks: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
     pins: RwLock<BTreeMap<Vec<u8>, Cid>>,
     mimeis: RwLock<BTreeMap<crate::mimei::Mid, crate::mimei::Mimei>>,
+    kv: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl KvStore for MemStore {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.kv.read().map_err(|e| e.to_string())?.get(key).cloned())
+    }
+    fn kv_put(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), String> {
+        let mut m = self.kv.write().map_err(|e| e.to_string())?;
+        match value {
+            Some(v) => m.insert(key.to_vec(), v.to_vec()),
+            None => m.remove(key),
+        };
+        Ok(())
+    }
 }
 
 impl MimeiStore for MemStore {

@@ -181,6 +181,21 @@ impl proto_core::store::MimeiStore for Store {
     }
 }
 
+impl proto_core::store::KvStore for Store {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let mut k = b"kv/".to_vec();
+        k.extend_from_slice(key);
+        let txn = self.env.read_txn().map_err(s)?;
+        Ok(self.state.get(&txn, &k).map_err(s)?.map(<[u8]>::to_vec))
+    }
+
+    fn kv_put(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), String> {
+        let mut k = b"kv/".to_vec();
+        k.extend_from_slice(key);
+        self.persist(&[(k, value.map(<[u8]>::to_vec))]).map_err(|e| e.to_string())
+    }
+}
+
 impl proto_core::store::StateStore for Store {
     fn persist_state(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), String> {
         self.persist(writes).map_err(|e| e.to_string())

@@ -153,6 +153,14 @@ fn sessions_passports_and_the_login_rate_limit() {
     assert_eq!(v["logout"], true);
     assert!(err("after_logout").contains("unknown or expired session"), "{v}");
     assert_eq!(err("flood"), "login rate limit exceeded", "{v}");
+    // Accounts: argon2id-hashed passwords; one message for a wrong name or a wrong password.
+    let uid = v["register"].as_str().unwrap();
+    assert_eq!(uid.len(), 27, "{v}");
+    assert!(err("register_again").contains("is taken"), "{v}");
+    assert!(err("register_empty_pass").contains("empty password"), "{v}");
+    assert_eq!(v["login_name"]["Uid"], uid);
+    assert_eq!(err("login_name_bad"), "wrong user name or password");
+    assert_eq!(err("login_name_unknown"), "wrong user name or password");
     assert_eq!(node.ok(&["ipfs", "pin", "ls"]), "", "the owner's PinRm happened; nothing else changed");
     node.stop();
 }

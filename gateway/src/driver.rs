@@ -115,3 +115,40 @@ pub fn catch_up<B: crate::Backend>(
         }
     });
 }
+
+/// Everything a runtime starts around its peer network, the same on every runtime: the method
+/// registry (with sessions, MiMei and network methods), following provided MiMeis, the catch-up
+/// after a start, and the HTTP server.
+pub struct Services<'a, B: crate::Backend> {
+    pub store: std::sync::Arc<B>,
+    pub info: crate::node_methods::NodeInfo,
+    pub net: std::sync::Arc<dyn crate::net_methods::NetHandle>,
+    pub on_head: &'a HeadHook,
+    /// The node's identity seed (it signs MiMei heads).
+    pub seed: [u8; 32],
+    pub token: String,
+    pub http_addr: &'a str,
+    pub http_threads: usize,
+    pub entropy: fn() -> [u8; 32],
+}
+
+impl<B: crate::Backend> Services<'_, B> {
+    /// Starts the services; `shutdown` is what the `Shutdown` method calls.
+    pub fn start(self, shutdown: impl Fn() + Send + Sync + 'static) -> std::io::Result<crate::server::Running> {
+        let registry = crate::node_methods::registry(
+            self.store.clone(),
+            self.info,
+            Some(self.net.clone()),
+            self.seed,
+            self.entropy,
+            shutdown,
+        );
+        let registry = std::sync::Arc::new(registry);
+        let _ = self.on_head.set(sync_on_head(registry.clone()));
+        let me = proto_core::identity::Identity::from_seed(self.seed).public_key();
+        catch_up(registry.clone(), self.store.clone(), me, std::time::Duration::from_secs(2));
+        let cfg =
+            crate::server::ServerConfig { token: self.token, threads: self.http_threads.max(1), net: Some(self.net) };
+        crate::server::start(self.http_addr, self.store, registry, cfg)
+    }
+}

@@ -4,8 +4,8 @@
 //! executors and the binary small (docs/architecture.md).
 
 use crate::varint;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 const IP4: u64 = 0x04;
 const TCP: u64 = 0x06;

@@ -5,8 +5,7 @@
 pub mod net;
 
 pub mod node {
-    use gateway::node_methods::{self, NodeInfo};
-    use gateway::server::{self, ServerConfig};
+    use gateway::node_methods::NodeInfo;
     use std::path::PathBuf;
     use std::sync::Arc;
     use storage::repo::Repo;
@@ -56,23 +55,20 @@ pub mod node {
             store.clone(),
             entropy(),
         )?;
-        let net: Arc<dyn gateway::net_methods::NetHandle> = network.handle.clone();
-        let registry = node_methods::registry(
-            store.clone(),
+        let services = gateway::driver::Services {
+            store: store.clone(),
             info,
-            Some(net.clone()),
-            opened.identity.seed(),
+            net: network.handle.clone(),
+            on_head: &network.handle.on_head,
+            seed: opened.identity.seed(),
+            token: opened.token,
+            http_addr: &addr,
+            http_threads: opts.http_threads,
             entropy,
-            move || {
-                let _ = stop_tx.try_send(());
-            },
-        );
-        let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };
-        let registry = Arc::new(registry);
-        let _ = network.handle.on_head.set(gateway::driver::sync_on_head(registry.clone()));
-        let author_pk = proto_core::identity::Identity::from_seed(opened.identity.seed()).public_key();
-        gateway::driver::catch_up(registry.clone(), store.clone(), author_pk, std::time::Duration::from_secs(2));
-        let running = server::start(&addr, store, registry, cfg)?;
+        };
+        let running = services.start(move || {
+            let _ = stop_tx.try_send(());
+        })?;
         let api = running.api_url();
         repo.write_daemon_info(std::process::id(), &api)?;
         on_start(&Started { node_id, api });

@@ -1,6 +1,5 @@
 use crate::net;
-use gateway::node_methods::{self, NodeInfo};
-use gateway::server::{self, ServerConfig};
+use gateway::node_methods::NodeInfo;
 use proto_core::identity::Identity;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex};
@@ -57,19 +56,22 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         store.clone(),
         entropy(),
     )?;
-    let net: Arc<dyn gateway::net_methods::NetHandle> = network.handle.clone();
-    let registry =
-        node_methods::registry(store.clone(), info, Some(net.clone()), opened.identity.seed(), entropy, move || {
-            if let Ok(tx) = stop_tx.lock() {
-                let _ = tx.send(());
-            }
-        });
-    let cfg = ServerConfig { token: opened.token, threads: opts.http_threads.max(1), net: Some(net) };
-    let registry = Arc::new(registry);
-    let _ = network.handle.on_head.set(gateway::driver::sync_on_head(registry.clone()));
-    let author_pk = proto_core::identity::Identity::from_seed(opened.identity.seed()).public_key();
-    gateway::driver::catch_up(registry.clone(), store.clone(), author_pk, std::time::Duration::from_secs(2));
-    let running = server::start(&addr, store, registry, cfg)?;
+    let services = gateway::driver::Services {
+        store: store.clone(),
+        info,
+        net: network.handle.clone(),
+        on_head: &network.handle.on_head,
+        seed: opened.identity.seed(),
+        token: opened.token,
+        http_addr: &addr,
+        http_threads: opts.http_threads,
+        entropy,
+    };
+    let running = services.start(move || {
+        if let Ok(tx) = stop_tx.lock() {
+            let _ = tx.send(());
+        }
+    })?;
     let api = running.api_url();
     repo.write_daemon_info(std::process::id(), &api)?;
     on_start(&Started { node_id, api });

@@ -152,3 +152,31 @@ impl<B: crate::Backend> Services<'_, B> {
         crate::server::start(self.http_addr, self.store, registry, cfg)
     }
 }
+
+/// How a runtime is asked to run a node (the CLI's `run`).
+pub struct RunOptions {
+    pub repo: std::path::PathBuf,
+    /// Overrides the config's HTTP address (e.g. `127.0.0.1:0` in tests).
+    pub http_addr: Option<String>,
+    pub http_threads: usize,
+    /// Overrides the peer listen port (0 = any free port).
+    pub peer_port: Option<u16>,
+    /// Extra bootstrap multiaddrs for this run.
+    pub bootstrap: Vec<String>,
+}
+
+pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a started node tells its caller (the CLI prints it).
+pub struct Started {
+    pub node_id: String,
+    pub api: String,
+}
+
+/// 32 bytes of OS entropy (key generation, tokens, session ids, the core's seed).
+pub fn entropy() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    // No entropy source means no safe key: stopping is the only correct answer.
+    getrandom::fill(&mut b).expect("the OS entropy source failed");
+    b
+}

@@ -6,31 +6,10 @@ pub mod net;
 
 pub mod node {
     use gateway::node_methods::NodeInfo;
-    use std::path::PathBuf;
     use std::sync::Arc;
     use storage::repo::Repo;
 
-    pub fn entropy() -> [u8; 32] {
-        let mut b = [0u8; 32];
-        // No entropy source means no safe key: stopping is the only correct answer.
-        getrandom::fill(&mut b).expect("the OS entropy source failed");
-        b
-    }
-
-    pub struct RunOptions {
-        pub repo: PathBuf,
-        pub http_addr: Option<String>,
-        pub http_threads: usize,
-        pub peer_port: Option<u16>,
-        pub bootstrap: Vec<String>,
-    }
-
-    pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
-
-    pub struct Started {
-        pub node_id: String,
-        pub api: String,
-    }
+    pub use gateway::driver::{entropy, NodeError, RunOptions, Started};
 
     pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), NodeError> {
         let repo = Repo::new(&opts.repo);

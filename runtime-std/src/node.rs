@@ -1,36 +1,10 @@
 use crate::net;
 use gateway::node_methods::NodeInfo;
 use proto_core::identity::Identity;
-use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex};
 use storage::repo::Repo;
 
-/// 32 bytes of OS entropy (key generation, tokens, the core's seed).
-pub fn entropy() -> [u8; 32] {
-    let mut b = [0u8; 32];
-    // No entropy source means no safe key: stopping is the only correct answer.
-    getrandom::fill(&mut b).expect("the OS entropy source failed");
-    b
-}
-
-pub struct RunOptions {
-    pub repo: PathBuf,
-    /// Overrides the config's HTTP address (e.g. `127.0.0.1:0` in tests).
-    pub http_addr: Option<String>,
-    pub http_threads: usize,
-    /// Overrides the peer listen port (0 = any free port).
-    pub peer_port: Option<u16>,
-    /// Extra bootstrap multiaddrs for this run.
-    pub bootstrap: Vec<String>,
-}
-
-pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
-
-/// What a started node tells its caller (the CLI prints it).
-pub struct Started {
-    pub node_id: String,
-    pub api: String,
-}
+pub use gateway::driver::{entropy, NodeError, RunOptions, Started};
 
 /// Runs a node until `Shutdown` is called. `on_start` is told the node's id and API address.
 pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), NodeError> {

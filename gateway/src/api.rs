@@ -37,6 +37,8 @@ pub struct Call<'a> {
     pub args: Vec<Value>,
     pub query: BTreeMap<String, String>,
     pub body: Option<&'a mut dyn Read>,
+    /// The user of the session the call came with ("" for a guest; `None` without a session).
+    pub user: Option<String>,
 }
 
 impl Call<'_> {
@@ -104,6 +106,7 @@ impl Registry {
             return Err(ApiError::not_found(format!("Can't find this function {name}().")));
         };
         let mut may_write = caller.token;
+        let mut user = None;
         let takes_sid = matches!(m.name, "Logout");
         if let (false, Some(Value::String(first)), Some(sessions)) = (takes_sid, args.first(), &self.sessions) {
             if crate::session::is_sid(first) {
@@ -112,13 +115,14 @@ impl Registry {
                     message: "unknown or expired session: log in again".into(),
                 })?;
                 may_write |= s.owner;
+                user = Some(s.uid);
                 args.remove(0);
             }
         }
         if m.write && !may_write {
             return Err(ApiError { status: 401, message: format!("{} changes the node and needs its API token or the owner's session (Login with the node key's passport)", m.name) });
         }
-        m.call(Call { args, query, body })
+        m.call(Call { args, query, body, user })
     }
 }
 

@@ -64,6 +64,8 @@ pub fn register(
         Ok(match name.as_str() {
             "ver" => Value::String(ver.to_string()),
             "nodeid" => Value::String(id.clone()),
+            // The session's user; the node's owner when the local token is used.
+            "userid" => Value::String(call.user.clone().unwrap_or_default()),
             // Unknown names give an empty string, as the original does.
             n => more.as_ref().and_then(|f| f(n, &call.args[1..])).unwrap_or_else(|| Value::String(String::new())),
         })

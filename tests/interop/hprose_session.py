@@ -22,6 +22,7 @@ attempt("guest", lambda: c.Login())
 gsid = out["guest"]["Sid"]
 attempt("guest_getvar", lambda: c.GetVar(gsid, "nodeid"))
 attempt("guest_write", lambda: c.PinRm(gsid, cid))
+attempt("guest_userid", lambda: c.GetVar(gsid, "userid"))
 attempt("owner", lambda: c.Login(owner))
 osid = out["owner"]["Sid"]
 attempt("owner_pins", lambda: c.PinLs(osid))
@@ -37,6 +38,7 @@ attempt("register", lambda: c.Register("alice", "s3cret", "alice@example.org"))
 attempt("register_again", lambda: c.Register("alice", "other", ""))
 attempt("register_empty_pass", lambda: c.Register("bob", "", ""))
 attempt("login_name", lambda: c.Login("alice", "s3cret"))
+attempt("alice_userid", lambda: c.GetVar(out["login_name"]["Sid"], "userid"))
 attempt("login_name_bad", lambda: c.Login("alice", "wrong"))
 attempt("login_name_unknown", lambda: c.Login("nobody", "s3cret"))
 for i in range(12):

@@ -159,6 +159,8 @@ fn sessions_passports_and_the_login_rate_limit() {
     assert!(err("register_again").contains("is taken"), "{v}");
     assert!(err("register_empty_pass").contains("empty password"), "{v}");
     assert_eq!(v["login_name"]["Uid"], uid);
+    assert_eq!(v["alice_userid"], uid, "GetVar(sid, \"userid\") is the session's user");
+    assert_eq!(v["guest_userid"], "");
     assert_eq!(err("login_name_bad"), "wrong user name or password");
     assert_eq!(err("login_name_unknown"), "wrong user name or password");
     assert_eq!(node.ok(&["ipfs", "pin", "ls"]), "", "the owner's PinRm happened; nothing else changed");

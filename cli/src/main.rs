@@ -34,8 +34,30 @@ fn hoist_globals(args: Vec<String>) -> Vec<String> {
             _ => rest.push(a),
         }
     }
-    globals.extend(rest);
+    globals.extend(protect_ids(rest));
     globals
+}
+
+/// Node ids and mids are base64url, so one in 64 starts with `-`, which argh would take for an
+/// option. An argument shaped like an id (27 base64url characters) that starts with `-` gets a
+/// `--` before it, which makes it (and what follows) positional.
+fn protect_ids(args: Vec<String>) -> Vec<String> {
+    let is_id = |a: &str| {
+        a.len() == 27 && a.starts_with('-') && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if args.iter().any(|a| a == "--") {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len() + 1);
+    let mut protected = false;
+    for a in args {
+        if !protected && is_id(&a) {
+            out.push("--".to_string());
+            protected = true;
+        }
+        out.push(a);
+    }
+    out
 }
 
 fn main() {

@@ -117,6 +117,9 @@ fn swarm_commands_and_provider_records() {
     let out = b.cli(&["dht", "findpeer", "AAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+    // Ids are base64url: one starting with '-' is an id, not an option.
+    let out = b.cli(&["dht", "findpeer", "-AAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = b.cli(&["dht", "findpeer", "short"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid node id"));
     let out = b.cli(&["swarm", "connect", "/ip4/1.2.3/tcp/1"]);

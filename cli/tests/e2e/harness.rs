@@ -134,6 +134,14 @@ pub fn api(addr: &str, method: &str, args: &str, token: Option<&str>) -> (u16, S
     (r.status, r.text())
 }
 
+/// A node's first peer address (`SwarmLocal`), to bootstrap others from.
+pub fn peer_addr(n: &Node) -> String {
+    let (status, body) = api(&n.addr(), "SwarmLocal", "[]", None);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["result"][0].as_str().unwrap().to_string()
+}
+
 pub fn cid_from_add(out: &str) -> String {
     let line = out
         .lines()

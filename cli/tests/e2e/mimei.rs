@@ -9,10 +9,7 @@ fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
 #[test]
 fn create_setcid_add_publish_show_sync_provide() {
     let author = Node::start();
-    let boot = {
-        let (_, body) = api(&author.addr(), "SwarmLocal", "[]", None);
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"][0].as_str().unwrap().to_string()
-    };
+    let boot = peer_addr(&author);
     let syncer = Node::start_with(std::slice::from_ref(&boot));
     let provider = Node::start_with(std::slice::from_ref(&boot));
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -84,10 +81,7 @@ fn create_setcid_add_publish_show_sync_provide() {
 #[test]
 fn providers_follow_new_versions_at_once() {
     let author = Node::start();
-    let boot = {
-        let (_, body) = api(&author.addr(), "SwarmLocal", "[]", None);
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"][0].as_str().unwrap().to_string()
-    };
+    let boot = peer_addr(&author);
     let providers: Vec<Node> = (0..3).map(|_| Node::start_with(std::slice::from_ref(&boot))).collect();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let work = tempfile::tempdir().unwrap();
@@ -124,10 +118,7 @@ fn providers_follow_new_versions_at_once() {
 #[test]
 fn an_offline_provider_catches_up_and_getvar_reports_versions() {
     let author = Node::start();
-    let boot = {
-        let (_, body) = api(&author.addr(), "SwarmLocal", "[]", None);
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()["result"][0].as_str().unwrap().to_string()
-    };
+    let boot = peer_addr(&author);
     let helper = Node::start_with(std::slice::from_ref(&boot));
     let mut provider = Node::start_with(std::slice::from_ref(&boot));
     std::thread::sleep(std::time::Duration::from_millis(300));

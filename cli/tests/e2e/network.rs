@@ -15,13 +15,6 @@ fn eventually(f: impl Fn() -> String, ok: impl Fn(&str) -> bool) -> String {
     }
 }
 
-fn peer_addr(n: &Node) -> String {
-    let (status, body) = api(&n.addr(), "SwarmLocal", "[]", None);
-    assert_eq!(status, 200, "{body}");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    v["result"][0].as_str().unwrap().to_string()
-}
-
 /// Every node in `from` looks up every node in `to`; returns the failures.
 fn find_all(from: &[&Node], to: &[(String, String)]) -> Vec<String> {
     std::thread::scope(|s| {

@@ -9,6 +9,7 @@
 pub mod car;
 pub mod cid;
 pub mod dagpb;
+pub mod db;
 pub mod dht;
 pub mod frame;
 pub mod id;

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod net;
+pub mod redis_gen;
 mod report;
 mod scenario;
 

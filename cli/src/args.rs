@@ -45,6 +45,9 @@ pub struct Init {
     /// TCP port for peers (default 4801; 0 = any free port)
     #[argh(option)]
     pub peer_port: Option<u16>,
+    /// address for Redis clients (default 127.0.0.1:6379; "off" = no RESP endpoint)
+    #[argh(option)]
+    pub resp_addr: Option<String>,
 }
 
 #[derive(FromArgs)]
@@ -63,6 +66,9 @@ pub struct Run {
     /// bootstrap node multiaddr for this run (repeatable)
     #[argh(option, short = 'b')]
     pub bootstrap: Vec<String>,
+    /// address for Redis clients for this run ("off" = none)
+    #[argh(option)]
+    pub resp_addr: Option<String>,
 }
 
 #[derive(FromArgs)]

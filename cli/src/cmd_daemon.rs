@@ -30,6 +30,9 @@ pub fn init(repo: &Repo, a: Init) -> Result<(), CliError> {
     if let Some(p) = a.peer_port {
         c.peer_port = p;
     }
+    if let Some(r) = a.resp_addr {
+        c.resp_addr = resp_addr_arg(&r)?;
+    }
     repo.write_config(&c)?;
     let id = repo.identity(runtime::node::entropy)?;
     repo.token(runtime::node::entropy)?;
@@ -37,6 +40,16 @@ pub fn init(repo: &Repo, a: Init) -> Result<(), CliError> {
     println!("node id {}", id.node_id());
     println!("http {}", c.http_addr);
     Ok(())
+}
+
+/// A RESP address from the command line: host:port, or "off".
+fn resp_addr_arg(a: &str) -> Result<String, CliError> {
+    if a == "off" {
+        return Ok(String::new());
+    }
+    a.parse::<std::net::SocketAddr>()
+        .map(|_| a.to_string())
+        .map_err(|e| CliError(format!("--resp-addr {a}: {e} (expected host:port like 127.0.0.1:6379, or off)")))
 }
 
 pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
@@ -54,10 +67,14 @@ pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
         http_threads: 4,
         peer_port: a.peer_port,
         bootstrap: a.bootstrap,
+        resp_addr: a.resp_addr.as_deref().map(resp_addr_arg).transpose()?,
     };
     runtime::run(opts, |s| {
         println!("leither node {}", s.node_id);
         println!("repo {}", repo.dir.display());
+        if let Some(r) = &s.resp {
+            println!("Redis protocol on {r}");
+        }
         println!("API and gateway on {}", s.api);
     })?;
     println!("leither node stopped");

@@ -130,9 +130,69 @@ pub struct Services<'a, B: crate::Backend> {
     pub http_addr: &'a str,
     pub http_threads: usize,
     pub entropy: fn() -> [u8; 32],
+    /// The database store and its periodic flush interval.
+    pub db: std::sync::Arc<storage::db::DbStore>,
+    pub db_sync_interval_ms: u64,
+    /// Where Redis clients connect; empty = no RESP endpoint.
+    pub resp_addr: &'a str,
+}
+
+/// The node's default DB MiMei (what `SELECT 0` and the API's empty mid name): one per node,
+/// made on first start.
+pub fn default_db(
+    store: &dyn proto_core::store::MimeiStore,
+    me: &proto_core::identity::Identity,
+) -> Result<proto_core::mimei::Mid, String> {
+    use proto_core::mimei::{Info, Kind, Mimei};
+    let info = Info { kind: Kind::Db, appid: String::new(), ext: String::new(), mark: "default".into() };
+    let mid = info.mid(&me.public_key());
+    if store.get_mimei(&mid)?.is_none() {
+        store.put_mimei(&Mimei::new(me, info, crate::redis::engine::now_ms(), crate::mimei_methods::DEFAULT_RIGHT))?;
+    }
+    Ok(mid)
+}
+
+/// The running database service.
+pub struct DbService {
+    pub engine: std::sync::Arc<crate::redis::Engine>,
+    pub resp: Option<crate::redis::RespServer>,
+    pub default_mid: proto_core::mimei::Mid,
+}
+
+impl DbService {
+    pub fn stop(&self) {
+        if let Some(r) = &self.resp {
+            r.stop();
+        }
+        self.engine.stop();
+    }
 }
 
 impl<B: crate::Backend> Services<'_, B> {
+    /// Starts the database engine and the RESP endpoint.
+    pub fn start_db(&self) -> std::io::Result<DbService> {
+        let err = |e: String| std::io::Error::other(e);
+        let me = proto_core::identity::Identity::from_seed(self.seed);
+        let default_mid = default_db(&*self.store, &me).map_err(err)?;
+        let engine = crate::redis::Engine::start(self.db.clone(), self.db_sync_interval_ms, None);
+        let resp = if self.resp_addr.is_empty() {
+            None
+        } else {
+            let store = self.store.clone();
+            let is_db: crate::redis::server::IsDb = Box::new(move |mid| {
+                Ok(store.get_mimei(mid)?.is_some_and(|m| m.head.info.kind == proto_core::mimei::Kind::Db))
+            });
+            Some(crate::redis::RespServer::start(
+                self.resp_addr,
+                engine.clone(),
+                default_mid,
+                self.token.clone(),
+                is_db,
+            )?)
+        };
+        Ok(DbService { engine, resp, default_mid })
+    }
+
     /// Starts the services; `shutdown` is what the `Shutdown` method calls.
     pub fn start(self, shutdown: impl Fn() + Send + Sync + 'static) -> std::io::Result<crate::server::Running> {
         let registry = crate::node_methods::registry(
@@ -163,6 +223,8 @@ pub struct RunOptions {
     pub peer_port: Option<u16>,
     /// Extra bootstrap multiaddrs for this run.
     pub bootstrap: Vec<String>,
+    /// Overrides the config's RESP address (`127.0.0.1:0` in tests, `""` = none).
+    pub resp_addr: Option<String>,
 }
 
 pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
@@ -171,6 +233,8 @@ pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Started {
     pub node_id: String,
     pub api: String,
+    /// Where Redis clients connect, when the endpoint runs.
+    pub resp: Option<String>,
 }
 
 /// 32 bytes of OS entropy (key generation, tokens, session ids, the core's seed).

@@ -18,6 +18,7 @@ pub mod net_methods;
 pub mod node_methods;
 pub mod path_gateway;
 pub mod range;
+pub mod redis;
 pub mod server;
 pub mod session;
 pub mod ws;

@@ -23,6 +23,7 @@ pub mod node {
             repo: opts.repo.display().to_string(),
         };
         let addr = opts.http_addr.clone().unwrap_or_else(|| opened.config.http_addr.clone());
+        let resp_addr = opts.resp_addr.clone().unwrap_or_else(|| opened.config.resp_addr.clone());
         let boot = opened.config.bootstrap_addrs(&opts.bootstrap)?;
         let peer_addr = opened.config.peer_socket(&addr, opts.peer_port)?;
         let identity = proto_core::identity::Identity::from_seed(opened.identity.seed());
@@ -44,18 +45,24 @@ pub mod node {
             http_addr: &addr,
             http_threads: opts.http_threads,
             entropy,
+            db: Arc::new(opened.db),
+            db_sync_interval_ms: opened.config.db.sync_interval_ms,
+            resp_addr: &resp_addr,
         };
+        let db = services.start_db()?;
         let running = services.start(move || {
             let _ = stop_tx.try_send(());
         })?;
         let api = running.api_url();
         repo.write_daemon_info(std::process::id(), &api)?;
-        on_start(&Started { node_id, api });
+        let resp = db.resp.as_ref().map(|r| r.addr.to_string());
+        on_start(&Started { node_id, api, resp });
         smol::block_on(async {
             let _ = stop_rx.recv().await;
             smol::Timer::after(std::time::Duration::from_millis(50)).await;
         });
         running.shutdown();
+        db.stop();
         network.join();
         repo.clear_daemon_info();
         drop(opened.lock);

@@ -20,6 +20,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         repo: opts.repo.display().to_string(),
     };
     let addr = opts.http_addr.clone().unwrap_or_else(|| opened.config.http_addr.clone());
+    let resp_addr = opts.resp_addr.clone().unwrap_or_else(|| opened.config.resp_addr.clone());
     let boot = opened.config.bootstrap_addrs(&opts.bootstrap)?;
     let peer_addr = opened.config.peer_socket(&addr, opts.peer_port)?;
     let network = net::start(
@@ -40,7 +41,11 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         http_addr: &addr,
         http_threads: opts.http_threads,
         entropy,
+        db: Arc::new(opened.db),
+        db_sync_interval_ms: opened.config.db.sync_interval_ms,
+        resp_addr: &resp_addr,
     };
+    let db = services.start_db()?;
     let running = services.start(move || {
         if let Ok(tx) = stop_tx.lock() {
             let _ = tx.send(());
@@ -48,12 +53,14 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
     })?;
     let api = running.api_url();
     repo.write_daemon_info(std::process::id(), &api)?;
-    on_start(&Started { node_id, api });
+    let resp = db.resp.as_ref().map(|r| r.addr.to_string());
+    on_start(&Started { node_id, api, resp });
 
     // Block until Shutdown. Give the worker a moment to finish sending its reply.
     let _ = stop_rx.recv();
     std::thread::sleep(std::time::Duration::from_millis(50));
     running.shutdown();
+    db.stop();
     network.join();
     repo.clear_daemon_info();
     drop(opened.lock);

@@ -38,6 +38,37 @@ impl From<heed::Error> for StoreError {
     }
 }
 
+/// Opens (creating if needed) an LMDB environment in `dir` with the largest map this host can
+/// reserve.
+pub(crate) fn open_env(dir: &Path, max_dbs: u32, flags: heed::EnvFlags) -> Result<Env, StoreError> {
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+    let mut last = None;
+    let mut env = None;
+    for &size in MAP_SIZES {
+        // SAFETY: heed requires that one process does not open the same env twice and that
+        // the files are not modified by other means. The runtime holds an exclusive lock on
+        // the repo directory before calling this, so only this process opens it.
+        #[allow(unsafe_code)]
+        match unsafe {
+            {
+                let mut o = EnvOpenOptions::new();
+                o.map_size(size).max_dbs(max_dbs).flags(flags);
+                o.open(dir)
+            }
+        } {
+            Ok(e) => {
+                env = Some(e);
+                break;
+            }
+            // Out of address space: try a smaller map. Anything else is final.
+            Err(heed::Error::Io(e)) if e.raw_os_error() == Some(12) => last = Some(e.to_string()),
+            Err(e) => return Err(StoreError::Open(dir.to_path_buf(), e.to_string())),
+        }
+    }
+    let env = env.ok_or_else(|| StoreError::Open(dir.to_path_buf(), last.unwrap_or_default()))?;
+    Ok(env)
+}
+
 /// A persisted key and value.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -52,25 +83,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
-        let mut last = None;
-        let mut env = None;
-        for &size in MAP_SIZES {
-            // SAFETY: heed requires that one process does not open the same env twice and that
-            // the files are not modified by other means. The runtime holds an exclusive lock on
-            // the repo directory before calling this, so only this process opens it.
-            #[allow(unsafe_code)]
-            match unsafe { EnvOpenOptions::new().map_size(size).max_dbs(8).open(dir) } {
-                Ok(e) => {
-                    env = Some(e);
-                    break;
-                }
-                // Out of address space: try a smaller map. Anything else is final.
-                Err(heed::Error::Io(e)) if e.raw_os_error() == Some(12) => last = Some(e.to_string()),
-                Err(e) => return Err(StoreError::Open(dir.to_path_buf(), e.to_string())),
-            }
-        }
-        let env = env.ok_or_else(|| StoreError::Open(dir.to_path_buf(), last.unwrap_or_default()))?;
+        let env = open_env(dir, 8, heed::EnvFlags::empty())?;
         let mut txn = env.write_txn()?;
         let blocks = env.create_database(&mut txn, Some("blocks"))?;
         let pins = env.create_database(&mut txn, Some("pins"))?;

@@ -6,6 +6,7 @@
 //! middle of a batch leaves none of it.
 
 mod blocks;
+pub mod db;
 pub mod repo;
 
 pub use blocks::{Store, StoreError};

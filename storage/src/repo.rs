@@ -41,7 +41,28 @@ pub struct Config {
     pub bootstrap: Vec<String>,
     /// Limits of the peer network (`"network": {…}` in config.json; absent fields keep defaults).
     pub network: NetLimits,
+    /// Where Redis clients connect (`""` = no RESP endpoint). Local by default: reads need no
+    /// password.
+    pub resp_addr: String,
+    /// The database's durability (`"db": {"durability": "process" | "always", "sync_interval_ms": N}`).
+    pub db: DbSettings,
 }
+
+/// How the database store commits (see storage::db).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbSettings {
+    pub durability: crate::db::Durability,
+    pub sync_interval_ms: u64,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        DbSettings { durability: crate::db::Durability::Process, sync_interval_ms: 1000 }
+    }
+}
+
+/// Redis's port.
+pub const DEFAULT_RESP_ADDR: &str = "127.0.0.1:6379";
 
 /// The peer network's limits that an operator may change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +109,8 @@ impl Default for Config {
             peer_port: DEFAULT_PEER_PORT,
             bootstrap: Vec::new(),
             network: NetLimits::default(),
+            resp_addr: DEFAULT_RESP_ADDR.into(),
+            db: DbSettings::default(),
         }
     }
 }
@@ -122,6 +145,8 @@ impl Config {
                 "keepalive_ms": n.keepalive_ms,
                 "max_pending_per_peer": n.max_pending_per_peer,
             },
+            "resp_addr": self.resp_addr,
+            "db": {"durability": self.db.durability.name(), "sync_interval_ms": self.db.sync_interval_ms},
         })
     }
 
@@ -158,7 +183,25 @@ impl Config {
             network.keepalive_ms = num("keepalive_ms", network.keepalive_ms)?;
             network.max_pending_per_peer = num("max_pending_per_peer", network.max_pending_per_peer as u64)? as usize;
         }
-        Ok(Config { http_addr, peer_port, bootstrap, network })
+        let resp_addr = match v.get("resp_addr") {
+            None => d.resp_addr,
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err("resp_addr must be a string like \"127.0.0.1:6379\" (or \"\" for none)".into()),
+        };
+        let mut db = DbSettings::default();
+        if let Some(o) = v.get("db") {
+            if let Some(x) = o.get("durability") {
+                db.durability = x
+                    .as_str()
+                    .and_then(crate::db::Durability::parse)
+                    .ok_or("db.durability must be \"process\" or \"always\"")?;
+            }
+            if let Some(x) = o.get("sync_interval_ms") {
+                db.sync_interval_ms =
+                    x.as_u64().filter(|v| *v > 0).ok_or("db.sync_interval_ms must be a positive number")?;
+            }
+        }
+        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db })
     }
 }
 
@@ -331,6 +374,7 @@ pub struct Opened {
     pub identity: Identity,
     pub token: String,
     pub store: crate::Store,
+    pub db: crate::db::DbStore,
 }
 
 impl Repo {
@@ -342,7 +386,8 @@ impl Repo {
         let identity = self.identity(entropy)?;
         let token = self.token(entropy)?;
         let store = crate::Store::open(&self.store_dir())?;
-        Ok(Opened { lock, config, identity, token, store })
+        let db = crate::db::DbStore::open(&self.dir.join("db"), config.db.durability)?;
+        Ok(Opened { lock, config, identity, token, store, db })
     }
 }
 
@@ -385,6 +430,8 @@ mod tests {
             peer_port: 5001,
             bootstrap: vec!["/ip4/1.2.3.4/tcp/4801".into()],
             network: NetLimits::default(),
+            resp_addr: "".into(),
+            db: DbSettings { durability: crate::db::Durability::Always, sync_interval_ms: 50 },
         };
         c.network.max_conns = 17;
         repo.write_config(&c).unwrap();
@@ -394,5 +441,7 @@ mod tests {
         assert!(repo.config().is_err());
         fs::write(repo.config_path(), "{\"network\": {\"keepalive_ms\": 0}}").unwrap();
         assert!(repo.config().unwrap_err().to_string().contains("network.keepalive_ms"));
+        fs::write(repo.config_path(), "{\"db\": {\"durability\": \"never\"}}").unwrap();
+        assert!(repo.config().unwrap_err().to_string().contains("db.durability"));
     }
 }

@@ -13,6 +13,8 @@ pub struct Node {
     pub child: Option<Child>,
     pub api: String,
     pub id: String,
+    /// host:port of the node's Redis protocol endpoint.
+    pub resp: String,
 }
 
 impl Node {
@@ -32,8 +34,9 @@ impl Node {
 
     pub fn start_env(bootstrap: &[String], env: &[(&str, &str)]) -> Node {
         let dir = tempfile::tempdir().unwrap();
-        let n = Node { dir, child: None, api: String::new(), id: String::new() };
-        let mut args = vec!["init", "-p", "0", "--peer-port", "0", "--listen", "127.0.0.1"];
+        let n = Node { dir, child: None, api: String::new(), id: String::new(), resp: String::new() };
+        let mut args =
+            vec!["init", "-p", "0", "--peer-port", "0", "--listen", "127.0.0.1", "--resp-addr", "127.0.0.1:0"];
         for b in bootstrap {
             args.extend(["-b", b.as_str()]);
         }
@@ -61,6 +64,9 @@ impl Node {
             let line = line.unwrap();
             if let Some(id) = line.strip_prefix("leither node ") {
                 self.id = id.to_string();
+            }
+            if let Some(r) = line.strip_prefix("Redis protocol on ") {
+                self.resp = r.to_string();
             }
             if let Some(api) = line.strip_prefix("API and gateway on ") {
                 self.api = api.to_string();

@@ -1,0 +1,190 @@
+//! The database store: one LMDB environment (`<repo>/db`) holding every DB MiMei's keyspace
+//! under its own prefix, so each keyspace is one ordered range (DESIGN.md §8). It implements
+//! proto-core's `db::Read` / `db::Write` for snapshots and write transactions.
+//!
+//! Durability (config `db.durability`):
+//! - `always`: each group commit is fsynced before any of its writes is acknowledged; survives
+//!   power loss.
+//! - `process` (default): a commit reaches the OS (LMDB's write of its pages) before it is
+//!   acknowledged, and a background flush syncs every `db.sync_interval_ms`; survives `kill -9`
+//!   and any crash of the process with every acknowledged write; a power loss may lose the last
+//!   interval, like Redis's `appendfsync everysec`.
+
+use crate::StoreError;
+use heed::types::Bytes;
+use heed::{Database, Env, EnvFlags, RoTxn, RwTxn, WithTls};
+use proto_core::db::{Fault, Read, Write};
+use std::ops::Bound;
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    Always,
+    Process,
+}
+
+impl Durability {
+    pub fn parse(s: &str) -> Option<Durability> {
+        match s {
+            "always" => Some(Durability::Always),
+            "process" => Some(Durability::Process),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Durability::Always => "always",
+            Durability::Process => "process",
+        }
+    }
+}
+
+/// A read snapshot (bound to the thread that opened it).
+pub type Snapshot<'e> = RoTxn<'e, WithTls>;
+
+pub struct DbStore {
+    env: Env,
+    kv: Database<Bytes, Bytes>,
+    pub durability: Durability,
+}
+
+fn fault(e: heed::Error) -> Fault {
+    Fault(format!("store error: {e}"))
+}
+
+impl DbStore {
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let flags = match durability {
+            Durability::Always => EnvFlags::empty(),
+            Durability::Process => EnvFlags::NO_SYNC,
+        };
+        let env = crate::blocks::open_env(dir, 2, flags)?;
+        let mut txn = env.write_txn()?;
+        let kv = env.create_database(&mut txn, Some("kv"))?;
+        txn.commit()?;
+        Ok(DbStore { env, kv, durability })
+    }
+
+    /// Flushes committed transactions to disk (the periodic flush of `process` durability).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        Ok(self.env.force_sync()?)
+    }
+
+    pub fn read_txn(&self) -> Result<Snapshot<'_>, Fault> {
+        self.env.read_txn().map_err(fault)
+    }
+
+    pub fn write_txn(&self) -> Result<RwTxn<'_>, Fault> {
+        self.env.write_txn().map_err(fault)
+    }
+
+    /// The keyspace under `prefix` in a read snapshot.
+    pub fn space<'a>(&self, txn: &'a Snapshot<'a>, prefix: &[u8]) -> Space<&'a Snapshot<'a>> {
+        Space { txn, db: self.kv, prefix: prefix.to_vec() }
+    }
+
+    /// The keyspace under `prefix` in a write transaction.
+    pub fn space_mut<'a, 'e>(&self, txn: &'a mut RwTxn<'e>, prefix: &[u8]) -> Space<&'a mut RwTxn<'e>> {
+        Space { txn, db: self.kv, prefix: prefix.to_vec() }
+    }
+
+    /// Copies every entry under `from` to `to` (replacing what `to` held): a snapshot.
+    pub fn copy_space(&self, txn: &mut RwTxn<'_>, from: &[u8], to: &[u8]) -> Result<u64, Fault> {
+        self.clear_space(txn, to)?;
+        let mut entries = Vec::new();
+        for item in self.kv.prefix_iter(txn, from).map_err(fault)? {
+            let (k, v) = item.map_err(fault)?;
+            entries.push((k[from.len()..].to_vec(), v.to_vec()));
+        }
+        for (k, v) in &entries {
+            let mut key = to.to_vec();
+            key.extend_from_slice(k);
+            self.kv.put(txn, &key, v).map_err(fault)?;
+        }
+        Ok(entries.len() as u64)
+    }
+
+    /// Removes every entry under `prefix`.
+    pub fn clear_space(&self, txn: &mut RwTxn<'_>, prefix: &[u8]) -> Result<(), Fault> {
+        let keys: Vec<Vec<u8>> = self
+            .kv
+            .prefix_iter(txn, prefix)
+            .map_err(fault)?
+            .map(|r| r.map(|(k, _)| k.to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(fault)?;
+        for k in keys {
+            self.kv.delete(txn, &k).map_err(fault)?;
+        }
+        Ok(())
+    }
+}
+
+/// One DB MiMei's keyspace inside an LMDB transaction: keys are stored with the prefix.
+pub struct Space<T> {
+    txn: T,
+    db: Database<Bytes, Bytes>,
+    prefix: Vec<u8>,
+}
+
+impl<T> Space<T> {
+    fn full(&self, key: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + key.len());
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(key);
+        k
+    }
+}
+
+fn scan_in(
+    db: &Database<Bytes, Bytes>,
+    txn: &RoTxn<'_>,
+    prefix: &[u8],
+    from: &[u8],
+    to: &[u8],
+    f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+) -> Result<(), Fault> {
+    if from >= to {
+        return Ok(());
+    }
+    let (mut a, mut b) = (prefix.to_vec(), prefix.to_vec());
+    a.extend_from_slice(from);
+    b.extend_from_slice(to);
+    let range = (Bound::Included(a.as_slice()), Bound::Excluded(b.as_slice()));
+    for item in db.range(txn, &range).map_err(fault)? {
+        let (k, v) = item.map_err(fault)?;
+        if !f(&k[prefix.len()..], v) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+impl Read for Space<&Snapshot<'_>> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
+        Ok(self.db.get(self.txn, &self.full(key)).map_err(fault)?.map(<[u8]>::to_vec))
+    }
+    fn scan(&self, from: &[u8], to: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), Fault> {
+        scan_in(&self.db, self.txn, &self.prefix, from, to, f)
+    }
+}
+
+impl Read for Space<&mut RwTxn<'_>> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
+        Ok(self.db.get(self.txn, &self.full(key)).map_err(fault)?.map(<[u8]>::to_vec))
+    }
+    fn scan(&self, from: &[u8], to: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), Fault> {
+        scan_in(&self.db, self.txn, &self.prefix, from, to, f)
+    }
+}
+
+impl Write for Space<&mut RwTxn<'_>> {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), Fault> {
+        let k = self.full(key);
+        self.db.put(self.txn, &k, value).map_err(fault)
+    }
+    fn del(&mut self, key: &[u8]) -> Result<(), Fault> {
+        let k = self.full(key);
+        self.db.delete(self.txn, &k).map_err(fault).map(|_| ())
+    }
+}

@@ -9,6 +9,11 @@ if ! command -v node >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 npm install --prefix tests/interop --no-audit --no-fund --silent
+# A real Redis (server, redis-cli, redis-benchmark) and the Python client for the database tests.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq redis-server redis-tools
+fi
+python3 -c "import redis" 2>/dev/null || python3 -m pip install -q redis==8.1.0
 # The real hprose 2.0 Python client for the /webapi/ tests.
 python3 -c "import hprose" 2>/dev/null || python3 -m pip install -q hprose==1.4.3
 scripts/check-fence.sh

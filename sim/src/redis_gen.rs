@@ -2,6 +2,7 @@
 //! (WRONGTYPE), numbers overflow and ranges go out of bounds. Used by the differential test
 //! against a real `redis-server`, the fuzz model and the replication scenarios.
 
+use proto_core::db::Reply;
 use proto_core::rng::Rng;
 
 const KEYS: &[&str] = &["k0", "k1", "k2", "k3", "k4", "k5", "user:1", "user:2"];
@@ -238,4 +239,52 @@ impl RedisGen {
         }
         c
     }
+}
+
+// Comparing replies of two servers.
+
+fn sorted(items: Vec<Reply>, pairs: bool) -> Vec<Reply> {
+    let key = |r: &Reply| format!("{r:?}");
+    if pairs {
+        let mut ps: Vec<Vec<Reply>> = items.chunks(2).map(|c| c.to_vec()).collect();
+        ps.sort_by_key(|p| p.iter().map(key).collect::<Vec<_>>());
+        ps.into_iter().flatten().collect()
+    } else {
+        let mut items = items;
+        items.sort_by_key(key);
+        items
+    }
+}
+
+/// Puts replies whose order Redis does not define into one order.
+pub fn normalise(cmd: &str, r: Reply) -> Reply {
+    match (cmd, r) {
+        (_, Reply::Set(a)) => Reply::Set(sorted(a, false)),
+        (_, Reply::Map(mut kv)) => {
+            kv.sort_by_key(|(k, v)| format!("{k:?}{v:?}"));
+            Reply::Map(kv)
+        }
+        ("KEYS" | "SMEMBERS" | "SINTER" | "SUNION" | "SDIFF" | "HKEYS" | "HVALS", Reply::Array(a)) => {
+            Reply::Array(sorted(a, false))
+        }
+        ("HGETALL", Reply::Array(a)) => Reply::Array(sorted(a, true)),
+        ("SCAN" | "SSCAN" | "HSCAN", Reply::Array(mut a)) if a.len() == 2 => {
+            let items = match a.pop() {
+                Some(Reply::Array(items)) => items,
+                other => return Reply::Array(vec![a.remove(0), other.unwrap_or(Reply::Nil)]),
+            };
+            Reply::Array(vec![a.remove(0), Reply::Array(sorted(items, cmd == "HSCAN"))])
+        }
+        (_, r) => r,
+    }
+}
+
+/// Equal replies; TTLs may differ a little, as the two servers read their clocks a moment apart.
+pub fn same(name: &str, t: &Reply, m: &Reply) -> bool {
+    t == m
+        || match (name, t, m) {
+            ("TTL", Reply::Int(a), Reply::Int(b)) => *a >= 0 && *b >= 0 && (a - b).abs() <= 1,
+            ("PTTL", Reply::Int(a), Reply::Int(b)) => *a >= 0 && *b >= 0 && (a - b).abs() <= 1000,
+            _ => false,
+        }
 }

@@ -7,7 +7,7 @@
 
 use proto_core::db::{self, resp::Reply, txn::MemKv, Ctx};
 use proto_core::rng::Seed;
-use sim::redis_gen::RedisGen;
+use sim::redis_gen::{normalise, same, RedisGen};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -17,6 +17,7 @@ struct Redis {
     child: Child,
     conn: TcpStream,
     buf: Vec<u8>,
+    port: u16,
 }
 
 impl Drop for Redis {
@@ -30,6 +31,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Our reply as a client sees it: encoded in protocol `proto` and parsed back.
+fn on_the_wire(r: &Reply, proto: u8) -> Reply {
+    let mut bytes = Vec::new();
+    r.encode_as(&mut bytes, proto);
+    let (back, used) = db::resp::parse_reply(&bytes).unwrap().unwrap();
+    assert_eq!(used, bytes.len());
+    back
+}
+
 fn start_redis() -> Redis {
     let port = free_port();
     let child = Command::new("redis-server")
@@ -39,7 +49,7 @@ fn start_redis() -> Redis {
         .expect("redis-server must be installed (scripts/test.sh installs Debian's redis-server)");
     for _ in 0..200 {
         if let Ok(conn) = TcpStream::connect(("127.0.0.1", port)) {
-            return Redis { child, conn, buf: Vec::new() };
+            return Redis { child, conn, buf: Vec::new(), port };
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -72,37 +82,6 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
-fn sorted(items: Vec<Reply>, pairs: bool) -> Vec<Reply> {
-    let key = |r: &Reply| format!("{r:?}");
-    if pairs {
-        let mut ps: Vec<Vec<Reply>> = items.chunks(2).map(|c| c.to_vec()).collect();
-        ps.sort_by_key(|p| p.iter().map(key).collect::<Vec<_>>());
-        ps.into_iter().flatten().collect()
-    } else {
-        let mut items = items;
-        items.sort_by_key(key);
-        items
-    }
-}
-
-/// Puts replies whose order Redis does not define into one order, and coarsens TTLs.
-fn normalise(cmd: &str, r: Reply) -> Reply {
-    match (cmd, r) {
-        ("KEYS" | "SMEMBERS" | "SINTER" | "SUNION" | "SDIFF" | "HKEYS" | "HVALS", Reply::Array(a)) => {
-            Reply::Array(sorted(a, false))
-        }
-        ("HGETALL", Reply::Array(a)) => Reply::Array(sorted(a, true)),
-        ("SCAN" | "SSCAN" | "HSCAN", Reply::Array(mut a)) if a.len() == 2 => {
-            let items = match a.pop() {
-                Some(Reply::Array(items)) => items,
-                other => return Reply::Array(vec![a.remove(0), other.unwrap_or(Reply::Nil)]),
-            };
-            Reply::Array(vec![a.remove(0), Reply::Array(sorted(items, cmd == "HSCAN"))])
-        }
-        (_, r) => r,
-    }
-}
-
 #[test]
 fn random_commands_match_real_redis() {
     let seed: u64 = match std::env::var("REDIS_DIFF_SEED") {
@@ -112,27 +91,41 @@ fn random_commands_match_real_redis() {
     let count: usize = std::env::var("REDIS_DIFF_COMMANDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     println!("redis differential: seed {seed}, {count} commands (REDIS_DIFF_SEED={seed} replays)");
     let mut redis = start_redis();
+    // A second connection speaks RESP3 (HELLO 3), as redis-py 8 does by default.
+    let mut redis3 = Redis {
+        child: Command::new("true").spawn().unwrap(),
+        conn: TcpStream::connect(("127.0.0.1", redis.port)).unwrap(),
+        buf: Vec::new(),
+        port: redis.port,
+    };
+    assert!(matches!(redis3.call(&["HELLO".into(), "3".into()]), Reply::Map(_)));
     let mut ours = MemKv::default();
     let mut gen = RedisGen::new(Seed::from_u64(seed).rng());
     let mut history: Vec<String> = Vec::new();
     for i in 0..count {
         let cmd = gen.next_command();
         history.push(cmd.join(" "));
-        let theirs = redis.call(&cmd);
+        // Reads go to both connections (RESP2 and RESP3); writes to one of them.
+        let name = cmd[0].to_ascii_uppercase();
+        let is_write = db::lookup(cmd[0].as_bytes()).is_some_and(|c| c.is_write());
+        let proto = if !is_write || i % 2 == 0 { 2 } else { 3 };
+        let theirs = if proto == 2 { redis.call(&cmd) } else { redis3.call(&cmd) };
         let args: Vec<Vec<u8>> = cmd.iter().map(|s| s.as_bytes().to_vec()).collect();
         let mine = db::run_write(&mut ours, &Ctx { now_ms: now_ms() }, &args).expect("no storage faults in memory");
-        let name = cmd[0].to_ascii_uppercase();
-        let (t, m) = (normalise(&name, theirs), normalise(&name, mine));
-        // The two servers read their clocks a moment apart.
-        let close = match (&name[..], &t, &m) {
-            ("TTL", Reply::Int(a), Reply::Int(b)) => *a >= 0 && *b >= 0 && (a - b).abs() <= 1,
-            ("PTTL", Reply::Int(a), Reply::Int(b)) => *a >= 0 && *b >= 0 && (a - b).abs() <= 1000,
-            _ => false,
-        };
-        if t != m && !close {
+        if !is_write {
+            let theirs3 = normalise(&name, redis3.call(&cmd));
+            let mine3 = normalise(&name, on_the_wire(&mine, 3));
+            assert!(
+                same(&name, &theirs3, &mine3),
+                "seed {seed}, command #{i} in RESP3: {}\n  redis: {theirs3:?}\n  ours:  {mine3:?}",
+                cmd.join(" ")
+            );
+        }
+        let (t, m) = (normalise(&name, theirs), normalise(&name, on_the_wire(&mine, proto)));
+        if !same(&name, &t, &m) {
             let recent = history.iter().rev().take(12).rev().cloned().collect::<Vec<_>>().join("\n  ");
             panic!(
-                "seed {seed}, command #{i}: {}\n  redis: {t:?}\n  ours:  {m:?}\nlast commands:\n  {recent}",
+                "seed {seed}, command #{i} (RESP{proto}): {}\n  redis: {t:?}\n  ours:  {m:?}\nlast commands:\n  {recent}",
                 cmd.join(" ")
             );
         }

@@ -116,6 +116,16 @@ impl Node {
         assert!(status.success(), "node exited with {status}");
     }
 
+    /// Stops the node cleanly and starts it again on the same repo.
+    pub fn restart(mut self) -> Node {
+        self.ok(&["stop"]);
+        let mut child = self.child.take().unwrap();
+        assert!(child.wait().unwrap().success());
+        self.api.clear();
+        self.resp.clear();
+        self.spawn()
+    }
+
     pub fn kill9(&mut self) {
         let mut child = self.child.take().unwrap();
         child.kill().unwrap();

@@ -11,3 +11,4 @@ mod hprose;
 mod interop_js;
 mod mimei;
 mod network;
+mod redis;

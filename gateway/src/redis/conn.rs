@@ -17,6 +17,8 @@ pub struct Conn {
     multi: Option<Vec<Vec<Vec<u8>>>>,
     multi_error: bool,
     watched: Watched,
+    /// RESP protocol version (2 until HELLO 3).
+    proto: u8,
 }
 
 /// Where one request's reply comes from.
@@ -29,7 +31,7 @@ enum Slot {
 impl Conn {
     pub fn new(shared: std::sync::Arc<Shared>) -> Conn {
         let prefix = shared.default_prefix.clone();
-        Conn { shared, prefix, authed: false, multi: None, multi_error: false, watched: Watched::default() }
+        Conn { shared, prefix, authed: false, multi: None, multi_error: false, watched: Watched::default(), proto: 2 }
     }
 
     fn engine(&self) -> &Engine {
@@ -115,8 +117,8 @@ impl Conn {
         self.flush(&mut run, &mut run_writes, &mut results);
         for s in slots {
             match s {
-                Slot::Ready(r) => r.encode(out),
-                Slot::Db(i) => results.get(i).cloned().unwrap_or(Reply::Nil).encode(out),
+                Slot::Ready(r) => r.encode_as(out, self.proto),
+                Slot::Db(i) => results.get(i).cloned().unwrap_or(Reply::Nil).encode_as(out, self.proto),
             }
         }
         quit
@@ -248,23 +250,7 @@ impl Conn {
                 self.unwatch();
                 Reply::ok()
             }
-            "hello" => match a.get(1).map(|v| v.as_slice()) {
-                None | Some(b"2") => Reply::Array(vec![
-                    Reply::bulk("server"),
-                    Reply::bulk("leither"),
-                    Reply::bulk("version"),
-                    Reply::bulk(env!("CARGO_PKG_VERSION")),
-                    Reply::bulk("proto"),
-                    Reply::Int(2),
-                    Reply::bulk("mode"),
-                    Reply::bulk("standalone"),
-                    Reply::bulk("role"),
-                    Reply::bulk("master"),
-                    Reply::bulk("modules"),
-                    Reply::Array(vec![]),
-                ]),
-                Some(_) => Reply::err("NOPROTO sorry, this protocol version is not supported"),
-            },
+            "hello" => self.hello(a),
             "info" => Reply::Bulk(self.shared.info().into_bytes()),
             "command" => Reply::Array(vec![]),
             "client" => match a.get(1).map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()) {
@@ -272,7 +258,7 @@ impl Conn {
                 Some(s) if s == "id" => Reply::Int(1),
                 _ => Reply::ok(),
             },
-            "config" => Reply::Array(vec![]),
+            "config" => Reply::Map(vec![]),
             "reset" => {
                 self.multi = None;
                 self.unwatch();
@@ -283,6 +269,47 @@ impl Conn {
             _ => db::unknown(a),
         };
         (r, false)
+    }
+
+    /// HELLO [protover [AUTH user pass] [SETNAME name]]: switches the protocol and authenticates.
+    fn hello(&mut self, a: &[Vec<u8>]) -> Reply {
+        let proto = match a.get(1) {
+            None => self.proto,
+            Some(v) => match db::num::parse_i64(v) {
+                Some(p @ 2..=3) => p as u8,
+                Some(_) => return Reply::err("NOPROTO unsupported protocol version"),
+                None => return Reply::err("ERR Protocol version is not an integer or out of range"),
+            },
+        };
+        let mut i = 2;
+        let mut authed = self.authed;
+        while i < a.len() {
+            let opt = String::from_utf8_lossy(&a[i]).to_ascii_lowercase();
+            match (opt.as_str(), a.get(i + 1), a.get(i + 2)) {
+                ("auth", Some(user), Some(pass)) => {
+                    if user.as_slice() != b"default" || !self.shared.check_token(pass) {
+                        return Reply::err("WRONGPASS invalid username-password pair or user is disabled.");
+                    }
+                    authed = true;
+                    i += 3;
+                }
+                ("setname", Some(_), _) => i += 2,
+                _ => return Reply::Error(format!("ERR Syntax error in HELLO option '{opt}'")),
+            }
+        }
+        self.authed = authed;
+        self.proto = proto;
+        let s = |t: &str| Reply::bulk(t);
+        Reply::Map(vec![
+            (s("server"), s("redis")),
+            (s("version"), s("7.0.0")),
+            (s("leither"), s(env!("CARGO_PKG_VERSION"))),
+            (s("proto"), Reply::Int(i64::from(proto))),
+            (s("id"), Reply::Int(1)),
+            (s("mode"), s("standalone")),
+            (s("role"), s("master")),
+            (s("modules"), Reply::Array(vec![])),
+        ])
     }
 
     fn unwatch(&mut self) {

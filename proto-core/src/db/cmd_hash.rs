@@ -73,7 +73,10 @@ fn listing(txn: &dyn Read, cx: &Ctx, key: &[u8], keys: bool, vals: bool) -> R {
 }
 
 pub fn hgetall(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
-    listing(txn, cx, &a[1], true, true)
+    if typed(txn, cx, &a[1], Type::Hash)?.is_none() {
+        return Ok(Reply::Map(vec![]));
+    }
+    Ok(Reply::Map(fields(txn, &a[1])?.into_iter().map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v))).collect()))
 }
 
 pub fn hkeys(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {

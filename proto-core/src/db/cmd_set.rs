@@ -12,8 +12,8 @@ fn members(txn: &dyn Read, cx: &Ctx, key: &[u8]) -> Result<Option<BTreeSet<Vec<u
     Ok(Some(collect_family(txn, &family_prefix(b's', key))?.into_iter().map(|(m, _)| m).collect()))
 }
 
-fn array(set: impl IntoIterator<Item = Vec<u8>>) -> Reply {
-    Reply::Array(set.into_iter().map(Reply::Bulk).collect())
+fn set_reply(set: impl IntoIterator<Item = Vec<u8>>) -> Reply {
+    Reply::Set(set.into_iter().map(Reply::Bulk).collect())
 }
 
 pub fn sadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
@@ -55,7 +55,7 @@ pub fn srem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
 }
 
 pub fn smembers(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
-    Ok(array(members(txn, cx, &a[1])?.unwrap_or_default()))
+    Ok(set_reply(members(txn, cx, &a[1])?.unwrap_or_default()))
 }
 
 pub fn sismember(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
@@ -77,24 +77,24 @@ fn all_sets(txn: &dyn Read, cx: &Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<BTr
 pub fn sinter(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let sets = all_sets(txn, cx, &a[1..])?;
     if sets.iter().any(Option::is_none) {
-        return Ok(Reply::Array(vec![]));
+        return Ok(Reply::Set(vec![]));
     }
     let mut it = sets.into_iter().flatten();
     let first = it.next().unwrap_or_default();
     let rest: Vec<_> = it.collect();
-    Ok(array(first.into_iter().filter(|m| rest.iter().all(|s| s.contains(m)))))
+    Ok(set_reply(first.into_iter().filter(|m| rest.iter().all(|s| s.contains(m)))))
 }
 
 pub fn sunion(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let all: BTreeSet<Vec<u8>> = all_sets(txn, cx, &a[1..])?.into_iter().flatten().flatten().collect();
-    Ok(array(all))
+    Ok(set_reply(all))
 }
 
 pub fn sdiff(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let mut sets = all_sets(txn, cx, &a[1..])?.into_iter();
     let first = sets.next().flatten().unwrap_or_default();
     let rest: Vec<_> = sets.flatten().collect();
-    Ok(array(first.into_iter().filter(|m| !rest.iter().any(|s| s.contains(m)))))
+    Ok(set_reply(first.into_iter().filter(|m| !rest.iter().any(|s| s.contains(m)))))
 }
 
 pub fn sscan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
@@ -102,5 +102,5 @@ pub fn sscan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let (pat, _count, _) = super::cmd_keys::scan_options(a, 3, false)?;
     let all = members(txn, cx, &a[1])?.unwrap_or_default();
     let out = all.into_iter().filter(|m| pat.is_none_or(|p| matches(p, m)));
-    Ok(Reply::Array(vec![Reply::bulk("0"), array(out)]))
+    Ok(Reply::Array(vec![Reply::bulk("0"), Reply::Array(out.map(Reply::Bulk).collect())]))
 }

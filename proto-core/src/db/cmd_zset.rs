@@ -3,7 +3,7 @@
 //! entry in score order (`Z`), so ranges are one scan.
 
 use super::keyspace::{collect_family, delete_key, element_key, family_prefix, put_meta, score_bytes, Meta, Type};
-use super::num::{fmt_f64, parse_f64};
+use super::num::parse_f64;
 use super::{eq_ic, fail, float_arg, int_arg, typed, typed_w, Ctx, Fault, Read, Reply, Write, E, R, SYNTAX};
 
 const NAN: &str = "ERR resulting score is not a number (NaN)";
@@ -121,7 +121,7 @@ pub fn zadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
                 if (gt && new <= cur) || (lt && new >= cur) {
                     continue;
                 }
-                incr_reply = Reply::Bulk(fmt_f64(new).into_bytes());
+                incr_reply = Reply::Double(new);
                 if new != cur {
                     put_score(txn, key, member, Some(cur), new)?;
                     updated += 1;
@@ -132,7 +132,7 @@ pub fn zadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
                     continue;
                 }
                 put_score(txn, key, member, None, s)?;
-                incr_reply = Reply::Bulk(fmt_f64(s).into_bytes());
+                incr_reply = Reply::Double(s);
                 added += 1;
                 count += 1;
             }
@@ -156,7 +156,7 @@ pub fn zincrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     put_score(txn, key, &a[3], cur, new)?;
     let count = m.count() + u64::from(cur.is_none());
     finish_count(txn, key, &mut m, count, is_new)?;
-    Ok(Reply::Bulk(fmt_f64(new).into_bytes()))
+    Ok(Reply::Double(new))
 }
 
 pub fn zrem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
@@ -178,7 +178,7 @@ pub fn zscore(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     if typed(txn, cx, &a[1], Type::ZSet)?.is_none() {
         return Ok(Reply::Nil);
     }
-    Ok(score_of(txn, &a[1], &a[2])?.map_or(Reply::Nil, |s| Reply::Bulk(fmt_f64(s).into_bytes())))
+    Ok(score_of(txn, &a[1], &a[2])?.map_or(Reply::Nil, Reply::Double))
 }
 
 pub fn zcard(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
@@ -245,14 +245,11 @@ pub fn zrevrank(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
 }
 
 fn emit(items: Vec<(Vec<u8>, f64)>, scores: bool) -> Reply {
-    let mut out = Vec::with_capacity(items.len() * if scores { 2 } else { 1 });
-    for (m, s) in items {
-        out.push(Reply::Bulk(m));
-        if scores {
-            out.push(Reply::Bulk(fmt_f64(s).into_bytes()));
-        }
+    if scores {
+        Reply::Pairs(items.into_iter().map(|(m, s)| (Reply::Bulk(m), Reply::Double(s))).collect())
+    } else {
+        Reply::Array(items.into_iter().map(|(m, _)| Reply::Bulk(m)).collect())
     }
-    Reply::Array(out)
 }
 
 /// What a range call asks for.

@@ -18,6 +18,14 @@ pub enum Reply {
     Nil,
     Array(Vec<Reply>),
     NilArray,
+    /// A map (HGETALL, HELLO): RESP3 `%`, a flat array in RESP2.
+    Map(Vec<(Reply, Reply)>),
+    /// A set (SMEMBERS, SINTER…): RESP3 `~`, an array in RESP2.
+    Set(Vec<Reply>),
+    /// A double (ZSCORE…): RESP3 `,`, a bulk string printed like `%.17g` in RESP2.
+    Double(f64),
+    /// Pairs (… WITHSCORES): RESP3 an array of two-element arrays, RESP2 one flat array.
+    Pairs(Vec<(Reply, Reply)>),
 }
 
 impl Reply {
@@ -36,7 +44,51 @@ impl Reply {
 
     /// Appends the RESP2 encoding of the reply to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
+        self.encode_as(out, 2)
+    }
+
+    /// Appends the reply in protocol version 2 or 3.
+    pub fn encode_as(&self, out: &mut Vec<u8>, proto: u8) {
+        let v3 = proto >= 3;
         match self {
+            Reply::Nil | Reply::NilArray if v3 => out.extend_from_slice(b"_\r\n"),
+            Reply::Map(kv) => {
+                line(out, if v3 { b'%' } else { b'*' }, (kv.len() * if v3 { 1 } else { 2 }).to_string().as_bytes());
+                for (k, v) in kv {
+                    k.encode_as(out, proto);
+                    v.encode_as(out, proto);
+                }
+            }
+            Reply::Pairs(kv) => {
+                line(out, b'*', (kv.len() * if v3 { 1 } else { 2 }).to_string().as_bytes());
+                for (k, v) in kv {
+                    if v3 {
+                        out.extend_from_slice(b"*2\r\n");
+                    }
+                    k.encode_as(out, proto);
+                    v.encode_as(out, proto);
+                }
+            }
+            Reply::Set(items) => {
+                line(out, if v3 { b'~' } else { b'*' }, items.len().to_string().as_bytes());
+                for i in items {
+                    i.encode_as(out, proto);
+                }
+            }
+            Reply::Double(d) => {
+                let text = super::num::fmt_f64(*d);
+                if v3 {
+                    line(out, b',', text.as_bytes());
+                } else {
+                    Reply::Bulk(text.into_bytes()).encode_as(out, proto);
+                }
+            }
+            Reply::Array(items) => {
+                line(out, b'*', items.len().to_string().as_bytes());
+                for i in items {
+                    i.encode_as(out, proto);
+                }
+            }
             Reply::Simple(s) => line(out, b'+', s.as_bytes()),
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
             Reply::Int(n) => line(out, b':', n.to_string().as_bytes()),
@@ -47,12 +99,6 @@ impl Reply {
             }
             Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
             Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
-            Reply::Array(items) => {
-                line(out, b'*', items.len().to_string().as_bytes());
-                for i in items {
-                    i.encode(out);
-                }
-            }
         }
     }
 }
@@ -264,6 +310,42 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> 
                 }
             }
             Ok(Some((Reply::Array(items), pos)))
+        }
+        b'_' => Ok(Some((Reply::Nil, next))),
+        b',' => {
+            let t = String::from_utf8_lossy(text);
+            let d = match &*t {
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                t => t.parse().map_err(|_| ProtocolError("Protocol error: bad double".into()))?,
+            };
+            Ok(Some((Reply::Double(d), next)))
+        }
+        b'%' | b'~' => {
+            let n = num()?.max(0) as usize;
+            let per = if buf[0] == b'%' { 2 } else { 1 };
+            let mut items = Vec::new();
+            let mut pos = next;
+            for _ in 0..n * per {
+                match parse_reply(&buf[pos..])? {
+                    Some((r, used)) => {
+                        items.push(r);
+                        pos += used;
+                    }
+                    None => return Ok(None),
+                }
+            }
+            let r = if per == 2 {
+                let mut kv = Vec::new();
+                let mut it = items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    kv.push((k, v));
+                }
+                Reply::Map(kv)
+            } else {
+                Reply::Set(items)
+            };
+            Ok(Some((r, pos)))
         }
         c => Err(ProtocolError(format!("Protocol error: unknown reply type '{}'", c as char))),
     }

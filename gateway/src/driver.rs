@@ -152,45 +152,23 @@ pub fn default_db(
     Ok(mid)
 }
 
-/// The running database service.
-pub struct DbService {
-    pub engine: std::sync::Arc<crate::redis::Engine>,
-    pub resp: Option<crate::redis::RespServer>,
-    pub default_mid: proto_core::mimei::Mid,
-}
-
-impl DbService {
-    pub fn stop(&self) {
-        if let Some(r) = &self.resp {
-            r.stop();
-        }
-        self.engine.stop();
-    }
-}
-
 impl<B: crate::Backend> Services<'_, B> {
-    /// Starts the database engine and the RESP endpoint.
-    pub fn start_db(&self) -> std::io::Result<DbService> {
-        let err = |e: String| std::io::Error::other(e);
+    /// Starts the database service (and its RESP endpoint unless the address is empty).
+    pub fn start_db(&self) -> std::io::Result<std::sync::Arc<crate::redis::DbService>> {
         let me = proto_core::identity::Identity::from_seed(self.seed);
-        let default_mid = default_db(&*self.store, &me).map_err(err)?;
-        let engine = crate::redis::Engine::start(self.db.clone(), self.db_sync_interval_ms, None);
-        let resp = if self.resp_addr.is_empty() {
-            None
-        } else {
-            let store = self.store.clone();
-            let is_db: crate::redis::server::IsDb = Box::new(move |mid| {
-                Ok(store.get_mimei(mid)?.is_some_and(|m| m.head.info.kind == proto_core::mimei::Kind::Db))
-            });
-            Some(crate::redis::RespServer::start(
-                self.resp_addr,
-                engine.clone(),
-                default_mid,
-                self.token.clone(),
-                is_db,
-            )?)
-        };
-        Ok(DbService { engine, resp, default_mid })
+        let default_mid = default_db(&*self.store, &me).map_err(std::io::Error::other)?;
+        let store = self.store.clone();
+        let is_db: crate::redis::server::IsDb =
+            Box::new(move |mid| Ok(store.get_mimei(mid)?.is_some_and(|m| m.head.info.kind == proto_core::mimei::Kind::Db)));
+        crate::redis::DbService::start(crate::redis::DbOptions {
+            store: self.db.clone(),
+            sync_interval_ms: self.db_sync_interval_ms,
+            resp_addr: self.resp_addr.to_string(),
+            default_mid,
+            token: self.token.clone(),
+            is_db,
+            hook: None,
+        })
     }
 
     /// Starts the services; `shutdown` is what the `Shutdown` method calls.

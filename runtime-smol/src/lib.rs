@@ -55,7 +55,7 @@ pub mod node {
         })?;
         let api = running.api_url();
         repo.write_daemon_info(std::process::id(), &api)?;
-        let resp = db.resp.as_ref().map(|r| r.addr.to_string());
+        let resp = db.resp_addr.map(|a| a.to_string());
         on_start(&Started { node_id, api, resp });
         smol::block_on(async {
             let _ = stop_rx.recv().await;

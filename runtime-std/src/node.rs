@@ -53,7 +53,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
     })?;
     let api = running.api_url();
     repo.write_daemon_info(std::process::id(), &api)?;
-    let resp = db.resp.as_ref().map(|r| r.addr.to_string());
+    let resp = db.resp_addr.map(|a| a.to_string());
     on_start(&Started { node_id, api, resp });
 
     // Block until Shutdown. Give the worker a moment to finish sending its reply.

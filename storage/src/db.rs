@@ -39,6 +39,9 @@ impl Durability {
     }
 }
 
+/// A write transaction.
+pub type WriteTxn<'e> = RwTxn<'e>;
+
 /// A read snapshot (bound to the thread that opened it).
 pub type Snapshot<'e> = RoTxn<'e, WithTls>;
 

@@ -186,3 +186,62 @@ fn random_commands_over_resp_match_real_redis() {
     let _ = redis.wait();
     n.stop();
 }
+
+/// kill -9 during a burst of writes from several clients: after a restart every write that was
+/// acknowledged is there (the default durability: commits reach the OS before the reply).
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    use std::sync::Arc;
+    let mut n = Node::start();
+    let token = n.token();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Arc<Vec<AtomicI64>> = Arc::new((0..4).map(|_| AtomicI64::new(-1)).collect());
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let (addr, token, stop, acked) = (n.resp.clone(), token.clone(), stop.clone(), acked.clone());
+            std::thread::spawn(move || {
+                let mut c = Client::connect(&addr);
+                c.call(&["AUTH".into(), token]);
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    // Once the node is killed, calls fail: stop there.
+                    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let set = c.call(&["SET".into(), format!("t{t}:{i}"), i.to_string()]);
+                        let push = c.call(&["RPUSH".into(), format!("log{t}"), i.to_string()]);
+                        set == Reply::ok() && push == Reply::Int(i + 1)
+                    }));
+                    match ok {
+                        Ok(true) => acked[t].store(i, Ordering::SeqCst),
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let the burst run, then kill the node in the middle of it.
+    while acked.iter().map(|a| a.load(Ordering::SeqCst)).min().unwrap() < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    n.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        let _ = w.join();
+    }
+    n.api.clear();
+    n.resp.clear();
+    let n = n.spawn();
+    let mut c = Client::connect(&n.resp);
+    for (t, last) in acked.iter().enumerate() {
+        let last = last.load(Ordering::SeqCst);
+        assert!(last >= 300);
+        for i in 0..=last {
+            assert_eq!(c.call(&["GET".into(), format!("t{t}:{i}")]), Reply::bulk(i.to_string()), "writer {t}, write {i} of {last}");
+        }
+        let Reply::Int(len) = c.call(&["LLEN".into(), format!("log{t}")]) else { panic!() };
+        assert!(len > last, "writer {t}: {len} log entries, {} acknowledged", last + 1);
+    }
+    n.stop();
+}

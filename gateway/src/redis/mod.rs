@@ -1,9 +1,9 @@
-//! The node's database service: the group-commit engine over the LMDB database store and the
-//! RESP (Redis protocol) endpoint.
+//! The node's database service: an event loop that serves the RESP (Redis protocol) endpoint
+//! and the API's database calls over the LMDB database store, with group commit.
 
 pub mod conn;
 pub mod engine;
 pub mod server;
 
-pub use engine::{prefix, Engine};
-pub use server::RespServer;
+pub use engine::prefix;
+pub use server::{DbOptions, DbService};

@@ -1,34 +1,48 @@
-//! The RESP endpoint: a TCP listener with a thread per client (blocking I/O, like the HTTP
-//! server), bounded in number, serving the node's DB MiMeis.
+//! The database service of a node: one event-loop thread owns the RESP listener and every client
+//! connection (non-blocking sockets over epoll/kqueue through `polling`), and runs each round of
+//! ready requests — every client's pipeline plus API calls — in one LMDB transaction, committed
+//! once before any of its replies is written. That is group commit without a thread per client,
+//! and the reason the endpoint keeps up with Redis's own single-threaded loop.
 
-use super::conn::Conn;
-use super::engine::{prefix, Engine};
+use super::conn::{may_write, Session};
+use super::engine::{prefix, Batch, Watch};
+use polling::{Event, Events, PollMode, Poller};
+use proto_core::db::{resp, Fault, Reply};
 use proto_core::mimei::Mid;
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use storage::db::{DbStore, Durability};
 
 /// Redis's default `maxclients`.
 pub const MAX_CLIENTS: usize = 10_000;
+/// Redis's `client-query-buffer-limit`: a client sending more unparsed bytes is dropped.
+const MAX_QUERY_BUFFER: usize = 1 << 30;
+/// Most bytes read from one client per round, so one busy client cannot starve the others.
+const READ_PER_ROUND: usize = 1 << 20;
+const LISTENER: usize = usize::MAX - 1;
 
 /// Tells whether a mid names a DB MiMei this node holds.
 pub type IsDb = Box<dyn Fn(&Mid) -> Result<bool, String> + Send + Sync>;
+/// Called after each commit with the keyspaces it changed (replication hooks in here).
+pub type CommitHook = Box<dyn Fn(&[Vec<u8>]) + Send>;
 
+/// What every connection shares.
 pub struct Shared {
-    pub engine: Arc<Engine>,
     pub default_prefix: Vec<u8>,
     pub default_mid: Mid,
     token: String,
     is_db: IsDb,
-    clients: AtomicUsize,
-    stopping: AtomicBool,
+    durability: Durability,
+    clients: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
     pub fn check_token(&self, given: &[u8]) -> bool {
         let t = self.token.as_bytes();
-        // Length-independent comparison time is not needed for a local token, but equality must
-        // not stop at the first differing byte.
+        // Equality must not stop at the first differing byte.
         t.len() == given.len() && t.iter().zip(given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
 
@@ -37,87 +51,447 @@ impl Shared {
         if arg == b"0" {
             return Ok(self.default_prefix.clone());
         }
-        let text = String::from_utf8_lossy(arg);
         if proto_core::db::num::parse_i64(arg).is_some() {
             return Err("ERR DB index is out of range".into());
         }
+        let text = String::from_utf8_lossy(arg);
         let mid = Mid::parse(&text).map_err(|e| format!("ERR invalid DB MiMei id '{text}': {e}"))?;
         match (self.is_db)(&mid) {
             Ok(true) => Ok(prefix(&mid, 0)),
-            Ok(false) => {
-                Err(format!("ERR no database MiMei {text} on this node (create one with `mimei create --db`)"))
-            }
+            Ok(false) => Err(format!("ERR no database MiMei {text} on this node (create one with `mimei create --db`)")),
             Err(e) => Err(format!("ERR {e}")),
         }
     }
 
     pub fn info(&self) -> String {
         format!(
-            "# Server\r\nredis_version:7.0.0\r\nleither_version:{}\r\nredis_mode:standalone\r\n\r\n# Clients\r\nconnected_clients:{}\r\n\r\n# Persistence\r\ndurability:{}\r\n\r\n# Keyspace\r\ndefault_db:{}\r\n",
+            "# Server\r\nredis_version:7.0.0\r\nleither_version:{}\r\nredis_mode:standalone\r\n\r\n# Clients\r\n\
+             connected_clients:{}\r\n\r\n# Persistence\r\ndurability:{}\r\n\r\n# Keyspace\r\ndefault_db:{}\r\n",
             env!("CARGO_PKG_VERSION"),
             self.clients.load(Ordering::Relaxed),
-            self.engine.store.durability.name(),
+            self.durability.name(),
             self.default_mid,
         )
     }
 }
 
-pub struct RespServer {
-    pub addr: SocketAddr,
-    shared: Arc<Shared>,
+/// Commands from elsewhere in the node (API methods), run in the next round.
+struct Job {
+    prefix: Vec<u8>,
+    cmds: Vec<Vec<Vec<u8>>>,
+    done: mpsc::SyncSender<Result<Vec<Reply>, Fault>>,
 }
 
-impl RespServer {
-    pub fn start(
-        addr: &str,
-        engine: Arc<Engine>,
-        default_mid: Mid,
-        token: String,
-        is_db: IsDb,
-    ) -> std::io::Result<RespServer> {
-        let listener = TcpListener::bind(addr)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for Redis clients on {addr}: {e}")))?;
-        let local = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            engine,
-            default_prefix: prefix(&default_mid, 0),
-            default_mid,
-            token,
-            is_db,
-            clients: AtomicUsize::new(0),
-            stopping: AtomicBool::new(false),
-        });
-        let s = shared.clone();
-        std::thread::Builder::new().name("resp-accept".into()).spawn(move || {
-            for stream in listener.incoming() {
-                if s.stopping.load(Ordering::Relaxed) {
-                    break;
-                }
-                let Ok(mut stream) = stream else { continue };
-                if s.clients.fetch_add(1, Ordering::Relaxed) >= MAX_CLIENTS {
-                    s.clients.fetch_sub(1, Ordering::Relaxed);
-                    use std::io::Write;
-                    let _ = stream.write_all(b"-ERR max number of clients reached\r\n");
-                    continue;
-                }
-                let s2 = s.clone();
-                let spawned =
-                    std::thread::Builder::new().name("resp-conn".into()).stack_size(256 * 1024).spawn(move || {
-                        Conn::new(s2.clone()).serve(stream);
-                        s2.clients.fetch_sub(1, Ordering::Relaxed);
-                    });
-                if spawned.is_err() {
-                    s.clients.fetch_sub(1, Ordering::Relaxed);
-                }
-            }
-        })?;
-        Ok(RespServer { addr: local, shared })
+/// The running database service.
+pub struct DbService {
+    pub resp_addr: Option<SocketAddr>,
+    pub default_mid: Mid,
+    poller: Arc<Poller>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    stopping: Arc<AtomicBool>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// How to start the service.
+pub struct DbOptions {
+    pub store: Arc<DbStore>,
+    pub sync_interval_ms: u64,
+    /// Where Redis clients connect; empty = no RESP endpoint.
+    pub resp_addr: String,
+    pub default_mid: Mid,
+    pub token: String,
+    pub is_db: IsDb,
+    pub hook: Option<CommitHook>,
+}
+
+impl DbService {
+    pub fn start(o: DbOptions) -> std::io::Result<Arc<DbService>> {
+        let listener = if o.resp_addr.is_empty() {
+            None
+        } else {
+            let l = TcpListener::bind(&o.resp_addr).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen for Redis clients on {}: {e}", o.resp_addr))
+            })?;
+            l.set_nonblocking(true)?;
+            Some(l)
+        };
+        let resp_addr = listener.as_ref().map(TcpListener::local_addr).transpose()?;
+        let poller = Arc::new(Poller::new()?);
+        if let Some(l) = &listener {
+            // SAFETY: the listener lives in the loop until the loop ends, and is removed from the
+            // poller before it is dropped.
+            #[allow(unsafe_code)]
+            unsafe {
+                poller.add_with_mode(l, Event::readable(LISTENER), PollMode::Level)?
+            };
+        }
+        let shared = Shared {
+            default_prefix: prefix(&o.default_mid, 0),
+            default_mid: o.default_mid,
+            token: o.token,
+            is_db: o.is_db,
+            durability: o.store.durability,
+            clients: Default::default(),
+        };
+        let (tx, rx) = mpsc::channel();
+        let stopping = Arc::new(AtomicBool::new(false));
+        if o.store.durability == Durability::Process {
+            start_flusher(&o.store, o.sync_interval_ms, stopping.clone());
+        }
+        let mut lp = Loop {
+            store: o.store,
+            poller: poller.clone(),
+            listener,
+            shared,
+            watch: Watch::default(),
+            clients: HashMap::new(),
+            next_key: 0,
+            jobs: rx,
+            stopping: stopping.clone(),
+            hook: o.hook,
+        };
+        let thread = std::thread::Builder::new().name("db-loop".into()).spawn(move || lp.run())?;
+        Ok(Arc::new(DbService {
+            resp_addr,
+            default_mid: o.default_mid,
+            poller,
+            jobs: Mutex::new(Some(tx)),
+            stopping,
+            thread: Mutex::new(Some(thread)),
+        }))
     }
 
-    pub fn stop(&self) {
-        self.shared.stopping.store(true, Ordering::Relaxed);
-        // Wake the accept loop.
-        let _ = std::net::TcpStream::connect(self.addr);
-        self.shared.engine.stop();
+    /// Runs commands (in order, in one transaction) in keyspace `prefix`; replies once committed.
+    pub fn submit(&self, prefix: &[u8], cmds: Vec<Vec<Vec<u8>>>) -> Result<Vec<Reply>, Fault> {
+        let (done, wait) = mpsc::sync_channel(1);
+        let sent = self
+            .jobs
+            .lock()
+            .ok()
+            .and_then(|j| j.as_ref().map(|tx| tx.send(Job { prefix: prefix.to_vec(), cmds, done }).is_ok()))
+            .unwrap_or(false);
+        if !sent {
+            return Err(Fault("the database is shutting down".into()));
+        }
+        let _ = self.poller.notify();
+        wait.recv().map_err(|_| Fault("the database stopped".into()))?
     }
+
+    /// Stops the loop after its current round; committed data is flushed to disk.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Ok(mut j) = self.jobs.lock() {
+            j.take();
+        }
+        let _ = self.poller.notify();
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn start_flusher(store: &Arc<DbStore>, interval_ms: u64, stopping: Arc<AtomicBool>) {
+    let weak = Arc::downgrade(store);
+    let spawned = std::thread::Builder::new().name("db-flush".into()).spawn(move || {
+        while !stopping.load(Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(interval_ms.max(10)));
+            let Some(s) = weak.upgrade() else { return };
+            if let Err(e) = s.sync() {
+                eprintln!("database flush failed: {e}");
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("cannot start the database flusher ({e}); commits still reach the OS before replies");
+    }
+}
+
+struct Client {
+    stream: TcpStream,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    session: Session,
+    /// Close once `out` is written.
+    closing: bool,
+    /// Waiting for the socket to take `out` (reading paused meanwhile).
+    blocked: bool,
+}
+
+struct Loop {
+    store: Arc<DbStore>,
+    poller: Arc<Poller>,
+    listener: Option<TcpListener>,
+    shared: Shared,
+    watch: Watch,
+    clients: HashMap<usize, Client>,
+    next_key: usize,
+    jobs: mpsc::Receiver<Job>,
+    stopping: Arc<AtomicBool>,
+    hook: Option<CommitHook>,
+}
+
+impl Loop {
+    fn run(&mut self) {
+        let mut events = Events::new();
+        while !self.stopping.load(Ordering::SeqCst) {
+            events.clear();
+            if let Err(e) = self.poller.wait(&mut events, None) {
+                if e.kind() != ErrorKind::Interrupted {
+                    eprintln!("database loop: {e}");
+                    break;
+                }
+            }
+            let mut ready: Vec<usize> = Vec::new();
+            for ev in events.iter() {
+                if ev.key == LISTENER {
+                    self.accept();
+                    continue;
+                }
+                let Some(c) = self.clients.get_mut(&ev.key) else { continue };
+                if ev.writable {
+                    flush(c);
+                }
+                if ev.readable && !c.blocked {
+                    read_some(c);
+                    ready.push(ev.key);
+                }
+            }
+            self.round(&ready);
+            for key in ready {
+                self.finish(key);
+            }
+            let blocked: Vec<usize> = self.clients.iter().filter(|(_, c)| c.blocked).map(|(k, _)| *k).collect();
+            for key in blocked {
+                self.finish(key);
+            }
+        }
+        let keys: Vec<usize> = self.clients.keys().copied().collect();
+        for k in keys {
+            self.close(k);
+        }
+        if let Some(l) = self.listener.take() {
+            let _ = self.poller.delete(&l);
+        }
+        if let Err(e) = self.store.sync() {
+            eprintln!("database flush at shutdown failed: {e}");
+        }
+    }
+
+    fn accept(&mut self) {
+        let Some(l) = &self.listener else { return };
+        loop {
+            match l.accept() {
+                Ok((mut s, _)) => {
+                    if self.clients.len() >= MAX_CLIENTS {
+                        let _ = s.write_all(b"-ERR max number of clients reached\r\n");
+                        continue;
+                    }
+                    if s.set_nonblocking(true).is_err() {
+                        continue;
+                    }
+                    let _ = s.set_nodelay(true);
+                    let key = self.next_key;
+                    self.next_key = (self.next_key + 1) % LISTENER;
+                    // SAFETY: the stream is owned by `clients[key]` and removed from the poller
+                    // in `close` before it is dropped.
+                    #[allow(unsafe_code)]
+                    let added = unsafe { self.poller.add_with_mode(&s, Event::readable(key), PollMode::Level) };
+                    if added.is_err() {
+                        continue;
+                    }
+                    let session = Session::new(self.shared.default_prefix.clone());
+                    let c = Client { stream: s, inbuf: Vec::new(), out: Vec::new(), session, closing: false, blocked: false };
+                    self.clients.insert(key, c);
+                    self.shared.clients.store(self.clients.len(), Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // Out of descriptors and the like: try again on the next event.
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Parses and answers every complete request of the ready clients, and the queued API jobs,
+    /// in one transaction.
+    fn round(&mut self, ready: &[usize]) {
+        let mut work: Vec<(usize, Vec<Vec<Vec<u8>>>)> = Vec::new();
+        for &key in ready {
+            let Some(c) = self.clients.get_mut(&key) else { continue };
+            let (reqs, fatal) = parse_all(&mut c.inbuf);
+            if let Some(e) = fatal {
+                c.closing = true;
+                c.inbuf.clear();
+                work.push((key, reqs));
+                // The error goes after the replies of the requests before it.
+                work.push((key, vec![vec![b"\0protocol-error".to_vec(), e.into_bytes()]]));
+                continue;
+            }
+            if !reqs.is_empty() {
+                work.push((key, reqs));
+            }
+        }
+        let jobs: Vec<Job> = self.jobs.try_iter().collect();
+        if work.is_empty() && jobs.is_empty() {
+            return;
+        }
+        let write = !jobs.is_empty() || work.iter().any(|(_, rs)| rs.iter().any(|r| may_write(r)));
+        let mut answers: Vec<(usize, Vec<(Reply, u8)>)> = Vec::with_capacity(work.len());
+        let mut job_answers: Vec<Vec<Reply>> = Vec::with_capacity(jobs.len());
+        let outcome = (|| -> Result<Vec<Vec<u8>>, Fault> {
+            let mut b = Batch::open(&self.store, write)?;
+            for (key, reqs) in &work {
+                let Some(c) = self.clients.get_mut(key) else { continue };
+                let mut out = Vec::with_capacity(reqs.len());
+                for r in reqs {
+                    if r[0] == b"\0protocol-error" {
+                        out.push((Reply::Error(format!("ERR {}", String::from_utf8_lossy(&r[1]))), c.session.proto));
+                        continue;
+                    }
+                    let reply = c.session.handle(&self.shared, &mut b, &mut self.watch, r)?;
+                    out.push((reply, c.session.proto));
+                    if c.session.quit {
+                        c.closing = true;
+                        break;
+                    }
+                }
+                answers.push((*key, out));
+            }
+            for j in &jobs {
+                let mut out = Vec::with_capacity(j.cmds.len());
+                for cmd in &j.cmds {
+                    out.push(b.run(&mut self.watch, &j.prefix, cmd)?);
+                }
+                job_answers.push(out);
+            }
+            b.commit()
+        })();
+        match outcome {
+            Ok(changed) => {
+                if let (Some(h), false) = (&self.hook, changed.is_empty()) {
+                    h(&changed);
+                }
+                for (key, out) in answers {
+                    if let Some(c) = self.clients.get_mut(&key) {
+                        for (r, proto) in out {
+                            r.encode_as(&mut c.out, proto);
+                        }
+                    }
+                }
+                for (j, out) in jobs.into_iter().zip(job_answers) {
+                    let _ = j.done.send(Ok(out));
+                }
+            }
+            Err(f) => {
+                // Nothing of this round was committed: every request of it gets the error.
+                for (key, reqs) in &work {
+                    if let Some(c) = self.clients.get_mut(key) {
+                        for _ in reqs {
+                            Reply::Error(format!("ERR {}", f.0)).encode_as(&mut c.out, c.session.proto);
+                        }
+                    }
+                }
+                for j in jobs {
+                    let _ = j.done.send(Err(f.clone()));
+                }
+            }
+        }
+    }
+
+    /// Writes what a client is owed; pauses reading while its socket is full; closes it when done.
+    fn finish(&mut self, key: usize) {
+        let Some(c) = self.clients.get_mut(&key) else { return };
+        flush(c);
+        let done = c.closing && c.out.is_empty();
+        let gone = done || c.inbuf.len() > MAX_QUERY_BUFFER;
+        if gone {
+            self.close(key);
+            return;
+        }
+        let blocked = !c.out.is_empty();
+        if blocked != c.blocked {
+            c.blocked = blocked;
+            let interest = if blocked { Event::writable(key) } else { Event::readable(key) };
+            if self.poller.modify_with_mode(&c.stream, interest, PollMode::Level).is_err() {
+                self.close(key);
+            }
+        }
+    }
+
+    fn close(&mut self, key: usize) {
+        if let Some(mut c) = self.clients.remove(&key) {
+            let _ = self.poller.delete(&c.stream);
+            self.watch.unwatch(&mut c.session.watched);
+        }
+        self.shared.clients.store(self.clients.len(), Ordering::Relaxed);
+    }
+}
+
+/// Reads what the socket has (up to a round's share); EOF or an error marks the client closing.
+fn read_some(c: &mut Client) {
+    let mut chunk = [0u8; 64 * 1024];
+    let mut got = 0;
+    while got < READ_PER_ROUND {
+        match c.stream.read(&mut chunk) {
+            Ok(0) => {
+                c.closing = true;
+                return;
+            }
+            Ok(n) => {
+                c.inbuf.extend_from_slice(&chunk[..n]);
+                got += n;
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => {
+                c.closing = true;
+                c.out.clear();
+                return;
+            }
+        }
+    }
+}
+
+/// Writes as much of `out` as the socket takes.
+fn flush(c: &mut Client) {
+    let mut written = 0;
+    while written < c.out.len() {
+        match c.stream.write(&c.out[written..]) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => {
+                // The peer is gone: drop what it was owed.
+                c.closing = true;
+                c.out.clear();
+                return;
+            }
+        }
+    }
+    c.out.drain(..written);
+}
+
+/// Every complete request in `buf` (consumed), and the protocol error that stops parsing, if any.
+fn parse_all(buf: &mut Vec<u8>) -> (Vec<Vec<Vec<u8>>>, Option<String>) {
+    let mut reqs = Vec::new();
+    let mut used = 0;
+    let mut fatal = None;
+    loop {
+        match resp::parse_request(&buf[used..]) {
+            Ok(Some((args, n))) => {
+                used += n;
+                if !args.is_empty() {
+                    reqs.push(args);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                fatal = Some(e.0);
+                break;
+            }
+        }
+    }
+    buf.drain(..used);
+    (reqs, fatal)
 }

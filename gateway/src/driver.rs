@@ -158,8 +158,9 @@ impl<B: crate::Backend> Services<'_, B> {
         let me = proto_core::identity::Identity::from_seed(self.seed);
         let default_mid = default_db(&*self.store, &me).map_err(std::io::Error::other)?;
         let store = self.store.clone();
-        let is_db: crate::redis::server::IsDb =
-            Box::new(move |mid| Ok(store.get_mimei(mid)?.is_some_and(|m| m.head.info.kind == proto_core::mimei::Kind::Db)));
+        let is_db: crate::redis::server::IsDb = Box::new(move |mid| {
+            Ok(store.get_mimei(mid)?.is_some_and(|m| m.head.info.kind == proto_core::mimei::Kind::Db))
+        });
         crate::redis::DbService::start(crate::redis::DbOptions {
             store: self.db.clone(),
             sync_interval_ms: self.db_sync_interval_ms,

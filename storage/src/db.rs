@@ -131,11 +131,20 @@ pub struct Space<T> {
 }
 
 impl<T> Space<T> {
-    fn full(&self, key: &[u8]) -> Vec<u8> {
-        let mut k = Vec::with_capacity(self.prefix.len() + key.len());
-        k.extend_from_slice(&self.prefix);
-        k.extend_from_slice(key);
-        k
+    /// Calls `f` with prefix + key, built on the stack when short (the hot path allocates nothing).
+    fn with_full<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+        let n = self.prefix.len() + key.len();
+        if n <= 256 {
+            let mut buf = [0u8; 256];
+            buf[..self.prefix.len()].copy_from_slice(&self.prefix);
+            buf[self.prefix.len()..n].copy_from_slice(key);
+            f(&buf[..n])
+        } else {
+            let mut k = Vec::with_capacity(n);
+            k.extend_from_slice(&self.prefix);
+            k.extend_from_slice(key);
+            f(&k)
+        }
     }
 }
 
@@ -165,7 +174,7 @@ fn scan_in(
 
 impl Read for Space<&Snapshot<'_>> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
-        Ok(self.db.get(self.txn, &self.full(key)).map_err(fault)?.map(<[u8]>::to_vec))
+        self.with_full(key, |k| Ok(self.db.get(self.txn, k).map_err(fault)?.map(<[u8]>::to_vec)))
     }
     fn scan(&self, from: &[u8], to: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), Fault> {
         scan_in(&self.db, self.txn, &self.prefix, from, to, f)
@@ -174,7 +183,7 @@ impl Read for Space<&Snapshot<'_>> {
 
 impl Read for Space<&mut RwTxn<'_>> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
-        Ok(self.db.get(self.txn, &self.full(key)).map_err(fault)?.map(<[u8]>::to_vec))
+        self.with_full(key, |k| Ok(self.db.get(self.txn, k).map_err(fault)?.map(<[u8]>::to_vec)))
     }
     fn scan(&self, from: &[u8], to: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), Fault> {
         scan_in(&self.db, self.txn, &self.prefix, from, to, f)
@@ -183,11 +192,19 @@ impl Read for Space<&mut RwTxn<'_>> {
 
 impl Write for Space<&mut RwTxn<'_>> {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), Fault> {
-        let k = self.full(key);
-        self.db.put(self.txn, &k, value).map_err(fault)
+        let (db, prefix) = (self.db, std::mem::take(&mut self.prefix));
+        let txn = &mut *self.txn;
+        let space = Space { txn: (), db, prefix };
+        let r = space.with_full(key, |k| db.put(txn, k, value).map_err(fault));
+        self.prefix = space.prefix;
+        r
     }
     fn del(&mut self, key: &[u8]) -> Result<(), Fault> {
-        let k = self.full(key);
-        self.db.delete(self.txn, &k).map_err(fault).map(|_| ())
+        let (db, prefix) = (self.db, std::mem::take(&mut self.prefix));
+        let txn = &mut *self.txn;
+        let space = Space { txn: (), db, prefix };
+        let r = space.with_full(key, |k| db.delete(txn, k).map_err(fault).map(|_| ()));
+        self.prefix = space.prefix;
+        r
     }
 }

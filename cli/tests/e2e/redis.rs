@@ -238,7 +238,11 @@ fn acknowledged_writes_survive_kill_9() {
         let last = last.load(Ordering::SeqCst);
         assert!(last >= 300);
         for i in 0..=last {
-            assert_eq!(c.call(&["GET".into(), format!("t{t}:{i}")]), Reply::bulk(i.to_string()), "writer {t}, write {i} of {last}");
+            assert_eq!(
+                c.call(&["GET".into(), format!("t{t}:{i}")]),
+                Reply::bulk(i.to_string()),
+                "writer {t}, write {i} of {last}"
+            );
         }
         let Reply::Int(len) = c.call(&["LLEN".into(), format!("log{t}")]) else { panic!() };
         assert!(len > last, "writer {t}: {len} log entries, {} acknowledged", last + 1);

@@ -26,7 +26,15 @@ pub fn may_write(args: &[Vec<u8>]) -> bool {
 
 impl Session {
     pub fn new(prefix: Vec<u8>) -> Session {
-        Session { prefix, authed: false, multi: None, multi_error: false, watched: Watched::default(), proto: 2, quit: false }
+        Session {
+            prefix,
+            authed: false,
+            multi: None,
+            multi_error: false,
+            watched: Watched::default(),
+            proto: 2,
+            quit: false,
+        }
     }
 
     /// Answers one request inside the batch.

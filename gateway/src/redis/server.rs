@@ -58,7 +58,9 @@ impl Shared {
         let mid = Mid::parse(&text).map_err(|e| format!("ERR invalid DB MiMei id '{text}': {e}"))?;
         match (self.is_db)(&mid) {
             Ok(true) => Ok(prefix(&mid, 0)),
-            Ok(false) => Err(format!("ERR no database MiMei {text} on this node (create one with `mimei create --db`)")),
+            Ok(false) => {
+                Err(format!("ERR no database MiMei {text} on this node (create one with `mimei create --db`)"))
+            }
             Err(e) => Err(format!("ERR {e}")),
         }
     }
@@ -300,7 +302,14 @@ impl Loop {
                         continue;
                     }
                     let session = Session::new(self.shared.default_prefix.clone());
-                    let c = Client { stream: s, inbuf: Vec::new(), out: Vec::new(), session, closing: false, blocked: false };
+                    let c = Client {
+                        stream: s,
+                        inbuf: Vec::new(),
+                        out: Vec::new(),
+                        session,
+                        closing: false,
+                        blocked: false,
+                    };
                     self.clients.insert(key, c);
                     self.shared.clients.store(self.clients.len(), Ordering::Relaxed);
                 }
@@ -336,20 +345,22 @@ impl Loop {
             return;
         }
         let write = !jobs.is_empty() || work.iter().any(|(_, rs)| rs.iter().any(|r| may_write(r)));
-        let mut answers: Vec<(usize, Vec<(Reply, u8)>)> = Vec::with_capacity(work.len());
+        // Replies are encoded at once (small working set) but written only after the commit.
+        let mut answers: Vec<(usize, Vec<u8>)> = Vec::with_capacity(work.len());
         let mut job_answers: Vec<Vec<Reply>> = Vec::with_capacity(jobs.len());
         let outcome = (|| -> Result<Vec<Vec<u8>>, Fault> {
             let mut b = Batch::open(&self.store, write)?;
             for (key, reqs) in &work {
                 let Some(c) = self.clients.get_mut(key) else { continue };
-                let mut out = Vec::with_capacity(reqs.len());
+                let mut out = Vec::new();
                 for r in reqs {
                     if r[0] == b"\0protocol-error" {
-                        out.push((Reply::Error(format!("ERR {}", String::from_utf8_lossy(&r[1]))), c.session.proto));
+                        Reply::Error(format!("ERR {}", String::from_utf8_lossy(&r[1])))
+                            .encode_as(&mut out, c.session.proto);
                         continue;
                     }
                     let reply = c.session.handle(&self.shared, &mut b, &mut self.watch, r)?;
-                    out.push((reply, c.session.proto));
+                    reply.encode_as(&mut out, c.session.proto);
                     if c.session.quit {
                         c.closing = true;
                         break;
@@ -373,8 +384,10 @@ impl Loop {
                 }
                 for (key, out) in answers {
                     if let Some(c) = self.clients.get_mut(&key) {
-                        for (r, proto) in out {
-                            r.encode_as(&mut c.out, proto);
+                        if c.out.is_empty() {
+                            c.out = out;
+                        } else {
+                            c.out.extend_from_slice(&out);
                         }
                     }
                 }

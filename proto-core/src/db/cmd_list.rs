@@ -118,14 +118,15 @@ pub fn lrange(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let Some(m) = typed(txn, cx, &a[1], Type::List)? else { return Ok(Reply::Array(vec![])) };
     let Some((s, e)) = norm_range(start, stop, len(&m)) else { return Ok(Reply::Array(vec![])) };
     let (h, _) = m.list_bounds();
-    let mut out = Vec::with_capacity((e - s + 1) as usize);
+    let (mut bytes, mut ends) = (Vec::new(), Vec::with_capacity((e - s + 1) as usize));
     let from = el(&a[1], h + s as u64);
     let to = el(&a[1], h + e as u64 + 1);
     txn.scan(&from, &to, &mut |_, v| {
-        out.push(Reply::Bulk(v.to_vec()));
+        bytes.extend_from_slice(v);
+        ends.push(bytes.len() as u32);
         true
     })?;
-    Ok(Reply::Array(out))
+    Ok(Reply::Bulks { bytes, ends })
 }
 
 fn index(m: &Meta, i: i64) -> Option<u64> {

@@ -24,6 +24,12 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// A double (ZSCORE…): RESP3 `,`, a bulk string printed like `%.17g` in RESP2.
     Double(f64),
+    /// An array of bulk strings stored back to back (`ends[i]` = end of the i-th): what LRANGE
+    /// returns, without an allocation per element.
+    Bulks {
+        bytes: Vec<u8>,
+        ends: Vec<u32>,
+    },
     /// Pairs (… WITHSCORES): RESP3 an array of two-element arrays, RESP2 one flat array.
     Pairs(Vec<(Reply, Reply)>),
 }
@@ -53,14 +59,14 @@ impl Reply {
         match self {
             Reply::Nil | Reply::NilArray if v3 => out.extend_from_slice(b"_\r\n"),
             Reply::Map(kv) => {
-                line(out, if v3 { b'%' } else { b'*' }, (kv.len() * if v3 { 1 } else { 2 }).to_string().as_bytes());
+                num_line(out, if v3 { b'%' } else { b'*' }, (kv.len() * if v3 { 1 } else { 2 }) as i64);
                 for (k, v) in kv {
                     k.encode_as(out, proto);
                     v.encode_as(out, proto);
                 }
             }
             Reply::Pairs(kv) => {
-                line(out, b'*', (kv.len() * if v3 { 1 } else { 2 }).to_string().as_bytes());
+                num_line(out, b'*', (kv.len() * if v3 { 1 } else { 2 }) as i64);
                 for (k, v) in kv {
                     if v3 {
                         out.extend_from_slice(b"*2\r\n");
@@ -70,7 +76,7 @@ impl Reply {
                 }
             }
             Reply::Set(items) => {
-                line(out, if v3 { b'~' } else { b'*' }, items.len().to_string().as_bytes());
+                num_line(out, if v3 { b'~' } else { b'*' }, items.len() as i64);
                 for i in items {
                     i.encode_as(out, proto);
                 }
@@ -83,17 +89,28 @@ impl Reply {
                     Reply::Bulk(text.into_bytes()).encode_as(out, proto);
                 }
             }
+            Reply::Bulks { bytes, ends } => {
+                num_line(out, b'*', ends.len() as i64);
+                let mut start = 0;
+                for &end in ends {
+                    let b = &bytes[start..end as usize];
+                    num_line(out, b'$', b.len() as i64);
+                    out.extend_from_slice(b);
+                    out.extend_from_slice(b"\r\n");
+                    start = end as usize;
+                }
+            }
             Reply::Array(items) => {
-                line(out, b'*', items.len().to_string().as_bytes());
+                num_line(out, b'*', items.len() as i64);
                 for i in items {
                     i.encode_as(out, proto);
                 }
             }
             Reply::Simple(s) => line(out, b'+', s.as_bytes()),
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
-            Reply::Int(n) => line(out, b':', n.to_string().as_bytes()),
+            Reply::Int(n) => num_line(out, b':', *n),
             Reply::Bulk(b) => {
-                line(out, b'$', b.len().to_string().as_bytes());
+                num_line(out, b'$', b.len() as i64);
                 out.extend_from_slice(b);
                 out.extend_from_slice(b"\r\n");
             }
@@ -101,6 +118,27 @@ impl Reply {
             Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
         }
     }
+}
+
+/// Appends `tag`, the decimal digits of `n` and CRLF (no allocation: this is the hot path).
+fn num_line(out: &mut Vec<u8>, tag: u8, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push(tag);
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn line(out: &mut Vec<u8>, tag: u8, body: &[u8]) {

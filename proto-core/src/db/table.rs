@@ -144,5 +144,13 @@ pub static COMMANDS: &[Command] = &[
 
 /// Finds a command by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    COMMANDS.iter().find(|c| name.eq_ignore_ascii_case(c.name.as_bytes()))
+    if name.len() > 16 {
+        return None;
+    }
+    let mut lower = [0u8; 16];
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let lower = &lower[..name.len()];
+    COMMANDS.iter().find(|c| c.name.len() == lower.len() && c.name.as_bytes() == lower)
 }

@@ -122,6 +122,9 @@ fn random_commands_match_real_redis() {
             );
         }
         let (t, m) = (normalise(&name, theirs), normalise(&name, on_the_wire(&mine, proto)));
+        if let Err(e) = db::check::check(&ours) {
+            panic!("seed {seed}, after command #{i} ({}): keyspace inconsistent: {e}", cmd.join(" "));
+        }
         if !same(&name, &t, &m) {
             let recent = history.iter().rev().take(12).rev().cloned().collect::<Vec<_>>().join("\n  ");
             panic!(

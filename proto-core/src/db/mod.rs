@@ -2,6 +2,7 @@
 //! (DESIGN.md §8). Time comes in as `Ctx::now_ms`; the runtime chooses the transaction (an LMDB
 //! write transaction with group commit, a read snapshot, or memory in the simulator).
 
+pub mod check;
 pub mod glob;
 pub mod keyspace;
 pub mod num;

@@ -106,3 +106,21 @@ fn reads_refuse_to_run_writes_and_report_unknown_commands() {
         Reply::err("ERR unknown command 'FOO', with args beginning with: 'a' 'b' ")
     );
 }
+
+#[test]
+fn the_checker_finds_broken_keyspaces() {
+    let mut kv = MemKv::default();
+    run(&mut kv, 0, "ZADD z 1 a 2 b");
+    run(&mut kv, 0, "RPUSH l a b");
+    run(&mut kv, 0, "HSET h f v");
+    assert_eq!(check::check(&kv), Ok(()));
+    for victim in [b'Z', b'l', b'h', b'x'] {
+        let mut broken = kv.clone();
+        let k = broken.0.keys().find(|k| k[0] == victim).unwrap().clone();
+        broken.0.remove(&k);
+        assert!(check::check(&broken).is_err(), "removing a {} entry went unnoticed", victim as char);
+    }
+    let mut orphan = kv.clone();
+    orphan.0.insert(keyspace::element_key(b's', b"nokey", b"m"), vec![]);
+    assert!(check::check(&orphan).is_err());
+}

@@ -439,6 +439,64 @@ pub enum MimeiCmd {
     Sync(MmSync),
     Provide(MmProvide),
     Findprovs(MmFindprovs),
+    Db(MmDb),
+    Backup(MmBackup),
+    Sum(MmSum),
+    Grep(MmGrep),
+}
+
+#[derive(FromArgs)]
+/// run a Redis command on a DB MiMei: mimei db <mid> SET k v
+#[argh(subcommand, name = "db")]
+pub struct MmDb {
+    /// version to read (default cur; numbered versions are read-only)
+    #[argh(option, short = 'v', default = "String::from(\"cur\")")]
+    pub ver: String,
+    #[argh(positional)]
+    /// the DB MiMei
+    pub mid: String,
+    #[argh(positional, greedy)]
+    /// the command and its arguments
+    pub words: Vec<String>,
+}
+
+#[derive(FromArgs)]
+/// snapshot a DB MiMei's current data into a new numbered version
+#[argh(subcommand, name = "backup")]
+pub struct MmBackup {
+    #[argh(positional)]
+    /// the DB MiMei
+    pub mid: String,
+    /// a note kept with the version
+    #[argh(option, short = 'm', default = "String::new()")]
+    pub memo: String,
+}
+
+#[derive(FromArgs)]
+/// digest of a DB MiMei version (SHA-256 of its snapshot)
+#[argh(subcommand, name = "sum")]
+pub struct MmSum {
+    #[argh(positional)]
+    /// the DB MiMei
+    pub mid: String,
+    #[argh(positional, default = "String::from(\"cur\")")]
+    /// the version (default cur)
+    pub ver: String,
+}
+
+#[derive(FromArgs)]
+/// dump a DB MiMei version's data by type
+#[argh(subcommand, name = "grep")]
+pub struct MmGrep {
+    #[argh(positional)]
+    /// the DB MiMei
+    pub mid: String,
+    #[argh(positional, default = "String::from(\"cur\")")]
+    /// the version (default cur)
+    pub ver: String,
+    /// only keys matching this glob pattern
+    #[argh(option, short = 'm', default = "String::from(\"*\")")]
+    pub r#match: String,
 }
 
 #[derive(FromArgs)]

@@ -26,6 +26,52 @@ fn table(v: &Value) {
 
 const RULE: &str = "-------------------------------------------------------------";
 
+/// A database reply the way redis-cli prints it.
+fn print_reply(v: &Value, indent: &str) {
+    match v {
+        Value::Null => println!("{indent}(nil)"),
+        Value::Number(n) => println!("{indent}(integer) {n}"),
+        Value::String(t) => println!("{indent}\"{t}\""),
+        Value::Object(o) if o.len() == 1 && o.contains_key("status") => println!("{indent}{}", s(v, "status")),
+        Value::Object(o) => {
+            for (i, (k, val)) in o.iter().enumerate() {
+                println!("{indent}{}) \"{k}\"", 2 * i + 1);
+                print_reply(val, &format!("{indent}{}) ", 2 * i + 2));
+            }
+        }
+        Value::Array(a) if a.is_empty() => println!("{indent}(empty array)"),
+        Value::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                print_reply(item, &format!("{indent}{}) ", i + 1));
+            }
+        }
+        other => println!("{indent}{other}"),
+    }
+}
+
+/// One value in `mimei grep`'s dump: strings as they are, structures as compact JSON.
+fn grep_value(v: &Value) -> String {
+    match v {
+        Value::String(t) => t.clone(),
+        Value::Array(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|i| match i {
+                    Value::Object(o) if o.contains_key("field") => {
+                        format!("{}: {}", grep_value(&o["field"]), grep_value(&o["value"]))
+                    }
+                    Value::Object(o) if o.contains_key("member") => {
+                        format!("{} ({})", grep_value(&o["member"]), o["score"])
+                    }
+                    other => grep_value(other),
+                })
+                .collect();
+            format!("[{}]", parts.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
 pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
     match cmd {
         MimeiCmd::Create(a) => {
@@ -52,6 +98,45 @@ pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
         MimeiCmd::Get(a) => {
             let r = c.call("MMGetCid", json!([a.mid, a.ver.unwrap_or_else(|| "last".into())]))?;
             crate::cmd_ipfs::cat(c, &s(&r, "cid"))?;
+        }
+        MimeiCmd::Db(a) => {
+            if a.words.is_empty() {
+                return Err(CliError("mimei db needs a command, like: leither mimei db <mid> GET key".into()));
+            }
+            let r = c.call("MMCommand", json!([a.mid, a.ver, a.words]))?;
+            print_reply(&r, "");
+        }
+        MimeiCmd::Backup(a) => {
+            let v = c.call("MMBackup", json!([a.mid, a.memo]))?;
+            println!("MMBackup ver= {v}");
+        }
+        MimeiCmd::Sum(a) => {
+            let r = c.call("MMSum", json!([a.mid, a.ver]))?;
+            println!("mimei sum {} ver= {}", a.mid, a.ver);
+            println!("keys= {} entries= {}", r["keys"], r["entries"]);
+            println!("sha256= {}", s(&r, "digest"));
+        }
+        MimeiCmd::Grep(a) => {
+            let r = c.call("MMDump", json!([a.mid, a.ver, a.r#match]))?;
+            let items = r.as_array().cloned().unwrap_or_default();
+            for ty in ["string", "hash", "list", "set", "zset"] {
+                let of: Vec<&Value> = items.iter().filter(|i| i["type"] == ty).collect();
+                if of.is_empty() {
+                    continue;
+                }
+                let title = match ty {
+                    "string" => "KV",
+                    "hash" => "Hash",
+                    "list" => "List",
+                    "set" => "Set",
+                    _ => "ZSet",
+                };
+                println!("Data Type {title}");
+                for i in of {
+                    println!("  {} = {}", s(i, "key"), grep_value(&i["value"]));
+                }
+            }
+            println!("mimei grep ok  {} keys", items.len());
         }
         MimeiCmd::Release(a) => {
             let v = c.call("MMRelease", json!([a.mid, a.ver]))?;

@@ -41,6 +41,21 @@ fn hoist_globals(args: Vec<String>) -> Vec<String> {
 /// Node ids and mids are base64url, so one in 64 starts with `-`, which argh would take for an
 /// option. An argument shaped like an id (27 base64url characters) that starts with `-` gets a
 /// `--` before it, which makes it (and what follows) positional.
+/// `mimei db <mid> LRANGE l 0 -1`: the command's words are data, never options, so an end of
+/// options goes before the mid (after `-v VER`, the only option of `db`).
+fn protect_db_words(mut args: Vec<String>) -> Vec<String> {
+    let Some(db) = args.windows(2).position(|w| w[0] == "mimei" && w[1] == "db").map(|i| i + 2) else { return args };
+    if args.iter().any(|a| a == "--") {
+        return args;
+    }
+    let mut i = db;
+    while i < args.len() && args[i].starts_with('-') && args[i].len() > 1 {
+        i += if matches!(args[i].as_str(), "-v" | "--ver") { 2 } else { 1 };
+    }
+    args.insert(i.min(args.len()), "--".into());
+    args
+}
+
 fn protect_ids(args: Vec<String>) -> Vec<String> {
     let is_id = |a: &str| {
         a.len() == 27 && a.starts_with('-') && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -64,7 +79,7 @@ fn main() {
     let argv: Vec<String> = std::env::args().collect();
     let name =
         argv.first().map(String::as_str).unwrap_or("leither").rsplit('/').next().unwrap_or("leither").to_string();
-    let rest = hoist_globals(argv.into_iter().skip(1).collect());
+    let rest = protect_db_words(hoist_globals(argv.into_iter().skip(1).collect()));
     let refs: Vec<&str> = rest.iter().map(String::as_str).collect();
     let top = match <Top as argh::FromArgs>::from_args(&[&name], &refs) {
         Ok(t) => t,

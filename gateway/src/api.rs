@@ -39,6 +39,8 @@ pub struct Call<'a> {
     pub body: Option<&'a mut dyn Read>,
     /// The user of the session the call came with ("" for a guest; `None` without a session).
     pub user: Option<String>,
+    /// The caller may change the node (API token or the owner's session).
+    pub may_write: bool,
 }
 
 impl Call<'_> {
@@ -122,7 +124,7 @@ impl Registry {
         if m.write && !may_write {
             return Err(ApiError { status: 401, message: format!("{} changes the node and needs its API token or the owner's session (Login with the node key's passport)", m.name) });
         }
-        m.call(Call { args, query, body, user })
+        m.call(Call { args, query, body, user, may_write })
     }
 }
 

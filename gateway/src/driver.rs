@@ -173,13 +173,18 @@ impl<B: crate::Backend> Services<'_, B> {
     }
 
     /// Starts the services; `shutdown` is what the `Shutdown` method calls.
-    pub fn start(self, shutdown: impl Fn() + Send + Sync + 'static) -> std::io::Result<crate::server::Running> {
+    pub fn start(
+        self,
+        db: Option<std::sync::Arc<crate::redis::DbService>>,
+        shutdown: impl Fn() + Send + Sync + 'static,
+    ) -> std::io::Result<crate::server::Running> {
         let registry = crate::node_methods::registry(
             self.store.clone(),
             self.info,
             Some(self.net.clone()),
             self.seed,
             self.entropy,
+            db,
             shutdown,
         );
         let registry = std::sync::Arc::new(registry);

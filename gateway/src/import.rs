@@ -294,3 +294,14 @@ pub fn import_path(
     batch.add(&mut out)?;
     Ok(LinkInfo { cid: root.cid, tsize: root.tsize, filesize: done_bytes })
 }
+
+/// Imports bytes held in memory as one file (kubo's default profile), storing its blocks in one
+/// transaction; returns the root.
+pub fn import_bytes(store: &dyn BlockWrite, bytes: &[u8]) -> Result<proto_core::cid::Cid, String> {
+    let mut imp = FileImporter::new(Profile::UNIXFS_V0_2015);
+    let mut blocks = Vec::new();
+    imp.push(bytes, &mut blocks);
+    let root = imp.finish(&mut blocks);
+    store.put_blocks(&blocks)?;
+    Ok(root.cid)
+}

@@ -21,6 +21,7 @@ pub fn registry<B: crate::Backend>(
     net: Option<Arc<dyn NetHandle>>,
     seed: [u8; 32],
     entropy: fn() -> [u8; 32],
+    db: Option<Arc<crate::redis::DbService>>,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
@@ -38,6 +39,9 @@ pub fn registry<B: crate::Backend>(
         }) as Arc<dyn Fn(Cid) + Send + Sync>
     });
     crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy);
+    if let Some(db) = db {
+        crate::db_methods::register(&mut reg, store.clone(), db, entropy);
+    }
     let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
     crate::ipfs_methods::register(&mut reg, store, announce);
     if let Some(n) = net {

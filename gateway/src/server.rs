@@ -315,7 +315,7 @@ fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option
             );
             return api_error(&ApiError { status: 401, message }).send(req);
         }
-        method.call(Call { args: Vec::new(), query, body: Some(req.as_reader()), user: None })
+        method.call(Call { args: Vec::new(), query, body: Some(req.as_reader()), user: None, may_write: caller.token })
     } else {
         if req.body_length().is_some_and(|n| n > MAX_JSON_BODY) {
             return api_error(&ApiError {

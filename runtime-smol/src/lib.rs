@@ -50,7 +50,7 @@ pub mod node {
             resp_addr: &resp_addr,
         };
         let db = services.start_db()?;
-        let running = services.start(move || {
+        let running = services.start(Some(db.clone()), move || {
             let _ = stop_tx.try_send(());
         })?;
         let api = running.api_url();

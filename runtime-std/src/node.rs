@@ -46,7 +46,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         resp_addr: &resp_addr,
     };
     let db = services.start_db()?;
-    let running = services.start(move || {
+    let running = services.start(Some(db.clone()), move || {
         if let Ok(tx) = stop_tx.lock() {
             let _ = tx.send(());
         }

@@ -81,6 +81,35 @@ impl DbStore {
         self.env.write_txn().map_err(fault)
     }
 
+    /// A child transaction of `parent`: dropping it undoes its writes (API transactions read
+    /// their own uncommitted writes through one).
+    pub fn nested<'p>(&'p self, parent: &'p mut RwTxn<'_>) -> Result<RwTxn<'p>, Fault> {
+        self.env.nested_write_txn(parent).map_err(fault)
+    }
+
+    /// Every entry under `prefix` (prefix cut off), in key order, from a fresh snapshot.
+    pub fn entries(&self, prefix: &[u8]) -> Result<proto_core::db::snapshot::Entries, Fault> {
+        let txn = self.read_txn()?;
+        let mut out = Vec::new();
+        for item in self.kv.prefix_iter(&txn, prefix).map_err(fault)? {
+            let (k, v) = item.map_err(fault)?;
+            out.push((k[prefix.len()..].to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Replaces everything under `prefix` with `entries`.
+    pub fn load_space(&self, txn: &mut RwTxn<'_>, prefix: &[u8], entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Fault> {
+        self.clear_space(txn, prefix)?;
+        let mut key = prefix.to_vec();
+        for (k, v) in entries {
+            key.truncate(prefix.len());
+            key.extend_from_slice(k);
+            self.kv.put(txn, &key, v).map_err(fault)?;
+        }
+        Ok(())
+    }
+
     /// The keyspace under `prefix` in a read snapshot.
     pub fn space<'a>(&self, txn: &'a Snapshot<'a>, prefix: &[u8]) -> Space<&'a Snapshot<'a>> {
         Space { txn, db: self.kv, prefix: prefix.to_vec() }

@@ -6,6 +6,7 @@ mod harness;
 mod bad_input;
 mod cli_flow;
 mod crash;
+mod db_api;
 mod gateway;
 mod hprose;
 mod interop_js;

@@ -124,6 +124,62 @@ impl<'s> Batch<'s> {
         }
     }
 
+    fn write_txn(&mut self) -> Result<&mut storage::db::WriteTxn<'s>, Fault> {
+        match &mut self.txn {
+            Txn::Write(t) => Ok(t),
+            Txn::Read(_) => Err(Fault("internal: a write in a read batch".into())),
+        }
+    }
+
+    /// Runs `cmds` in a child transaction that is then undone: what they would answer, with
+    /// their writes visible to each other only. The keys they use join `watched` (first use).
+    pub fn probe(
+        &mut self,
+        watch: &mut Watch,
+        prefix: &[u8],
+        cmds: &[Vec<Vec<u8>>],
+        watched: &mut Watched,
+    ) -> Result<Vec<Reply>, Fault> {
+        for c in cmds {
+            if let Some(cmd) = db::lookup(&c[0]) {
+                let fresh: Vec<Vec<u8>> = cmd
+                    .key_args(c)
+                    .into_iter()
+                    .filter(|k| !watched.keys.iter().any(|(w, _)| w == k))
+                    .map(<[u8]>::to_vec)
+                    .collect();
+                watch.watch(watched, prefix, &fresh);
+            }
+        }
+        let (store, cx) = (self.store, self.cx);
+        let parent = self.write_txn()?;
+        let mut child = store.nested(parent)?;
+        let mut out = Vec::with_capacity(cmds.len());
+        for c in cmds {
+            out.push(db::run_write(&mut store.space_mut(&mut child, prefix), &cx, c)?);
+        }
+        drop(child);
+        Ok(out)
+    }
+
+    /// Copies keyspace `from` to `to` (a backup).
+    pub fn copy(&mut self, from: &[u8], to: &[u8]) -> Result<u64, Fault> {
+        let store = self.store;
+        let t = self.write_txn()?;
+        store.copy_space(t, from, to)
+    }
+
+    /// Replaces keyspace `prefix` with `entries` (a snapshot from elsewhere).
+    pub fn load(&mut self, prefix: &[u8], entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Fault> {
+        let store = self.store;
+        let t = self.write_txn()?;
+        store.load_space(t, prefix, entries)?;
+        if !self.changed.iter().any(|p| p == prefix) {
+            self.changed.push(prefix.to_vec());
+        }
+        Ok(())
+    }
+
     /// Commits (a read batch just ends).
     pub fn commit(self) -> Result<Vec<Vec<u8>>, Fault> {
         if let Txn::Write(t) = self.txn {

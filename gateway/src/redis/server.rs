@@ -5,7 +5,7 @@
 //! and the reason the endpoint keeps up with Redis's own single-threaded loop.
 
 use super::conn::{may_write, Session};
-use super::engine::{prefix, Batch, Watch};
+use super::engine::{prefix, Batch, Watch, Watched};
 use polling::{Event, Events, PollMode, Poller};
 use proto_core::db::{resp, Fault, Reply};
 use proto_core::mimei::Mid;
@@ -77,16 +77,41 @@ impl Shared {
     }
 }
 
-/// Commands from elsewhere in the node (API methods), run in the next round.
+/// Work from elsewhere in the node (API methods), done in the next round.
+pub enum Work {
+    /// Run commands in order.
+    Run(Vec<Vec<Vec<u8>>>),
+    /// What commands would answer (in an undone child transaction); their keys get watched.
+    Probe(Vec<Vec<Vec<u8>>>, Watched),
+    /// Run commands unless a watched key changed (then `Done::aborted`).
+    Commit(Vec<Vec<Vec<u8>>>, Watched),
+    /// Stop watching.
+    Unwatch(Watched),
+    /// Copy this keyspace to another (a backup).
+    CopyTo(Vec<u8>),
+    /// Replace this keyspace's entries.
+    Load(Vec<(Vec<u8>, Vec<u8>)>),
+}
+
+/// What work answered.
+#[derive(Default)]
+pub struct Done {
+    pub replies: Vec<Reply>,
+    pub watched: Watched,
+    pub aborted: bool,
+}
+
 struct Job {
     prefix: Vec<u8>,
-    cmds: Vec<Vec<Vec<u8>>>,
-    done: mpsc::SyncSender<Result<Vec<Reply>, Fault>>,
+    work: Work,
+    done: mpsc::SyncSender<Result<Done, Fault>>,
 }
 
 /// The running database service.
 pub struct DbService {
     pub resp_addr: Option<SocketAddr>,
+    /// The store, for snapshots read outside the loop (LMDB readers never block the writer).
+    pub store: Arc<DbStore>,
     pub default_mid: Mid,
     poller: Arc<Poller>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
@@ -141,7 +166,7 @@ impl DbService {
             start_flusher(&o.store, o.sync_interval_ms, stopping.clone());
         }
         let mut lp = Loop {
-            store: o.store,
+            store: o.store.clone(),
             poller: poller.clone(),
             listener,
             shared,
@@ -155,6 +180,7 @@ impl DbService {
         let thread = std::thread::Builder::new().name("db-loop".into()).spawn(move || lp.run())?;
         Ok(Arc::new(DbService {
             resp_addr,
+            store: o.store,
             default_mid: o.default_mid,
             poller,
             jobs: Mutex::new(Some(tx)),
@@ -165,12 +191,17 @@ impl DbService {
 
     /// Runs commands (in order, in one transaction) in keyspace `prefix`; replies once committed.
     pub fn submit(&self, prefix: &[u8], cmds: Vec<Vec<Vec<u8>>>) -> Result<Vec<Reply>, Fault> {
+        Ok(self.work(prefix, Work::Run(cmds))?.replies)
+    }
+
+    /// Does `work` on keyspace `prefix` in the next round; answers once committed.
+    pub fn work(&self, prefix: &[u8], work: Work) -> Result<Done, Fault> {
         let (done, wait) = mpsc::sync_channel(1);
         let sent = self
             .jobs
             .lock()
             .ok()
-            .and_then(|j| j.as_ref().map(|tx| tx.send(Job { prefix: prefix.to_vec(), cmds, done }).is_ok()))
+            .and_then(|j| j.as_ref().map(|tx| tx.send(Job { prefix: prefix.to_vec(), work, done }).is_ok()))
             .unwrap_or(false);
         if !sent {
             return Err(Fault("the database is shutting down".into()));
@@ -347,7 +378,7 @@ impl Loop {
         let write = !jobs.is_empty() || work.iter().any(|(_, rs)| rs.iter().any(|r| may_write(r)));
         // Replies are encoded at once (small working set) but written only after the commit.
         let mut answers: Vec<(usize, Vec<u8>)> = Vec::with_capacity(work.len());
-        let mut job_answers: Vec<Vec<Reply>> = Vec::with_capacity(jobs.len());
+        let mut job_answers: Vec<Done> = Vec::with_capacity(jobs.len());
         let outcome = (|| -> Result<Vec<Vec<u8>>, Fault> {
             let mut b = Batch::open(&self.store, write)?;
             for (key, reqs) in &work {
@@ -369,11 +400,7 @@ impl Loop {
                 answers.push((*key, out));
             }
             for j in &jobs {
-                let mut out = Vec::with_capacity(j.cmds.len());
-                for cmd in &j.cmds {
-                    out.push(b.run(&mut self.watch, &j.prefix, cmd)?);
-                }
-                job_answers.push(out);
+                job_answers.push(do_work(&mut b, &mut self.watch, &j.prefix, &j.work)?);
             }
             b.commit()
         })();
@@ -438,6 +465,40 @@ impl Loop {
         }
         self.shared.clients.store(self.clients.len(), Ordering::Relaxed);
     }
+}
+
+fn do_work(b: &mut Batch<'_>, w: &mut Watch, prefix: &[u8], work: &Work) -> Result<Done, Fault> {
+    let run_all = |b: &mut Batch<'_>, w: &mut Watch, cmds: &[Vec<Vec<u8>>]| -> Result<Vec<Reply>, Fault> {
+        cmds.iter().map(|c| b.run(w, prefix, c)).collect()
+    };
+    Ok(match work {
+        Work::Run(cmds) => Done { replies: run_all(b, w, cmds)?, ..Done::default() },
+        Work::Probe(cmds, watched) => {
+            let mut watched = watched.clone();
+            let replies = b.probe(w, prefix, cmds, &mut watched)?;
+            Done { replies, watched, aborted: false }
+        }
+        Work::Commit(cmds, watched) => {
+            let mut watched = watched.clone();
+            let aborted = !watched.keys.is_empty() && w.moved(&watched);
+            w.unwatch(&mut watched);
+            let replies = if aborted { Vec::new() } else { run_all(b, w, cmds)? };
+            Done { replies, watched, aborted }
+        }
+        Work::Unwatch(watched) => {
+            let mut watched = watched.clone();
+            w.unwatch(&mut watched);
+            Done::default()
+        }
+        Work::CopyTo(to) => {
+            let n = b.copy(prefix, to)?;
+            Done { replies: vec![Reply::Int(n as i64)], ..Done::default() }
+        }
+        Work::Load(entries) => {
+            b.load(prefix, entries)?;
+            Done::default()
+        }
+    })
 }
 
 /// Reads what the socket has (up to a round's share); EOF or an error marks the client closing.

@@ -60,7 +60,12 @@ pub fn check(txn: &dyn Read) -> Result<(), String> {
                     .collect();
                 let order: Vec<Vec<u8>> = under(&m, &family_prefix(b'Z', &key)).map(|(s, _)| s.to_vec()).collect();
                 if scores.len() as u64 != meta.count() || order.len() != scores.len() || scores.is_empty() {
-                    return Err(format!("zset {key:?}: meta {}, {} scores, {} ordered", meta.count(), scores.len(), order.len()));
+                    return Err(format!(
+                        "zset {key:?}: meta {}, {} scores, {} ordered",
+                        meta.count(),
+                        scores.len(),
+                        order.len()
+                    ));
                 }
                 for (mem, s) in &scores {
                     let mut o = super::keyspace::score_bytes(*s).to_vec();

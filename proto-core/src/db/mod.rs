@@ -7,6 +7,7 @@ pub mod glob;
 pub mod keyspace;
 pub mod num;
 pub mod resp;
+pub mod snapshot;
 pub mod txn;
 
 mod cmd_hash;

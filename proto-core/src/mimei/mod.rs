@@ -112,6 +112,7 @@ pub enum MimeiError {
     Released(u64),
     TooManyVersions,
     NotAFile,
+    NotADb,
 }
 
 impl fmt::Display for MimeiError {
@@ -124,6 +125,7 @@ impl fmt::Display for MimeiError {
                 write!(f, "the MiMei already has {MAX_VERSIONS} versions; delete some first")
             }
             MimeiError::NotAFile => write!(f, "this MiMei holds a database, not a file"),
+            MimeiError::NotADb => write!(f, "this MiMei holds a file, not a database (create one with --db)"),
         }
     }
 }
@@ -165,6 +167,19 @@ impl Mimei {
     pub fn set_cid(&mut self, cid: &Cid) -> Result<u64, MimeiError> {
         if self.head.info.kind != Kind::File {
             return Err(MimeiError::NotAFile);
+        }
+        if self.head.versions.len() >= MAX_VERSIONS {
+            return Err(MimeiError::TooManyVersions);
+        }
+        let v = self.last().unwrap_or(0) + 1;
+        self.head.versions.insert(v, CidBytes::of(cid));
+        Ok(v)
+    }
+
+    /// A database backup: a new numbered version holding the snapshot `cid`.
+    pub fn add_snapshot(&mut self, cid: &Cid) -> Result<u64, MimeiError> {
+        if self.head.info.kind != Kind::Db {
+            return Err(MimeiError::NotADb);
         }
         if self.head.versions.len() >= MAX_VERSIONS {
             return Err(MimeiError::TooManyVersions);

@@ -200,6 +200,16 @@ pub fn resolve<S: BlockRead + ?Sized>(store: &S, root: &Cid, path: &str) -> Resu
     Ok(cur)
 }
 
+/// A whole file's bytes, up to `limit` (its blocks must be in `store`).
+pub fn read_all<S: BlockRead + ?Sized>(store: &S, cid: &Cid, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let mut cur = FileCursor::new(cid.clone(), 0, limit);
+    let mut out = Vec::new();
+    while let Some(p) = cur.next_slice(store)? {
+        out.extend_from_slice(&p.buf[p.range]);
+    }
+    Ok(out)
+}
+
 /// A block and the part of it that is output.
 pub struct Piece {
     pub buf: Vec<u8>,

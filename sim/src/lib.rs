@@ -9,6 +9,7 @@
 
 mod net;
 pub mod redis_gen;
+pub mod repl;
 mod report;
 mod scenario;
 

@@ -6,6 +6,7 @@ pub mod check;
 pub mod glob;
 pub mod keyspace;
 pub mod num;
+pub mod repl;
 pub mod resp;
 pub mod snapshot;
 pub mod txn;

@@ -33,6 +33,8 @@ struct Open {
 
 struct DbApi<B> {
     store: Arc<B>,
+    /// This node's public key (the author of the DB MiMeis it may write).
+    me: [u8; 32],
     db: Arc<DbService>,
     open: Mutex<HashMap<String, Open>>,
     entropy: fn() -> [u8; 32],
@@ -135,11 +137,13 @@ impl<B: Backend> DbApi<B> {
         Ok(m)
     }
 
-    /// The keyspace of a version name; numbered versions are loaded from their snapshot once.
+    /// The keyspace of a version name, and whether it may be written (`cur` of a MiMei this
+    /// node authors; a copy of someone else's is a read-only replica). Numbered versions are
+    /// loaded from their snapshot once.
     fn version_prefix(&self, mid: &Mid, ver: &str) -> Result<(Vec<u8>, bool), ApiError> {
         let m = self.mimei(mid)?;
         if ver.is_empty() || ver == "cur" {
-            return Ok((prefix(mid, 0), true));
+            return Ok((prefix(mid, 0), m.author == self.me));
         }
         let n = m.resolve(ver).map_err(|e| bad(e.to_string()))?;
         let n32 = u32::try_from(n).map_err(|_| bad(format!("version {n} is out of range")))?;
@@ -389,8 +393,14 @@ fn build(cmd: &str, shape: Shape, args: &[Value]) -> Vec<Vec<u8>> {
     out
 }
 
-pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, db: Arc<DbService>, entropy: fn() -> [u8; 32]) {
-    let api = Arc::new(DbApi { store, db, open: Mutex::new(HashMap::new()), entropy });
+pub fn register<B: Backend>(
+    reg: &mut Registry,
+    store: Arc<B>,
+    db: Arc<DbService>,
+    me: [u8; 32],
+    entropy: fn() -> [u8; 32],
+) {
+    let api = Arc::new(DbApi { store, me, db, open: Mutex::new(HashMap::new()), entropy });
     let a = api.clone();
     reg.register("MMOpen", false, move |call| a.open(&call));
     let a = api.clone();
@@ -434,7 +444,12 @@ pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, db: Arc<DbService
         }
         let (p, is_cur) = a.version_prefix(&mid, &ver)?;
         if write && !is_cur {
-            return Err(bad(format!("version {ver} is a read-only snapshot; write to cur")));
+            return Err(bad(if ver.is_empty() || ver == "cur" {
+                "READONLY this node holds a replica of another author's database; write on the author's node"
+                    .to_string()
+            } else {
+                format!("version {ver} is a read-only snapshot; write to cur")
+            }));
         }
         let r =
             if write { a.db.submit(&p, vec![words]) } else { a.db.work(&p, Work::Run(vec![words])).map(|d| d.replies) };

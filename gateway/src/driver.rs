@@ -12,8 +12,16 @@ pub type Pending = BTreeMap<u64, Sender<Result<Reply, String>>>;
 
 pub use proto_core::store::StateStore;
 
-/// What the runtime does when a provided MiMei has a new head (set once the API exists).
-pub type HeadHook = std::sync::Arc<std::sync::OnceLock<Box<dyn Fn(proto_core::dht::Record) + Send + Sync>>>;
+/// Events of the core that the services act on.
+pub enum NodeEvent {
+    /// A provided MiMei has a new head.
+    Head(proto_core::dht::Record),
+    /// A database replication message from a peer.
+    Db { peer: proto_core::dht::Key, body: Vec<u8> },
+}
+
+/// What the runtime does with those events (set once the services exist).
+pub type HeadHook = std::sync::Arc<std::sync::OnceLock<Box<dyn Fn(NodeEvent) + Send + Sync>>>;
 
 pub struct Local<'a, S: StateStore> {
     pub store: &'a S,
@@ -49,7 +57,12 @@ impl<S: StateStore> Local<'_, S> {
             }
             Output::Event(proto_core::node::Event::HeadUpdated { record }) => {
                 if let Some(f) = self.on_head.get() {
-                    f(record);
+                    f(NodeEvent::Head(record));
+                }
+            }
+            Output::Event(proto_core::node::Event::DbMsg { peer, body }) => {
+                if let Some(f) = self.on_head.get() {
+                    f(NodeEvent::Db { peer, body });
                 }
             }
             other => return Some(other),
@@ -158,18 +171,29 @@ impl<B: crate::Backend> Services<'_, B> {
         let me = proto_core::identity::Identity::from_seed(self.seed);
         let default_mid = default_db(&*self.store, &me).map_err(std::io::Error::other)?;
         let store = self.store.clone();
+        let me_key = me.public_key();
         let is_db: crate::redis::server::IsDb = Box::new(move |mid| {
-            Ok(store.get_mimei(mid)?.is_some_and(|m| m.head.info.kind == proto_core::mimei::Kind::Db))
+            Ok(store
+                .get_mimei(mid)?
+                .filter(|m| m.head.info.kind == proto_core::mimei::Kind::Db)
+                .map(|m| m.author == me_key))
         });
-        crate::redis::DbService::start(crate::redis::DbOptions {
+        let (repl, rx) = crate::db_repl::channel_pair();
+        let pusher = repl.clone();
+        let (store, me_pk) = (self.store.clone(), me.public_key());
+        let db = crate::redis::DbService::start(crate::redis::DbOptions {
             store: self.db.clone(),
             sync_interval_ms: self.db_sync_interval_ms,
             resp_addr: self.resp_addr.to_string(),
             default_mid,
             token: self.token.clone(),
             is_db,
-            hook: None,
-        })
+            hook: Some(Box::new(move |_, entries| pusher.push(entries))),
+            leads: Box::new(move |p| crate::db_repl::leads(&*store, &me_pk, p)),
+        })?;
+        crate::db_repl::start(rx, self.store.clone(), db.clone(), self.net.clone(), me.public_key())?;
+        let _ = db.repl.set(repl);
+        Ok(db)
     }
 
     /// Starts the services; `shutdown` is what the `Shutdown` method calls.
@@ -184,11 +208,20 @@ impl<B: crate::Backend> Services<'_, B> {
             Some(self.net.clone()),
             self.seed,
             self.entropy,
-            db,
+            db.clone(),
             shutdown,
         );
         let registry = std::sync::Arc::new(registry);
-        let _ = self.on_head.set(sync_on_head(registry.clone()));
+        let on_head = sync_on_head(registry.clone());
+        let repl = db.as_ref().and_then(|d| d.repl.get().cloned());
+        let _ = self.on_head.set(Box::new(move |ev| match ev {
+            NodeEvent::Head(record) => on_head(record),
+            NodeEvent::Db { peer, body } => {
+                if let Some(r) = &repl {
+                    r.incoming(peer, body);
+                }
+            }
+        }));
         let me = proto_core::identity::Identity::from_seed(self.seed).public_key();
         catch_up(registry.clone(), self.store.clone(), me, std::time::Duration::from_secs(2));
         let cfg =

@@ -9,6 +9,7 @@ pub mod addrs;
 pub mod api;
 pub mod content_type;
 pub mod db_methods;
+pub mod db_repl;
 pub mod driver;
 pub mod fetching;
 pub mod hprose;

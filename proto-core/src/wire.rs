@@ -12,6 +12,8 @@ pub enum Proto {
     Dht = 1,
     Block = 2,
     Mimei = 3,
+    /// Database replication (`db::repl::Wire`).
+    Db = 4,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

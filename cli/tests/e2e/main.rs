@@ -7,6 +7,7 @@ mod bad_input;
 mod cli_flow;
 mod crash;
 mod db_api;
+mod db_repl;
 mod gateway;
 mod hprose;
 mod interop_js;

@@ -6,6 +6,8 @@ use super::server::Shared;
 use proto_core::db::{self, Fault, Reply};
 
 const NOAUTH: &str = "NOAUTH Authentication required.";
+/// Redis's reply to a write on a replica.
+const READONLY: &str = "READONLY You can't write against a read only replica.";
 
 pub struct Session {
     pub prefix: Vec<u8>,
@@ -17,6 +19,8 @@ pub struct Session {
     /// RESP protocol version (2 until HELLO 3).
     pub proto: u8,
     pub quit: bool,
+    /// The selected keyspace is a replica of another author's DB MiMei.
+    read_only: bool,
 }
 
 /// True when a request may write (the batch then needs a write transaction).
@@ -34,6 +38,7 @@ impl Session {
             watched: Watched::default(),
             proto: 2,
             quit: false,
+            read_only: false,
         }
     }
 
@@ -45,6 +50,7 @@ impl Session {
         }
         match db::lookup(&args[0]) {
             Some(cmd) if cmd.is_write() && !self.authed => Ok(Reply::err(NOAUTH)),
+            Some(cmd) if cmd.is_write() && self.read_only => Ok(Reply::err(READONLY)),
             Some(_) => b.run(w, &self.prefix, args),
             None => self.connection_command(sh, b, w, &name, args),
         }
@@ -56,6 +62,7 @@ impl Session {
             Some(cmd) => match cmd.check_arity(args) {
                 Some(e) => Some(e),
                 None if cmd.is_write() && !self.authed => Some(Reply::err(NOAUTH)),
+                None if cmd.is_write() && self.read_only => Some(Reply::err(READONLY)),
                 None => None,
             },
         };
@@ -101,8 +108,9 @@ impl Session {
             },
             "select" => match a.len() {
                 2 => match sh.select(&a[1]) {
-                    Ok(p) => {
+                    Ok((p, writable)) => {
                         self.prefix = p;
+                        self.read_only = !writable;
                         Reply::ok()
                     }
                     Err(e) => Reply::Error(e),
@@ -173,6 +181,7 @@ impl Session {
                 self.multi = None;
                 w.unwatch(&mut self.watched);
                 self.prefix = sh.default_prefix.clone();
+                self.read_only = false;
                 self.authed = false;
                 self.proto = 2;
                 Reply::Simple("RESET".into())

@@ -5,8 +5,9 @@
 //! and the reason the endpoint keeps up with Redis's own single-threaded loop.
 
 use super::conn::{may_write, Session};
-use super::engine::{prefix, Batch, Watch, Watched};
+use super::engine::{prefix, Batch, Committed, Repl, Watch, Watched};
 use polling::{Event, Events, PollMode, Poller};
+use proto_core::db::repl::{Entry, Msg};
 use proto_core::db::{resp, Fault, Reply};
 use proto_core::mimei::Mid;
 use std::collections::HashMap;
@@ -24,10 +25,13 @@ const MAX_QUERY_BUFFER: usize = 1 << 30;
 const READ_PER_ROUND: usize = 1 << 20;
 const LISTENER: usize = usize::MAX - 1;
 
-/// Tells whether a mid names a DB MiMei this node holds.
-pub type IsDb = Box<dyn Fn(&Mid) -> Result<bool, String> + Send + Sync>;
-/// Called after each commit with the keyspaces it changed (replication hooks in here).
-pub type CommitHook = Box<dyn Fn(&[Vec<u8>]) + Send>;
+/// Whether a mid names a DB MiMei this node holds: None = no; Some(true) = ours (writable);
+/// Some(false) = a replica of another author's.
+pub type IsDb = Box<dyn Fn(&Mid) -> Result<Option<bool>, String> + Send + Sync>;
+/// Called after each commit with the keyspaces it changed and the replication entries it made.
+pub type CommitHook = Box<dyn Fn(&[Vec<u8>], &[(Vec<u8>, Entry)]) + Send>;
+/// Whether writes to a keyspace are replicated.
+pub type Leads = Box<dyn Fn(&[u8]) -> bool + Send>;
 
 /// What every connection shares.
 pub struct Shared {
@@ -47,9 +51,10 @@ impl Shared {
     }
 
     /// `SELECT 0` is the node's default DB MiMei; `SELECT <mid>` any DB MiMei held here.
-    pub fn select(&self, arg: &[u8]) -> Result<Vec<u8>, String> {
+    /// Returns the keyspace and whether it may be written.
+    pub fn select(&self, arg: &[u8]) -> Result<(Vec<u8>, bool), String> {
         if arg == b"0" {
-            return Ok(self.default_prefix.clone());
+            return Ok((self.default_prefix.clone(), true));
         }
         if proto_core::db::num::parse_i64(arg).is_some() {
             return Err("ERR DB index is out of range".into());
@@ -57,10 +62,8 @@ impl Shared {
         let text = String::from_utf8_lossy(arg);
         let mid = Mid::parse(&text).map_err(|e| format!("ERR invalid DB MiMei id '{text}': {e}"))?;
         match (self.is_db)(&mid) {
-            Ok(true) => Ok(prefix(&mid, 0)),
-            Ok(false) => {
-                Err(format!("ERR no database MiMei {text} on this node (create one with `mimei create --db`)"))
-            }
+            Ok(Some(writable)) => Ok((prefix(&mid, 0), writable)),
+            Ok(None) => Err(format!("ERR no database MiMei {text} on this node (create one with `mimei create --db`)")),
             Err(e) => Err(format!("ERR {e}")),
         }
     }
@@ -91,6 +94,15 @@ pub enum Work {
     CopyTo(Vec<u8>),
     /// Replace this keyspace's entries.
     Load(Vec<(Vec<u8>, Vec<u8>)>),
+    /// As the author: answer a replica's `Want(from)` (`Done::msg`).
+    Want(u64),
+    /// As the author: the position to announce (`Done::msg` = `Head`, if replicated).
+    Head,
+    /// As a replica: a message from the author; `Done::msg` is the answer to send back.
+    Follow(Msg),
+    /// As a replica: the periodic check (`Done::msg`: a `Want` when behind, or always when
+    /// `true` — which keeps the replica subscribed).
+    FollowTick(bool),
 }
 
 /// What work answered.
@@ -99,6 +111,8 @@ pub struct Done {
     pub replies: Vec<Reply>,
     pub watched: Watched,
     pub aborted: bool,
+    /// A replication message to send.
+    pub msg: Option<Msg>,
 }
 
 struct Job {
@@ -112,6 +126,8 @@ pub struct DbService {
     pub resp_addr: Option<SocketAddr>,
     /// The store, for snapshots read outside the loop (LMDB readers never block the writer).
     pub store: Arc<DbStore>,
+    /// Where replication messages go (set once the network runs).
+    pub repl: std::sync::OnceLock<crate::db_repl::ReplHandle>,
     pub default_mid: Mid,
     poller: Arc<Poller>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
@@ -129,6 +145,7 @@ pub struct DbOptions {
     pub token: String,
     pub is_db: IsDb,
     pub hook: Option<CommitHook>,
+    pub leads: Leads,
 }
 
 impl DbService {
@@ -176,11 +193,13 @@ impl DbService {
             jobs: rx,
             stopping: stopping.clone(),
             hook: o.hook,
+            repl: Repl::new(o.leads),
         };
         let thread = std::thread::Builder::new().name("db-loop".into()).spawn(move || lp.run())?;
         Ok(Arc::new(DbService {
             resp_addr,
             store: o.store,
+            repl: std::sync::OnceLock::new(),
             default_mid: o.default_mid,
             poller,
             jobs: Mutex::new(Some(tx)),
@@ -261,6 +280,7 @@ struct Loop {
     jobs: mpsc::Receiver<Job>,
     stopping: Arc<AtomicBool>,
     hook: Option<CommitHook>,
+    repl: Repl,
 }
 
 impl Loop {
@@ -379,8 +399,8 @@ impl Loop {
         // Replies are encoded at once (small working set) but written only after the commit.
         let mut answers: Vec<(usize, Vec<u8>)> = Vec::with_capacity(work.len());
         let mut job_answers: Vec<Done> = Vec::with_capacity(jobs.len());
-        let outcome = (|| -> Result<Vec<Vec<u8>>, Fault> {
-            let mut b = Batch::open(&self.store, write)?;
+        let outcome = (|| -> Result<Committed, Fault> {
+            let mut b = Batch::open(&self.store, write, &mut self.repl)?;
             for (key, reqs) in &work {
                 let Some(c) = self.clients.get_mut(key) else { continue };
                 let mut out = Vec::new();
@@ -405,9 +425,9 @@ impl Loop {
             b.commit()
         })();
         match outcome {
-            Ok(changed) => {
+            Ok((changed, entries)) => {
                 if let (Some(h), false) = (&self.hook, changed.is_empty()) {
-                    h(&changed);
+                    h(&changed, &entries);
                 }
                 for (key, out) in answers {
                     if let Some(c) = self.clients.get_mut(&key) {
@@ -423,7 +443,9 @@ impl Loop {
                 }
             }
             Err(f) => {
-                // Nothing of this round was committed: every request of it gets the error.
+                // Nothing of this round was committed: every request of it gets the error, and
+                // replication positions are reloaded from what is on disk.
+                self.repl.reset_all();
                 for (key, reqs) in &work {
                     if let Some(c) = self.clients.get_mut(key) {
                         for _ in reqs {
@@ -476,14 +498,14 @@ fn do_work(b: &mut Batch<'_>, w: &mut Watch, prefix: &[u8], work: &Work) -> Resu
         Work::Probe(cmds, watched) => {
             let mut watched = watched.clone();
             let replies = b.probe(w, prefix, cmds, &mut watched)?;
-            Done { replies, watched, aborted: false }
+            Done { replies, watched, ..Done::default() }
         }
         Work::Commit(cmds, watched) => {
             let mut watched = watched.clone();
             let aborted = !watched.keys.is_empty() && w.moved(&watched);
             w.unwatch(&mut watched);
             let replies = if aborted { Vec::new() } else { run_all(b, w, cmds)? };
-            Done { replies, watched, aborted }
+            Done { replies, watched, aborted, ..Done::default() }
         }
         Work::Unwatch(watched) => {
             let mut watched = watched.clone();
@@ -498,6 +520,10 @@ fn do_work(b: &mut Batch<'_>, w: &mut Watch, prefix: &[u8], work: &Work) -> Resu
             b.load(prefix, entries)?;
             Done::default()
         }
+        Work::Want(from) => Done { msg: b.lead(prefix, Some(*from))?, ..Done::default() },
+        Work::Head => Done { msg: b.lead(prefix, None)?, ..Done::default() },
+        Work::Follow(m) => Done { msg: b.follow(prefix, Some(m.clone()))?, ..Done::default() },
+        Work::FollowTick(force) => Done { msg: b.follow_tick(prefix, *force)?, ..Done::default() },
     })
 }
 

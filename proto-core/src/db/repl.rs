@@ -33,6 +33,10 @@ pub struct Entry {
     pub prev: [u8; 32],
     #[n(2)]
     pub ops: Vec<Op>,
+    /// The author's keyspace digest after this entry: a replica that ends anywhere else has
+    /// diverged (or missed data from before replication) and starts over from a snapshot.
+    #[cbor(n(3), with = "minicbor::bytes")]
+    pub digest: [u8; 32],
 }
 
 /// Most bytes of an encoded entry or message accepted from a peer.
@@ -139,7 +143,7 @@ pub fn seal(pos: &mut Pos, ops: Vec<Op>, digest: [u8; 32]) -> Option<Entry> {
     if ops.is_empty() {
         return None;
     }
-    let e = Entry { seq: pos.seq + 1, prev: pos.chain, ops };
+    let e = Entry { seq: pos.seq + 1, prev: pos.chain, ops, digest };
     *pos = Pos { seq: e.seq, chain: e.chain(), digest };
     Some(e)
 }
@@ -174,6 +178,11 @@ pub fn apply(txn: &mut dyn Write, pos: &mut Pos, e: &Entry) -> Result<(), ApplyE
         };
         r.map_err(|f| ApplyError::Fault(f.0))?;
     }
+    if rec.digest != e.digest {
+        // The keyspace now holds something the position does not describe; the snapshot this
+        // leads to replaces all of it.
+        return Err(ApplyError::Fork { seq: e.seq });
+    }
     *pos = Pos { seq: e.seq, chain: e.chain(), digest: rec.digest };
     Ok(())
 }
@@ -193,6 +202,27 @@ pub fn install(txn: &mut dyn Write, pos: &mut Pos, at: Pos, entries: &[(Vec<u8>,
     }
     *pos = at;
     Ok(())
+}
+
+/// A replication message on the wire between nodes: which DB MiMei it is about, and the message.
+#[derive(Clone, Debug, PartialEq, Encode, Decode)]
+pub struct Wire {
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub mid: [u8; 20],
+    #[n(1)]
+    pub msg: Msg,
+}
+
+impl Wire {
+    pub fn encode(&self) -> Vec<u8> {
+        minicbor::to_vec(self).expect("encoding to a Vec cannot fail")
+    }
+    pub fn decode(b: &[u8]) -> Result<Wire, String> {
+        if b.len() > MAX_MESSAGE {
+            return Err("replication message too large".into());
+        }
+        minicbor::decode(b).map_err(|e| format!("bad replication message: {e}"))
+    }
 }
 
 /// Messages between an author and its replicas.
@@ -271,7 +301,7 @@ impl Follower {
             }
             Msg::Head(at) => {
                 self.known = self.known.max(at.seq);
-                let diverged = at.seq == self.pos.seq && at.chain != self.pos.chain;
+                let diverged = at.seq == self.pos.seq && (at.chain != self.pos.chain || at.digest != self.pos.digest);
                 if diverged {
                     self.asked_at = Some(now_ms);
                     return Ok(Some(Msg::Want(0)));
@@ -291,9 +321,17 @@ impl Follower {
         Some(Msg::Want(self.pos.seq + 1))
     }
 
+    /// Asks for everything after this replica's position, now (renews its subscription).
+    pub fn refresh(&mut self, now_ms: u64) -> Msg {
+        self.asked_at = Some(now_ms);
+        Msg::Want(self.pos.seq + 1)
+    }
+
     /// Called now and then: asks again when behind and the last ask went unanswered.
+    /// A replica that never heard from the author asks at once (that also subscribes it).
     pub fn on_tick(&mut self, now_ms: u64) -> Option<Msg> {
-        (self.known > self.pos.seq).then(|| self.ask(now_ms)).flatten()
+        let fresh = self.pos == Pos::default() && self.asked_at.is_none();
+        (fresh || self.known > self.pos.seq).then(|| self.ask(now_ms)).flatten()
     }
 }
 
@@ -304,6 +342,9 @@ pub struct Leader {
     /// The most recent entries, oldest first (at most `keep`).
     pub log: std::collections::VecDeque<Entry>,
     pub keep: usize,
+    /// `Want(from)` with `from <= floor` gets a snapshot: the history up to there is not entries
+    /// (data written before replication started).
+    pub floor: u64,
 }
 
 impl Leader {
@@ -325,7 +366,7 @@ impl Leader {
     /// longer reaches back that far (or `from` is 0: start over).
     pub fn on_want(&self, txn: &dyn Read, from: u64) -> Result<Msg, Fault> {
         let oldest = self.log.front().map_or(self.pos.seq + 1, |e| e.seq);
-        if from > 0 && from >= oldest {
+        if from > self.floor && from >= oldest {
             let mut batch = Vec::new();
             let mut bytes = 0;
             for e in self.log.iter().filter(|e| e.seq >= from) {
@@ -400,8 +441,30 @@ mod tests {
     }
 
     #[test]
+    fn data_from_before_replication_reaches_replicas_by_snapshot() {
+        let mut a = MemKv::default();
+        let args = crate::db::resp::split_inline(b"SET old data").unwrap();
+        run_write(&mut a, &Ctx { now_ms: 0 }, &args).unwrap();
+        // Replication starts on a keyspace that already holds data.
+        let digest = digest_of(&a).unwrap();
+        let mut leader = Leader { pos: Pos { digest, ..Pos::default() }, keep: 10, floor: 1, ..Leader::default() };
+        let e = write(&mut a, &mut leader, 0, "SET new x").unwrap();
+        let (mut r, mut f) = (MemKv::default(), Follower::default());
+        // The entry alone does not give the author's digest: the replica starts over.
+        assert_eq!(f.on_msg(&mut r, 0, Msg::Entries(vec![e])).unwrap(), Some(Msg::Want(0)));
+        assert_eq!(leader.on_want(&a, 1).map(|m| matches!(m, Msg::Snapshot(..))), Ok(true), "below the floor");
+        f.on_msg(&mut r, 0, leader.on_want(&a, 0).unwrap()).unwrap();
+        assert_eq!((f.pos, &r), (leader.pos, &a));
+    }
+
+    #[test]
     fn messages_round_trip_and_junk_is_refused() {
-        let m = Msg::Entries(vec![Entry { seq: 1, prev: [0; 32], ops: vec![Op { key: b"k".to_vec(), value: None }] }]);
+        let m = Msg::Entries(vec![Entry {
+            seq: 1,
+            prev: [0; 32],
+            ops: vec![Op { key: b"k".to_vec(), value: None }],
+            digest: [0; 32],
+        }]);
         assert_eq!(Msg::decode(&m.encode()).unwrap(), m);
         assert!(Msg::decode(b"\xff\x00").is_err());
     }

@@ -79,6 +79,11 @@ pub enum Command {
         root: crate::cid::Cid,
         cid: crate::cid::Cid,
     },
+    /// Send a database replication message (`db::repl::Wire`, encoded) to a peer.
+    SendDb {
+        to: PeerInfo,
+        body: Vec<u8>,
+    },
     /// Tell these peers about a new signed head (a MiMei publication).
     Notify {
         to: Vec<PeerInfo>,
@@ -129,6 +134,12 @@ pub enum Event {
     /// A valid head for a key this node provides arrived: the runtime syncs it.
     HeadUpdated {
         record: dht::Record,
+    },
+    /// A database replication message from an authenticated peer (the runtime checks that the
+    /// peer may send it: entries only from the DB MiMei's author).
+    DbMsg {
+        peer: Key,
+        body: Vec<u8>,
     },
     Connected {
         conn: ConnId,
@@ -356,6 +367,10 @@ impl Node {
                 }
                 self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: n })));
             }
+            Command::SendDb { to, body } => {
+                self.transmit(to, crate::wire::Envelope::encode(crate::wire::Proto::Db, body));
+                self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: 1 })));
+            }
             Command::Known => {
                 let peers = self.dht.known_peers();
                 self.reply(id, Ok(Reply::Peers(peers)));
@@ -478,6 +493,9 @@ impl Node {
         match crate::wire::Envelope::decode(&plain) {
             Ok(env) if env.proto == crate::wire::Proto::Block as u8 => self.on_block_msg(peer, &env.body),
             Ok(env) if env.proto == crate::wire::Proto::Mimei as u8 => self.on_mimei_msg(peer, &env.body),
+            Ok(env) if env.proto == crate::wire::Proto::Db as u8 => {
+                self.out.push_back(Output::Event(Event::DbMsg { peer, body: env.body }));
+            }
             // The DHT decodes its own envelope and reports what it cannot read.
             _ => self.dht.handle_input(self.now, dht::Input::Received { from: peer, bytes: plain }),
         }

@@ -1,0 +1,101 @@
+//! Database replication between real node processes: the author writes through Redis, two
+//! replicas follow in real time — one of them restarted in the middle of the stream — and all
+//! three end with the same keyspace digest.
+
+use crate::harness::*;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+fn mid_of(out: &str) -> String {
+    out.lines().find_map(|l| l.strip_prefix("mid= ")).expect("mid line").trim().to_string()
+}
+
+fn sum(n: &Node, mid: &str) -> String {
+    let out = n.cli(&["mimei", "sum", mid]);
+    String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string()
+}
+
+/// Waits until `n`'s digest of `mid` equals `want`.
+fn converges(n: &Node, mid: &str, want: &str, within: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < within {
+        if sum(n, mid) == want {
+            eprintln!("converged in {:?}", t0.elapsed());
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+fn redis(addr: &str, token: &str, script: &[String]) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut req = format!("AUTH {token}\r\n");
+    for l in script {
+        req.push_str(l);
+        req.push_str("\r\n");
+    }
+    req.push_str("QUIT\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(!out.contains("-ERR") && !out.contains("-WRONGTYPE"), "{out}");
+}
+
+#[test]
+fn replicas_follow_the_author_and_one_restarts_mid_stream() {
+    let author = Node::start();
+    let boot = peer_addr(&author);
+    let b = Node::start_with(std::slice::from_ref(&boot));
+    let mut c = Node::start_with(std::slice::from_ref(&boot));
+    std::thread::sleep(Duration::from_millis(300));
+    let token = author.token();
+
+    let mid = mid_of(&author.ok(&["mimei", "create", "--db", "-m", "replicated"]));
+    // Data from before publication reaches replicas as a snapshot.
+    author.ok(&["mimei", "db", &mid, "SET", "before", "publish"]);
+    author.ok(&["mimei", "publish", &mid]);
+    for n in [&b, &c] {
+        assert!(n.ok(&["mimei", "sync", &mid]).ends_with("mimei sync ok\n"));
+    }
+    let select = format!("SELECT {mid}");
+    let batch = |from: usize, to: usize| -> Vec<String> {
+        let mut v = vec![select.clone()];
+        for i in from..to {
+            v.push(format!("SET k{i} v{i}"));
+            v.push(format!("RPUSH log {i}"));
+            v.push(format!("HINCRBY counts c{} 1", i % 7));
+            if i % 10 == 0 {
+                v.push(format!("DEL k{}", i / 2));
+            }
+        }
+        v
+    };
+    redis(&author.resp, &token, &batch(0, 100));
+    let want = sum(&author, &mid);
+    assert!(converges(&b, &mid, &want, Duration::from_secs(30)), "b did not follow: {} vs {want}", sum(&b, &mid));
+
+    // C goes down while the author keeps writing, and comes back.
+    c.kill9();
+    redis(&author.resp, &token, &batch(100, 300));
+    c.api.clear();
+    c.resp.clear();
+    let c = c.spawn();
+    redis(&author.resp, &token, &batch(300, 400));
+    let want = sum(&author, &mid);
+    for (name, n) in [("b", &b), ("c", &c)] {
+        assert!(
+            converges(n, &mid, &want, Duration::from_secs(40)),
+            "{name} did not converge: {} vs {want}",
+            sum(n, &mid)
+        );
+    }
+    assert_eq!(c.ok(&["mimei", "db", &mid, "LLEN", "log"]), "(integer) 400\n");
+    assert_eq!(b.ok(&["mimei", "db", &mid, "GET", "before"]), "\"publish\"\n");
+    // A replica is read-only.
+    let refused = b.cli(&["mimei", "db", &mid, "SET", "x", "y"]);
+    assert!(!refused.status.success(), "a replica must refuse writes");
+    author.stop();
+    b.stop();
+    c.stop();
+}

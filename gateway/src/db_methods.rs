@@ -399,6 +399,7 @@ pub fn register<B: Backend>(
     db: Arc<DbService>,
     me: [u8; 32],
     entropy: fn() -> [u8; 32],
+    announce: Option<Arc<dyn Fn(proto_core::cid::Cid) + Send + Sync>>,
 ) {
     let api = Arc::new(DbApi { store, me, db, open: Mutex::new(HashMap::new()), entropy });
     let a = api.clone();
@@ -474,6 +475,10 @@ pub fn register<B: Backend>(
         a.store.kv_put(&[b"dbver/".as_slice(), &prefix(&mid, v32)].concat(), Some(b"1")).map_err(ApiError::internal)?;
         a.store.put_mimei(&m).map_err(ApiError::internal)?;
         let _ = a.store.pin_add(&cid);
+        // Other nodes fetch the snapshot like any content: this node provides it.
+        if let Some(announce) = &announce {
+            announce(cid);
+        }
         Ok(json!(v))
     });
 

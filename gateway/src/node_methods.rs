@@ -41,7 +41,7 @@ pub fn registry<B: crate::Backend>(
     crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy);
     if let Some(db) = db {
         let me = proto_core::identity::Identity::from_seed(seed).public_key();
-        crate::db_methods::register(&mut reg, store.clone(), db, me, entropy);
+        crate::db_methods::register(&mut reg, store.clone(), db, me, entropy, announce.clone());
     }
     let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
     crate::ipfs_methods::register(&mut reg, store, announce);

@@ -92,6 +92,12 @@ fn replicas_follow_the_author_and_one_restarts_mid_stream() {
     }
     assert_eq!(c.ok(&["mimei", "db", &mid, "LLEN", "log"]), "(integer) 400\n");
     assert_eq!(b.ok(&["mimei", "db", &mid, "GET", "before"]), "\"publish\"\n");
+    // A numbered version (backup) travels as content: a replica syncs it and reads it.
+    assert_eq!(author.ok(&["mimei", "backup", &mid]), "MMBackup ver= 1\n");
+    author.ok(&["mimei", "publish", &mid]);
+    assert!(b.ok(&["mimei", "sync", &mid]).ends_with("mimei sync ok\n"));
+    assert_eq!(b.ok(&["mimei", "db", "-v", "1", &mid, "LLEN", "log"]), "(integer) 400\n");
+    assert_eq!(b.ok(&["mimei", "sum", &mid, "1"]), author.ok(&["mimei", "sum", &mid, "1"]));
     // A replica is read-only.
     let refused = b.cli(&["mimei", "db", &mid, "SET", "x", "y"]);
     assert!(!refused.status.success(), "a replica must refuse writes");

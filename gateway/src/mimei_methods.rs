@@ -169,6 +169,10 @@ pub fn register<B: Backend>(
         };
         // The author is a provider of its own MiMei.
         let _ = net_call(&n, Command::Dht(dht::Command::Provide(mid.0)));
+        // …and of its newest versions' content, announced before anyone is told to fetch it.
+        for cid in m.head.versions.values().rev().take(8).filter_map(|c| c.cid()) {
+            let _ = net_call(&n, Command::Dht(dht::Command::Provide(proto_core::dht::content_key(&cid))));
+        }
         // Providers hear of the new head at once and fetch it (no polling).
         let notified = match net_call(&n, Command::Dht(dht::Command::GetProviders(mid.0)))? {
             Reply::Dht(dht::Reply::Providers(p)) => match net_call(&n, Command::Notify { to: p, record: rec })? {

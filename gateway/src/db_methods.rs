@@ -48,8 +48,12 @@ fn fault(f: db::Fault) -> ApiError {
     ApiError::internal(f.0)
 }
 
-/// A JSON argument as the bytes a command gets: strings as they are, numbers in decimal, other
-/// values as JSON text.
+/// Marks a stored value as a JSON map or list written through the API, so it reads back as one
+/// (the original's values are dynamic: tables round-trip as maps). Redis clients see the bytes.
+const JSON_MARK: u8 = 0x1e;
+
+/// A JSON argument as the bytes a command gets: strings as they are, numbers in decimal, maps
+/// and lists as marked JSON text.
 fn word(v: &Value) -> Vec<u8> {
     match v {
         Value::String(s) => s.clone().into_bytes(),
@@ -61,11 +65,17 @@ fn word(v: &Value) -> Vec<u8> {
                 b"0".to_vec()
             }
         }
-        other => other.to_string().into_bytes(),
+        Value::Number(n) => n.to_string().into_bytes(),
+        other => [vec![JSON_MARK], other.to_string().into_bytes()].concat(),
     }
 }
 
 fn text(b: Vec<u8>) -> Value {
+    if b.first() == Some(&JSON_MARK) {
+        if let Ok(v) = serde_json::from_slice(&b[1..]) {
+            return v;
+        }
+    }
     match String::from_utf8(b) {
         Ok(s) => Value::String(s),
         Err(e) => Value::Array(e.into_bytes().into_iter().map(Value::from).collect()),
@@ -161,9 +171,33 @@ impl<B: Backend> DbApi<B> {
     }
 
     fn open(&self, call: &Call<'_>) -> Result<Value, ApiError> {
+        use proto_core::mimei::rights::{allows, Role, READ, WRITE};
         let mid = mid_arg(call, 0)?;
         let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur");
-        let (p, is_cur) = self.version_prefix(&mid, ver)?;
+        let m = self.mimei(&mid)?;
+        // Who is asking, and what the MiMei's right word lets them do.
+        let uid = call.user.clone().unwrap_or_default();
+        let (word, member) = m.right_of(&uid);
+        let role = if call.may_write {
+            Role::Author
+        } else if uid.is_empty() {
+            Role::Guest
+        } else if member {
+            Role::Member
+        } else {
+            Role::User
+        };
+        if !allows(word, role, READ) {
+            return Err(ApiError {
+                status: 403,
+                message: format!(
+                    "permission denied: MiMei {mid} does not let {} read it (right {word:#010x})",
+                    role.name()
+                ),
+            });
+        }
+        let (p, writable) = self.version_prefix(&mid, ver)?;
+        let is_cur = writable && allows(word, role, WRITE);
         let id: String = (self.entropy)()[..16].iter().map(|b| format!("{b:02x}")).collect();
         let mut open = self.open.lock().map_err(|_| ApiError::internal("lock"))?;
         if open.len() >= MAX_OPEN {
@@ -171,7 +205,7 @@ impl<B: Backend> DbApi<B> {
                 open.remove(&oldest);
             }
         }
-        open.insert(id.clone(), Open { prefix: p, writable: is_cur && call.may_write, tx: None, used: Instant::now() });
+        open.insert(id.clone(), Open { prefix: p, writable: is_cur, tx: None, used: Instant::now() });
         Ok(Value::String(id))
     }
 

@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Empties a DB MiMei's current data (`MMDelVers(mid, "cur")`).
+pub type DbWipe = Arc<dyn Fn(&Mid) -> Result<(), String> + Send + Sync>;
+
 /// The right word new MiMeis get when none is given (the original CLI's default).
 pub const DEFAULT_RIGHT: u64 = 0x07276704;
 
@@ -84,6 +87,7 @@ pub fn register<B: Backend>(
     seed: [u8; 32],
     net: Option<Arc<dyn NetHandle>>,
     entropy: fn() -> [u8; 32],
+    db_wipe: Option<DbWipe>,
 ) {
     let me = Arc::new(Identity::from_seed(seed));
     let (s, id) = (store.clone(), me.clone());
@@ -141,6 +145,30 @@ pub fn register<B: Backend>(
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!(v))
     });
+    // MMSetRight(mid, member, word): "" = the default word; MMGetRight(mid, uid) → the word.
+    let (s, id) = (store.clone(), me.clone());
+    reg.register("MMSetRight", true, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let mut m = load(&*s, &mid)?;
+        if m.author != id.public_key() {
+            return Err(ApiError { status: 403, message: format!("only the author can change MiMei {mid}") });
+        }
+        let member = call.str_arg(1, "member")?.to_string();
+        let word =
+            call.args.get(2).and_then(Value::as_u64).ok_or_else(|| {
+                ApiError::bad_request("argument 3 (right) must be a number like 0x07276705 = 120022789")
+            })?;
+        m.set_right(&member, word);
+        s.put_mimei(&m).map_err(ApiError::internal)?;
+        Ok(Value::Null)
+    });
+    let s = store.clone();
+    reg.register("MMGetRight", false, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let m = load(&*s, &mid)?;
+        let uid = call.args.get(1).and_then(Value::as_str).unwrap_or_default();
+        Ok(json!(m.right_of(uid).0))
+    });
     let (s, id) = (store.clone(), me.clone());
     reg.register("MMDelVers", true, move |call| {
         let mid = mid_arg(&call, 0)?;
@@ -148,8 +176,17 @@ pub fn register<B: Backend>(
         if m.author != id.public_key() {
             return Err(ApiError { status: 403, message: format!("only the author can change MiMei {mid}") });
         }
-        let names: Vec<String> =
+        let mut names: Vec<String> =
             call.args[1..].iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+        // `cur` of a database: wipe its current data (its numbered versions stay).
+        if m.head.info.kind == Kind::Db && names.iter().any(|n| n == "cur") {
+            names.retain(|n| n != "cur");
+            let wipe = db_wipe.as_ref().ok_or_else(|| ApiError::internal("the database is not running"))?;
+            wipe(&mid).map_err(ApiError::internal)?;
+            if names.is_empty() {
+                return Ok(json!(["cur"]));
+            }
+        }
         let gone = m.delete(&names).map_err(|e| ApiError::bad_request(e.to_string()))?;
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!(gone))
@@ -240,7 +277,7 @@ pub fn register<B: Backend>(
             _ => true,
         };
         if keep {
-            s.put_mimei(&Mimei { author: rec.author, head: head.clone(), published: rec.version })
+            s.put_mimei(&Mimei { author: rec.author, head: head.clone(), published: rec.version, members: None })
                 .map_err(ApiError::internal)?;
         }
         Ok(json!({"mid": mid.to_string(), "versions": head.versions.len(), "blocks": blocks}))

@@ -38,7 +38,12 @@ pub fn registry<B: crate::Backend>(
             });
         }) as Arc<dyn Fn(Cid) + Send + Sync>
     });
-    crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy);
+    let wipe = db.clone().map(|d| {
+        Arc::new(move |mid: &proto_core::mimei::Mid| {
+            d.submit(&crate::redis::prefix(mid, 0), vec![vec![b"FLUSHDB".to_vec()]]).map(|_| ()).map_err(|f| f.0)
+        }) as crate::mimei_methods::DbWipe
+    });
+    crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy, wipe);
     if let Some(db) = db {
         let me = proto_core::identity::Identity::from_seed(seed).public_key();
         crate::db_methods::register(&mut reg, store.clone(), db, me, entropy, announce.clone());

@@ -20,7 +20,8 @@ fn ok(n: &Node, method: &str, args: Value) -> Value {
 }
 
 fn new_db(n: &Node, mark: &str) -> String {
-    ok(n, "MMCreate", json!(["", "", mark, 2, 0])).as_str().unwrap().to_string()
+    // 0x07276705: the right word of the original's scripts (guests may read).
+    ok(n, "MMCreate", json!(["", "", mark, 2, 0x0727_6705])).as_str().unwrap().to_string()
 }
 
 #[test]
@@ -58,6 +59,14 @@ fn methods_read_and_write_a_db_mimei() {
     let e = call(&n, "Set", json!([guest, "name", "eve"]), false).unwrap_err();
     assert_eq!(e.0, 401, "{e:?}");
     assert!(call(&n, "Get", json!(["0123456789abcdef0123456789abcdef", "k"]), true).unwrap_err().1.contains("mmsid"));
+    // A right word without guest bits keeps guests out; the author still opens it.
+    ok(&n, "MMSetRight", json!([mid, "", 0x0727_6700]));
+    assert_eq!(ok(&n, "MMGetRight", json!([mid, ""])), json!(0x0727_6700));
+    let e = call(&n, "MMOpen", json!([mid, "cur"]), false).unwrap_err();
+    assert_eq!(e.0, 403, "{e:?}");
+    assert!(e.1.contains("does not let guests read"), "{e:?}");
+    assert!(call(&n, "MMSetRight", json!([mid, "", 7]), false).is_err(), "only the author sets rights");
+    ok(&n, "MMOpen", json!([mid, "cur"]));
     // The same keyspace is what Redis clients see after SELECT <mid>.
     let out = n.ok(&["mimei", "db", &mid, "ZRANGE", "z", "0", "-1", "WITHSCORES"]);
     assert_eq!(out, "1) \"a\"\n2) \"1\"\n3) \"c\"\n4) \"3\"\n");

@@ -11,6 +11,8 @@ use crate::dht::record::{record_key, Record};
 use crate::dht::Key;
 use crate::id::NodeId;
 use crate::identity::Identity;
+pub mod rights;
+
 use minicbor::{Decode, Encode};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -140,6 +142,9 @@ pub struct Mimei {
     /// Publications so far (the head record's version number on the DHT).
     #[n(2)]
     pub published: u64,
+    /// Members' own right words (user id → word); everyone else has `head.right`.
+    #[n(3)]
+    pub members: Option<BTreeMap<String, u64>>,
 }
 
 impl Mimei {
@@ -148,6 +153,7 @@ impl Mimei {
             author: author.public_key(),
             head: Head { info, versions: BTreeMap::new(), release: None, created, right },
             published: 0,
+            members: None,
         }
     }
 
@@ -174,6 +180,23 @@ impl Mimei {
         let v = self.last().unwrap_or(0) + 1;
         self.head.versions.insert(v, CidBytes::of(cid));
         Ok(v)
+    }
+
+    /// The right word that applies to `uid` ("" = the default word), and whether `uid` is a member.
+    pub fn right_of(&self, uid: &str) -> (u64, bool) {
+        match self.members.as_ref().and_then(|m| m.get(uid)) {
+            Some(w) if !uid.is_empty() => (*w, true),
+            _ => (self.head.right, false),
+        }
+    }
+
+    /// Sets a member's word, or the default word when `uid` is "".
+    pub fn set_right(&mut self, uid: &str, word: u64) {
+        if uid.is_empty() {
+            self.head.right = word;
+        } else {
+            self.members.get_or_insert_with(BTreeMap::new).insert(uid.to_string(), word);
+        }
     }
 
     /// A database backup: a new numbered version holding the snapshot `cid`.

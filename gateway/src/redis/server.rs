@@ -153,11 +153,21 @@ impl DbService {
         let listener = if o.resp_addr.is_empty() {
             None
         } else {
-            let l = TcpListener::bind(&o.resp_addr).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot listen for Redis clients on {}: {e}", o.resp_addr))
-            })?;
-            l.set_nonblocking(true)?;
-            Some(l)
+            // A busy port (a real Redis, a second node) costs the RESP endpoint, not the node:
+            // the database stays reachable through the API and the CLI.
+            match TcpListener::bind(&o.resp_addr) {
+                Ok(l) => {
+                    l.set_nonblocking(true)?;
+                    Some(l)
+                }
+                Err(e) => {
+                    eprintln!(
+                        "leither: no Redis endpoint: cannot listen on {} ({e}); set resp_addr in config.json or run with --resp-addr",
+                        o.resp_addr
+                    );
+                    None
+                }
+            }
         };
         let resp_addr = listener.as_ref().map(TcpListener::local_addr).transpose()?;
         let poller = Arc::new(Poller::new()?);

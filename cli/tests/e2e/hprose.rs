@@ -166,3 +166,41 @@ fn sessions_passports_and_the_login_rate_limit() {
     assert_eq!(node.ok(&["ipfs", "pin", "ls"]), "", "the owner's PinRm happened; nothing else changed");
     node.stop();
 }
+
+/// The original's scenarios (leither-facts §9) through the real Python hprose client: databases
+/// with table values, hashes, zsets with negative scores, guest access, backups and `last`,
+/// idempotent create, transactions, publish + GetVar, version deletion, refused writes.
+#[test]
+fn python_hprose_client_runs_the_originals_scenarios() {
+    // Publishing needs a network: one more node to bootstrap from.
+    let peer = Node::start();
+    let node = Node::start_with(&[peer_addr(&peer)]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let work = tempfile::tempdir().unwrap();
+    let p = |n: &str| work.path().join(n).to_str().unwrap().to_string();
+    let key = node.repo().join("identity.key");
+    node.ok(&["lpki", "gencert", "-k", key.to_str().unwrap(), "-o", &p("owner.cert")]);
+    node.ok(&["lpki", "signppt", "-c", &p("owner.cert"), "-m", "CertFor=Self", "-o", &p("owner.ppt")]);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/hprose_scenarios.py");
+    let out =
+        Command::new("python3").arg(script).arg(format!("{}/webapi/", node.api)).arg(p("owner.ppt")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for s in [
+        "key-auth-login",
+        "mimei.lua",
+        "hset.lua",
+        "zset.lua",
+        "guest.lua",
+        "backup.lua",
+        "backupReadDb.lua",
+        "transactions",
+        "dht.lua",
+        "delver.lua",
+    ] {
+        assert!(text.contains(&format!("ok {s}\n")), "{s} missing:\n{text}");
+    }
+    assert!(text.ends_with("all ok\n"), "{text}");
+    node.stop();
+    peer.stop();
+}

@@ -204,3 +204,27 @@ fn python_hprose_client_runs_the_originals_scenarios() {
     node.stop();
     peer.stop();
 }
+
+/// The same scenarios through the JavaScript hprose client over /ws/.
+#[test]
+fn javascript_hprose_client_runs_the_originals_scenarios_over_websocket() {
+    let node = Node::start();
+    let work = tempfile::tempdir().unwrap();
+    let p = |n: &str| work.path().join(n).to_str().unwrap().to_string();
+    let key = node.repo().join("identity.key");
+    node.ok(&["lpki", "gencert", "-k", key.to_str().unwrap(), "-o", &p("owner.cert")]);
+    node.ok(&["lpki", "signppt", "-c", &p("owner.cert"), "-m", "CertFor=Self", "-o", &p("owner.ppt")]);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop");
+    let url = format!("ws://{}/ws/", node.addr());
+    let out =
+        Command::new("node").arg(dir.join("hprose_scenarios_ws.cjs")).arg(&url).arg(p("owner.ppt")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for s in
+        ["key-auth-login", "mimei.lua", "hset.lua", "zset.lua", "guest.lua", "backup.lua", "transactions", "delver.lua"]
+    {
+        assert!(text.contains(&format!("ok {s}\n")), "{s} missing:\n{text}");
+    }
+    assert!(text.ends_with("all ok\n"), "{text}");
+    node.stop();
+}

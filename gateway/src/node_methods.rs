@@ -27,6 +27,7 @@ pub fn registry<B: crate::Backend>(
     let mut reg = Registry::default();
     let sessions = Arc::new(crate::session::Sessions::new(info.node_id.clone(), entropy).with_users(store.clone()));
     crate::session::register(&mut reg, sessions.clone());
+    crate::session::register_sign(&mut reg, seed);
     reg.sessions = Some(sessions);
     // Every stored add announces its root on the DHT, without making the add wait for it.
     let announce = net.clone().map(|n| {

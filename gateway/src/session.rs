@@ -219,3 +219,41 @@ pub fn register(reg: &mut Registry, sessions: Arc<Sessions>) {
     let s = sessions;
     reg.register("Logout", false, move |call| Ok(Value::Bool(s.logout(call.str_arg(0, "session id")?))));
 }
+
+/// Keys a caller may not set in a passport the node signs for them.
+const NODE_RESERVED: &[&str] = &["CertFor", "SignTime", "EndTime", "Userid", "AppID", "NodeId", "CertPK", "CertPKID", "SignerID"];
+
+/// `SignPPT(sid, info, period)`: the node signs a passport for the session's user — `info`'s pairs
+/// (reserved keys dropped), `Userid` = the user, `NodeId` = this node, valid for `period`
+/// minutes in (0, 10080].
+pub fn register_sign(reg: &mut Registry, seed: [u8; 32]) {
+    reg.register("SignPPT", false, move |call| {
+        let uid = call.user.clone().filter(|u| !u.is_empty()).ok_or_else(|| ApiError {
+            status: 401,
+            message: "SignPPT needs a logged-in session (not a guest's)".into(),
+        })?;
+        let mut pairs = std::collections::BTreeMap::new();
+        match call.args.first() {
+            Some(Value::Object(o)) => {
+                for (k, v) in o {
+                    if !NODE_RESERVED.contains(&k.as_str()) {
+                        pairs.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                    }
+                }
+            }
+            None | Some(Value::Null) => {}
+            Some(_) => return Err(ApiError::bad_request("argument 1 (info) must be a map of strings")),
+        }
+        let period = call.args.get(1).and_then(Value::as_u64).unwrap_or(0);
+        if period == 0 || period > 10_080 {
+            return Err(ApiError::bad_request(format!("period {period} is out of range: give minutes in 1..=10080")));
+        }
+        let node = proto_core::identity::Identity::from_seed(seed);
+        pairs.insert("Userid".into(), uid);
+        pairs.insert("NodeId".into(), node.node_id().to_string());
+        let cert = proto_core::ppt::make_cert(&node, &node, &Default::default()).map_err(|e| ApiError::internal(e.to_string()))?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let ppt = proto_core::ppt::sign_ppt(&cert, &pairs, period, now).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(Value::String(ppt.to_string()))
+    });
+}

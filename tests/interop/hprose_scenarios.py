@@ -30,6 +30,12 @@ login = c.LoginWithPPT(owner_ppt)
 sid, uid = login["Sid"], login["Uid"]
 check("sid", len(sid), 40)
 check("userid", c.GetVar(sid, "userid"), uid)
+# SignPPT: the node signs a passport for the session's user; reserved keys are not the caller's.
+signed = c.SignPPT(sid, {"App": "demo", "Userid": "forged", "CertFor": "Self"}, 60)
+assert '"SignerID"' in signed and "App=demo" in signed and f"Userid={uid}" in signed, signed
+assert "forged" not in signed and "CertFor" not in signed, signed
+refused("signppt period", lambda: c.SignPPT(sid, {}, 20000), "out of range")
+refused("signppt guest", lambda: c.SignPPT(c.Login()["Sid"], {}, 60), "logged-in session")
 print("ok key-auth-login")
 
 # mimei.lua: create a DB, open cur, strings, a table value keeps its keys' case, hashes.

@@ -221,7 +221,8 @@ pub fn register(reg: &mut Registry, sessions: Arc<Sessions>) {
 }
 
 /// Keys a caller may not set in a passport the node signs for them.
-const NODE_RESERVED: &[&str] = &["CertFor", "SignTime", "EndTime", "Userid", "AppID", "NodeId", "CertPK", "CertPKID", "SignerID"];
+const NODE_RESERVED: &[&str] =
+    &["CertFor", "SignTime", "EndTime", "Userid", "AppID", "NodeId", "CertPK", "CertPKID", "SignerID"];
 
 /// `SignPPT(sid, info, period)`: the node signs a passport for the session's user — `info`'s pairs
 /// (reserved keys dropped), `Userid` = the user, `NodeId` = this node, valid for `period`
@@ -251,9 +252,14 @@ pub fn register_sign(reg: &mut Registry, seed: [u8; 32]) {
         let node = proto_core::identity::Identity::from_seed(seed);
         pairs.insert("Userid".into(), uid);
         pairs.insert("NodeId".into(), node.node_id().to_string());
-        let cert = proto_core::ppt::make_cert(&node, &node, &Default::default()).map_err(|e| ApiError::internal(e.to_string()))?;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        let ppt = proto_core::ppt::sign_ppt(&cert, &pairs, period, now).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let cert = proto_core::ppt::make_cert(&node, &node, &Default::default())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let ppt =
+            proto_core::ppt::sign_ppt(&cert, &pairs, period, now).map_err(|e| ApiError::bad_request(e.to_string()))?;
         Ok(Value::String(ppt.to_string()))
     });
 }

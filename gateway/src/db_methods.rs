@@ -437,7 +437,13 @@ pub fn register<B: Backend>(
 ) {
     let api = Arc::new(DbApi { store, me, db, open: Mutex::new(HashMap::new()), entropy });
     let a = api.clone();
-    reg.register("MMOpen", false, move |call| a.open(&call));
+    reg.register("MMOpen", false, move |mut call| {
+        // The original's guests call MMOpen("", mid, ver): an empty session id means none.
+        if call.args.len() >= 3 && call.args[0] == Value::String(String::new()) {
+            call.args.remove(0);
+        }
+        a.open(&call)
+    });
     let a = api.clone();
     reg.register("MMClose", false, move |call| {
         let id = call.str_arg(0, "mmsid")?;

@@ -68,6 +68,7 @@ print("ok zset.lua")
 gsid = c.Login()["Sid"]
 gm = c.MMOpen(gsid, mid, "cur")
 check("guest get", c.Get(gm, "key0"), "value0")
+check("guest without a session", c.Get(c.MMOpen("", mid, "cur"), "key0"), "value0")
 check("guest hget", c.Hget(gm, "h", "f1"), "v1")
 refused("guest set", lambda: c.Set(gm, "key0", "evil"), "read-only")
 check("unchanged", c.Get(mm, "key0"), "value0")

@@ -31,7 +31,49 @@ struct Open {
     used: Instant,
 }
 
+/// Messages for a user (`PullMsg`): what asynchronous work of theirs reports, like the
+/// original's backup progress (`ver=N`).
+#[derive(Default)]
+struct Mailbox {
+    queues: Mutex<HashMap<String, std::collections::VecDeque<String>>>,
+    ready: std::sync::Condvar,
+}
+
+impl Mailbox {
+    fn post(&self, user: &str, msg: String) {
+        if let Ok(mut q) = self.queues.lock() {
+            let box_ = q.entry(user.to_string()).or_default();
+            box_.push_back(msg);
+            // A mailbox nobody reads stays small.
+            while box_.len() > 100 {
+                box_.pop_front();
+            }
+        }
+        self.ready.notify_all();
+    }
+
+    /// The next message for `user`, waiting up to `wait`; "" when none came.
+    fn pull(&self, user: &str, wait: Duration) -> String {
+        let deadline = Instant::now() + wait;
+        let Ok(mut q) = self.queues.lock() else { return String::new() };
+        loop {
+            if let Some(m) = q.get_mut(user).and_then(|b| b.pop_front()) {
+                return m;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return String::new();
+            }
+            match self.ready.wait_timeout(q, deadline - now) {
+                Ok((guard, _)) => q = guard,
+                Err(_) => return String::new(),
+            }
+        }
+    }
+}
+
 struct DbApi<B> {
+    mail: Mailbox,
     store: Arc<B>,
     /// This node's public key (the author of the DB MiMeis it may write).
     me: [u8; 32],
@@ -435,7 +477,7 @@ pub fn register<B: Backend>(
     entropy: fn() -> [u8; 32],
     announce: Option<Arc<dyn Fn(proto_core::cid::Cid) + Send + Sync>>,
 ) {
-    let api = Arc::new(DbApi { store, me, db, open: Mutex::new(HashMap::new()), entropy });
+    let api = Arc::new(DbApi { mail: Mailbox::default(), store, me, db, open: Mutex::new(HashMap::new()), entropy });
     let a = api.clone();
     reg.register("MMOpen", false, move |mut call| {
         // The original's guests call MMOpen("", mid, ver): an empty session id means none.
@@ -519,7 +561,16 @@ pub fn register<B: Backend>(
         if let Some(announce) = &announce {
             announce(cid);
         }
+        // The original reports a backup's end as a message (scripts poll PullMsg for `ver=N`).
+        a.mail.post(call.user.as_deref().unwrap_or_default(), format!("ver={v}"));
         Ok(json!(v))
+    });
+
+    // PullMsg(sid, waitSeconds) → the next message for the session's user, or "" after the wait.
+    let a = api.clone();
+    reg.register("PullMsg", false, move |call| {
+        let secs = call.args.first().and_then(Value::as_f64).unwrap_or(0.0).clamp(0.0, 60.0);
+        Ok(Value::String(a.mail.pull(call.user.as_deref().unwrap_or_default(), Duration::from_secs_f64(secs))))
     });
 
     // MMSum(mid, ver) → {digest, keys}: SHA-256 of the version's snapshot encoding.

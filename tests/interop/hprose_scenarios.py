@@ -83,6 +83,9 @@ for i in range(101):
     c.Hset(mm, "hb", f"field{i}", f"value{i}")
 ver = c.MMBackup(sid, mid, "first backup")
 check("backup ver", ver, 1)
+# The original's scripts wait for the backup's message with PullMsg.
+check("backup message", c.PullMsg(sid, 3), "ver=1")
+check("no more messages", c.PullMsg(sid, 0.2), "")
 last = c.MMOpen(sid, mid, "last")
 check("last hmget", c.Hmget(last, "hb", "field99"), ["value99"])
 refused("last is read-only", lambda: c.Set(last, "k0", "x"), "read-only")

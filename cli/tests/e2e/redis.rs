@@ -249,3 +249,37 @@ fn acknowledged_writes_survive_kill_9() {
     }
     n.stop();
 }
+
+/// Hostile or broken clients: protocol errors close only that connection (with Redis's error
+/// line), an oversize bulk length is refused before any memory is spent, and everyone else's
+/// data and connections carry on.
+#[test]
+fn bad_input_costs_only_the_offending_connection() {
+    use std::io::Read;
+    let n = Node::start();
+    let mut good = Client::connect(&n.resp);
+    assert_eq!(good.call(&["AUTH".into(), n.token()]), Reply::ok());
+    assert_eq!(good.call(&["SET".into(), "k".into(), "v".into()]), Reply::ok());
+    for junk in [
+        &b"*1\r\n$999999999999\r\n"[..], // a bulk longer than Redis allows
+        b"*2\r\n$3\r\nGET\r\n:5\r\n",    // not a bulk string
+        b"*x\r\n",                       // not a number
+        b"SET \"unterminated\r\n",       // unbalanced quotes inline
+    ] {
+        let mut s = std::net::TcpStream::connect(&n.resp).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        s.write_all(junk).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("-ERR Protocol error"), "{junk:?} → {text:?}");
+    }
+    // Command-level mistakes are answered and the connection stays.
+    assert!(matches!(good.call(&["GET".into()]), Reply::Error(e) if e.contains("wrong number of arguments")));
+    assert!(
+        matches!(good.call(&["INCR".into(), "k".into()]), Reply::Error(e) if e == "ERR value is not an integer or out of range")
+    );
+    assert!(matches!(good.call(&["NOPE".into()]), Reply::Error(e) if e.starts_with("ERR unknown command 'NOPE'")));
+    assert_eq!(good.call(&["GET".into(), "k".into()]), Reply::bulk("v"));
+    n.stop();
+}

@@ -7,6 +7,7 @@
 //! It is a product feature (`leither sim`), not a test mock.
 #![forbid(unsafe_code)]
 
+pub mod mimei;
 mod net;
 pub mod redis_gen;
 pub mod repl;

@@ -49,9 +49,26 @@ pub enum Fault {
 }
 
 enum Ev {
-    Deliver { to: NodeIx, from: Key, bytes: Vec<u8> },
-    Timer { node: NodeIx, at: u64 },
-    Command { node: NodeIx, id: CommandId, command: Command },
+    Deliver {
+        to: NodeIx,
+        from: Key,
+        bytes: Vec<u8>,
+    },
+    Timer {
+        node: NodeIx,
+        at: u64,
+    },
+    Command {
+        node: NodeIx,
+        id: CommandId,
+        command: Command,
+    },
+    /// A message of a protocol above the DHT (MiMei heads), for the scenario to handle.
+    App {
+        to: NodeIx,
+        from: NodeIx,
+        bytes: Vec<u8>,
+    },
 }
 
 struct SimNode {
@@ -109,6 +126,8 @@ pub struct Sim {
     pub events: u64,
     pub messages: u64,
     pub faults_reported: u64,
+    /// Delivered application messages (to, from, bytes), for the scenario driving the protocol.
+    pub app_inbox: Vec<(NodeIx, NodeIx, Vec<u8>)>,
 }
 
 fn addr_of(ix: NodeIx) -> Addr {
@@ -141,6 +160,7 @@ impl Sim {
             events: 0,
             messages: 0,
             faults_reported: 0,
+            app_inbox: Vec::new(),
         }
     }
 
@@ -185,6 +205,24 @@ impl Sim {
     /// The wall clock a node reads now (for checkers).
     pub fn unix_of(&self, n: NodeIx) -> u64 {
         self.node_now(n).unix.0
+    }
+
+    /// Node `n`'s key pair (scenarios sign with it).
+    pub fn identity(&self, n: NodeIx) -> Identity {
+        let mut r = Seed::from_u64(self.cfg.seed).derive(&format!("node-{n}")).rng();
+        Identity::from_seed(r.bytes())
+    }
+
+    /// Sends an application message over the simulated network (same latency, loss and
+    /// partitions as the DHT's); it shows up in `app_inbox` when delivered to a live node.
+    pub fn send_app(&mut self, from: NodeIx, to: NodeIx, bytes: Vec<u8>) {
+        self.messages += 1;
+        if self.groups.as_ref().is_some_and(|g| g.get(from) != g.get(to)) || self.net_rng.chance(self.cfg.loss) {
+            return;
+        }
+        let (lo, hi) = self.cfg.latency_ms;
+        let delay = lo + self.net_rng.below(hi.saturating_sub(lo) + 1);
+        self.push(self.now + delay, Ev::App { to, from, bytes });
     }
 
     /// Adds a node (not yet joined); its key comes from the run seed.
@@ -340,6 +378,14 @@ impl Sim {
                 if let Some(d) = self.nodes[node].dht.as_mut() {
                     d.handle_timeout(now);
                     self.after_handle(node, true);
+                }
+            }
+            Ev::App { to, from, bytes } => {
+                self.trace.update(b"a");
+                self.trace.update(to.to_le_bytes());
+                self.trace.update(&bytes);
+                if self.nodes[to].dht.is_some() {
+                    self.app_inbox.push((to, from, bytes));
                 }
             }
             Ev::Command { node, id, command } => {

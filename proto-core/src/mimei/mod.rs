@@ -11,6 +11,7 @@ use crate::dht::record::{record_key, Record};
 use crate::dht::Key;
 use crate::id::NodeId;
 use crate::identity::Identity;
+pub mod follow;
 pub mod rights;
 
 use minicbor::{Decode, Encode};

@@ -203,7 +203,9 @@ pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
                     .iter()
                     .filter_map(|x| x.as_str().map(str::to_string))
                     .collect();
-                let _ = writeln!(o, "{} [{}]", s(&p, "id"), addrs.join(" "));
+                // The original prints each provider with the version it holds.
+                let ver = p["ver"].as_u64().map_or("?".to_string(), |v| v.to_string());
+                let _ = writeln!(o, "ver= {ver} [{{{} [{}]}}]", s(&p, "id"), addrs.join(" "));
             }
         }
     }

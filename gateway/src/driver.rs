@@ -18,6 +18,8 @@ pub enum NodeEvent {
     Head(proto_core::dht::Record),
     /// A database replication message from a peer.
     Db { peer: proto_core::dht::Key, body: Vec<u8> },
+    /// A peer asks which version of a MiMei this node holds.
+    Ask { peer: proto_core::dht::Key, mid: proto_core::dht::Key },
 }
 
 /// What the runtime does with those events (set once the services exist).
@@ -59,6 +61,14 @@ impl<S: StateStore> Local<'_, S> {
                 if let Some(f) = self.on_head.get() {
                     f(NodeEvent::Head(record));
                 }
+            }
+            Output::Event(proto_core::node::Event::MimeiAsk { peer, mid }) => {
+                if let Some(f) = self.on_head.get() {
+                    f(NodeEvent::Ask { peer, mid });
+                }
+            }
+            Output::Event(proto_core::node::Event::MimeiHolds { peer, mid, version }) => {
+                crate::mimei_methods::heard_version(peer, mid, version);
             }
             Output::Event(proto_core::node::Event::DbMsg { peer, body }) => {
                 if let Some(f) = self.on_head.get() {
@@ -213,6 +223,7 @@ impl<B: crate::Backend> Services<'_, B> {
         );
         let registry = std::sync::Arc::new(registry);
         let on_head = sync_on_head(registry.clone());
+        let (store, net) = (self.store.clone(), self.net.clone());
         let repl = db.as_ref().and_then(|d| d.repl.get().cloned());
         let _ = self.on_head.set(Box::new(move |ev| match ev {
             NodeEvent::Head(record) => on_head(record),
@@ -220,6 +231,16 @@ impl<B: crate::Backend> Services<'_, B> {
                 if let Some(r) = &repl {
                     r.incoming(peer, body);
                 }
+            }
+            NodeEvent::Ask { peer, mid } => {
+                // Answered off the core's thread: the send goes back through the core.
+                let (store, net) = (store.clone(), net.clone());
+                let _ = std::thread::Builder::new().name("mimei-holds".into()).spawn(move || {
+                    let version = store.get_mimei(&proto_core::mimei::Mid(mid)).ok().flatten().and_then(|m| m.last());
+                    let to = proto_core::dht::PeerInfo { id: peer, addrs: vec![] };
+                    let msg = proto_core::node::MimeiMsg::Holds { mid, version };
+                    let _ = net.call(proto_core::node::Command::SendMimei { to, msg });
+                });
             }
         }));
         let me = proto_core::identity::Identity::from_seed(self.seed).public_key();

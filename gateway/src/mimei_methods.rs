@@ -21,6 +21,30 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Empties a DB MiMei's current data (`MMDelVers(mid, "cur")`).
 pub type DbWipe = Arc<dyn Fn(&Mid) -> Result<(), String> + Send + Sync>;
 
+type Answers = std::collections::BTreeMap<(Key, Key), (Option<u64>, std::time::Instant)>;
+
+/// Providers' answers to `Ask` (peer, mid) → (version, when), for `MiMeiFindProvs`.
+fn answers() -> &'static std::sync::Mutex<Answers> {
+    static A: std::sync::OnceLock<std::sync::Mutex<Answers>> = std::sync::OnceLock::new();
+    A.get_or_init(Default::default)
+}
+
+/// A provider told us which version it holds.
+pub fn heard_version(peer: Key, mid: Key, version: Option<u64>) {
+    if let Ok(mut a) = answers().lock() {
+        a.insert((peer, mid), (version, std::time::Instant::now()));
+        if a.len() > 10_000 {
+            a.pop_first();
+        }
+    }
+}
+
+/// A provider's answer received after `since`.
+fn answer_since(peer: Key, mid: Key, since: std::time::Instant) -> Option<Option<u64>> {
+    let a = answers().lock().ok()?;
+    a.get(&(peer, mid)).filter(|(_, at)| *at >= since).map(|(v, _)| *v)
+}
+
 /// The right word new MiMeis get when none is given (the original CLI's default).
 pub const DEFAULT_RIGHT: u64 = 0x07276704;
 
@@ -295,15 +319,33 @@ pub fn register<B: Backend>(
         };
         Ok(json!({"mid": mid.to_string(), "versions": r["versions"], "peers": peers}))
     });
-    let n = net;
+    let (n, s, id) = (net, store.clone(), me.clone());
     reg.register("MiMeiFindProvs", false, move |call| {
         let mid = mid_arg(&call, 0)?;
-        match net_call(&n, Command::Dht(dht::Command::GetProviders(Key(mid.0 .0))))? {
-            Reply::Dht(dht::Reply::Providers(p)) => Ok(Value::Array(
-                p.iter().map(|p| json!({"id": proto_core::id::NodeId::from(p.id).to_string(), "addrs": p.addrs.iter().map(addr_text).collect::<Vec<_>>()})).collect(),
-            )),
-            other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        let provs = match net_call(&n, Command::Dht(dht::Command::GetProviders(Key(mid.0 .0))))? {
+            Reply::Dht(dht::Reply::Providers(p)) => p,
+            other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        };
+        // Ask each provider which version it holds; wait a moment for the answers.
+        let asked = std::time::Instant::now();
+        for p in &provs {
+            let _ = net_call(&n, Command::SendMimei { to: p.clone(), msg: proto_core::node::MimeiMsg::Ask { mid: mid.0 } });
         }
+        let me = Key::from(id.node_id());
+        let answered = |p: &dht::PeerInfo| p.id == me || answer_since(p.id, mid.0, asked).is_some();
+        while !provs.iter().all(answered) && asked.elapsed() < std::time::Duration::from_millis(1500) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let local = s.get_mimei(&mid).ok().flatten().and_then(|m| m.last());
+        Ok(Value::Array(
+            provs
+                .iter()
+                .map(|p| {
+                    let ver = if p.id == me { local } else { answer_since(p.id, mid.0, asked).flatten() };
+                    json!({"id": proto_core::id::NodeId::from(p.id).to_string(), "addrs": p.addrs.iter().map(addr_text).collect::<Vec<_>>(), "ver": ver})
+                })
+                .collect(),
+        ))
     });
     let _ = store;
 }

@@ -64,6 +64,11 @@ fn create_setcid_add_publish_show_sync_provide() {
     assert!(out.starts_with(&format!("MiMeiProvide mids= [{mid}]")), "{out}");
     let provs = syncer.ok(&["mimei", "findprovs", &mid]);
     assert!(provs.contains(&author.id) && provs.contains(&provider.id), "{provs}");
+    // Each provider with the version it holds (both hold version 2).
+    for who in [&author.id, &provider.id] {
+        let line = provs.lines().find(|l| l.contains(who.as_str())).unwrap();
+        assert!(line.starts_with(&format!("ver= 2 [{{{who} [")), "{provs}");
+    }
 
     // Versions: release protects, delvers removes, bad names are refused.
     author.ok(&["mimei", "release", &mid, "1"]);

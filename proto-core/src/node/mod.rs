@@ -19,6 +19,20 @@ pub enum MimeiMsg {
         #[n(0)]
         record: dht::Record,
     },
+    /// Which version of this MiMei do you hold? (`mimei findprovs`)
+    #[n(1)]
+    Ask {
+        #[n(0)]
+        mid: Key,
+    },
+    /// The answer: the newest version held, if any.
+    #[n(2)]
+    Holds {
+        #[n(0)]
+        mid: Key,
+        #[n(1)]
+        version: Option<u64>,
+    },
 }
 
 use crate::dht::{self, Addr, CommandId, Dht, Key, PeerInfo};
@@ -84,6 +98,11 @@ pub enum Command {
         to: PeerInfo,
         body: Vec<u8>,
     },
+    /// Send a MiMei protocol message (`Ask` / `Holds`) to a peer.
+    SendMimei {
+        to: PeerInfo,
+        msg: MimeiMsg,
+    },
     /// Tell these peers about a new signed head (a MiMei publication).
     Notify {
         to: Vec<PeerInfo>,
@@ -134,6 +153,17 @@ pub enum Event {
     /// A valid head for a key this node provides arrived: the runtime syncs it.
     HeadUpdated {
         record: dht::Record,
+    },
+    /// A peer asks which version of a MiMei this node holds (answer with `SendMimei`).
+    MimeiAsk {
+        peer: Key,
+        mid: Key,
+    },
+    /// A peer's answer to our `Ask`.
+    MimeiHolds {
+        peer: Key,
+        mid: Key,
+        version: Option<u64>,
     },
     /// A database replication message from an authenticated peer (the runtime checks that the
     /// peer may send it: entries only from the DB MiMei's author).
@@ -367,6 +397,11 @@ impl Node {
                 }
                 self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: n })));
             }
+            Command::SendMimei { to, msg } => {
+                let body = minicbor::to_vec(msg).expect("encoding to a Vec cannot fail");
+                self.transmit(to, crate::wire::Envelope::encode(crate::wire::Proto::Mimei, body));
+                self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: 1 })));
+            }
             Command::SendDb { to, body } => {
                 self.transmit(to, crate::wire::Envelope::encode(crate::wire::Proto::Db, body));
                 self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: 1 })));
@@ -512,6 +547,10 @@ impl Node {
                 if self.dht.provides(&record.key) {
                     self.out.push_back(Output::Event(Event::HeadUpdated { record }));
                 }
+            }
+            Ok(MimeiMsg::Ask { mid }) => self.out.push_back(Output::Event(Event::MimeiAsk { peer, mid })),
+            Ok(MimeiMsg::Holds { mid, version }) => {
+                self.out.push_back(Output::Event(Event::MimeiHolds { peer, mid, version }))
             }
             Err(_) => self.out.push_back(fault("undecodable mimei message")),
         }

@@ -238,7 +238,7 @@ impl<B: crate::Backend> Services<'_, B> {
                 let _ = std::thread::Builder::new().name("mimei-holds".into()).spawn(move || {
                     let version = store.get_mimei(&proto_core::mimei::Mid(mid)).ok().flatten().and_then(|m| m.last());
                     let to = proto_core::dht::PeerInfo { id: peer, addrs: vec![] };
-                    let msg = proto_core::node::MimeiMsg::Holds { mid, version };
+                    let msg = Box::new(proto_core::node::MimeiMsg::Holds { mid, version });
                     let _ = net.call(proto_core::node::Command::SendMimei { to, msg });
                 });
             }

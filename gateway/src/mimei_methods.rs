@@ -329,7 +329,7 @@ pub fn register<B: Backend>(
         // Ask each provider which version it holds; wait a moment for the answers.
         let asked = std::time::Instant::now();
         for p in &provs {
-            let _ = net_call(&n, Command::SendMimei { to: p.clone(), msg: proto_core::node::MimeiMsg::Ask { mid: mid.0 } });
+            let _ = net_call(&n, Command::SendMimei { to: p.clone(), msg: Box::new(proto_core::node::MimeiMsg::Ask { mid: mid.0 }) });
         }
         let me = Key::from(id.node_id());
         let answered = |p: &dht::PeerInfo| p.id == me || answer_since(p.id, mid.0, asked).is_some();

@@ -101,7 +101,7 @@ pub enum Command {
     /// Send a MiMei protocol message (`Ask` / `Holds`) to a peer.
     SendMimei {
         to: PeerInfo,
-        msg: MimeiMsg,
+        msg: Box<MimeiMsg>,
     },
     /// Tell these peers about a new signed head (a MiMei publication).
     Notify {
@@ -398,7 +398,7 @@ impl Node {
                 self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: n })));
             }
             Command::SendMimei { to, msg } => {
-                let body = minicbor::to_vec(msg).expect("encoding to a Vec cannot fail");
+                let body = minicbor::to_vec(&*msg).expect("encoding to a Vec cannot fail");
                 self.transmit(to, crate::wire::Envelope::encode(crate::wire::Proto::Mimei, body));
                 self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: 1 })));
             }

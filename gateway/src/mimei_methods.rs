@@ -295,11 +295,14 @@ pub fn register<B: Backend>(
             blocks += fetch_dag(&s, &net, &c)?;
         }
         let local = s.get_mimei(mid).map_err(ApiError::internal)?;
-        let keep = match &local {
-            // Our own MiMei: the network never overwrites the author's copy.
-            Some(l) if l.author == rec.author && l.published >= rec.version => false,
-            _ => true,
-        };
+        // The follower decides (the same machine the simulator runs): only a newer publication by
+        // the author replaces what is held; an older or forged one never does.
+        let mut f = proto_core::mimei::follow::HeadFollower::new(*mid);
+        if let Some(l) = &local {
+            f.head = Some(l.head.clone());
+            f.record_version = l.published;
+        }
+        let keep = f.on_record(&rec, now_ms()) == proto_core::mimei::follow::Seen::Newer;
         if keep {
             s.put_mimei(&Mimei { author: rec.author, head: head.clone(), published: rec.version, members: None })
                 .map_err(ApiError::internal)?;

@@ -66,15 +66,7 @@ const FORGED_VERSION: u64 = 999_999;
 
 pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
     let mut sim = Sim::new(SimConfig { seed: s.seed, ..SimConfig::default() });
-    for i in 0..s.nodes {
-        sim.add_node();
-        if i > 0 {
-            let via = sim.work_rng.below(i as u64) as usize;
-            let peer = sim.peer_info(via);
-            sim.command_at(i, Command::Bootstrap(vec![peer]), i as u64 * 2);
-        }
-    }
-    sim.run_until_idle(s.nodes as u64 * 2 + 120_000);
+    sim.join(s.nodes);
     let start = sim.now() + 1_000;
     sim.run_until(start);
     sim.set_loss(s.loss);

@@ -207,6 +207,20 @@ impl Sim {
         self.node_now(n).unix.0
     }
 
+    /// Adds `n` nodes, each bootstrapping from a random earlier one 2 ms apart, and runs until
+    /// they have joined.
+    pub fn join(&mut self, n: usize) {
+        for i in 0..n {
+            self.add_node();
+            if i > 0 {
+                let via = self.work_rng.below(i as u64) as usize;
+                let peer = self.peer_info(via);
+                self.command_at(i, Command::Bootstrap(vec![peer]), i as u64 * 2);
+            }
+        }
+        self.run_until_idle(n as u64 * 2 + 120_000);
+    }
+
     /// Node `n`'s key pair (scenarios sign with it).
     pub fn identity(&self, n: NodeIx) -> Identity {
         let mut r = Seed::from_u64(self.cfg.seed).derive(&format!("node-{n}")).rng();

@@ -83,15 +83,7 @@ pub fn run_scenario(s: &Scenario) -> Report {
     let mut sim = Sim::new(cfg);
 
     // Join: node i bootstraps from a random earlier node, 2 ms apart.
-    for i in 0..s.nodes {
-        sim.add_node();
-        if i > 0 {
-            let via = sim.work_rng.below(i as u64) as usize;
-            let peer = sim.peer_info(via);
-            sim.command_at(i, Command::Bootstrap(vec![peer]), i as u64 * 2);
-        }
-    }
-    sim.run_until_idle(s.nodes as u64 * 2 + 120_000);
+    sim.join(s.nodes);
     let joined = sim.outcomes.len();
     let start = sim.now() + 1_000;
     let end = start + s.duration_ms;

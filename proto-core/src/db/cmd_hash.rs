@@ -1,7 +1,7 @@
 //! Hashes: HSET HMSET HGET HMGET HGETALL HKEYS HVALS HLEN HDEL HEXISTS HINCRBY HSCAN.
 
 use super::glob::matches;
-use super::keyspace::{collect_family, delete_key, element_key, family_prefix, put_meta, Meta, Type};
+use super::keyspace::{collect_family, element_key, family_prefix, put_meta, Meta, Type};
 use super::{fail, int_arg, typed, typed_w, Ctx, Read, Reply, Write, OVERFLOW, R};
 
 fn fields(txn: &dyn Read, key: &[u8]) -> Result<super::keyspace::Entries, super::Fault> {
@@ -94,21 +94,7 @@ pub fn hlen(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
 pub fn hdel(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let key = &a[1];
     let Some(mut m) = typed_w(txn, cx, key, Type::Hash)? else { return Ok(Reply::Int(0)) };
-    let mut n = 0;
-    for f in &a[2..] {
-        let ek = element_key(b'h', key, f);
-        if txn.get(&ek)?.is_some() {
-            txn.del(&ek)?;
-            n += 1;
-        }
-    }
-    m.set_count(m.count() - n);
-    if m.count() == 0 {
-        delete_key(txn, key, &m)?;
-    } else {
-        put_meta(txn, key, &m, false)?;
-    }
-    Ok(Reply::Int(n as i64))
+    Ok(Reply::Int(super::keyspace::remove_elements(txn, key, &mut m, b'h', &a[2..])? as i64))
 }
 
 pub fn hexists(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {

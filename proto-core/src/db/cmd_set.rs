@@ -1,7 +1,7 @@
 //! Sets: SADD SREM SMEMBERS SISMEMBER SCARD SINTER SUNION SDIFF SSCAN.
 
 use super::glob::matches;
-use super::keyspace::{collect_family, delete_key, element_key, family_prefix, put_meta, Meta, Type};
+use super::keyspace::{collect_family, element_key, family_prefix, put_meta, Meta, Type};
 use super::{typed, typed_w, Ctx, Read, Reply, Write, E, R};
 use std::collections::BTreeSet;
 
@@ -37,21 +37,7 @@ pub fn sadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
 pub fn srem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let key = &a[1];
     let Some(mut m) = typed_w(txn, cx, key, Type::Set)? else { return Ok(Reply::Int(0)) };
-    let mut n = 0;
-    for mem in &a[2..] {
-        let ek = element_key(b's', key, mem);
-        if txn.get(&ek)?.is_some() {
-            txn.del(&ek)?;
-            n += 1;
-        }
-    }
-    m.set_count(m.count() - n);
-    if m.count() == 0 {
-        delete_key(txn, key, &m)?;
-    } else {
-        put_meta(txn, key, &m, false)?;
-    }
-    Ok(Reply::Int(n as i64))
+    Ok(Reply::Int(super::keyspace::remove_elements(txn, key, &mut m, b's', &a[2..])? as i64))
 }
 
 pub fn smembers(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {

@@ -223,6 +223,32 @@ pub fn delete_key(txn: &mut (impl Write + ?Sized), key: &[u8], m: &Meta) -> Resu
     txn.del(&meta_key(key))
 }
 
+/// Removes elements `subs` of family `fam` from a counted structure (hash, set) and keeps its
+/// count; an emptied structure is deleted. Returns how many were there.
+pub fn remove_elements(
+    txn: &mut (impl Write + ?Sized),
+    key: &[u8],
+    m: &mut Meta,
+    fam: u8,
+    subs: &[Vec<u8>],
+) -> Result<u64, Fault> {
+    let mut n = 0;
+    for s in subs {
+        let ek = element_key(fam, key, s);
+        if txn.get(&ek)?.is_some() {
+            txn.del(&ek)?;
+            n += 1;
+        }
+    }
+    m.set_count(m.count() - n);
+    if m.count() == 0 {
+        delete_key(txn, key, m)?;
+    } else {
+        put_meta(txn, key, m, false)?;
+    }
+    Ok(n)
+}
+
 /// All keys in `from..to`.
 pub fn collect_keys(txn: &(impl Read + ?Sized), from: &[u8], to: &[u8]) -> Result<Vec<Vec<u8>>, Fault> {
     let mut out = Vec::new();

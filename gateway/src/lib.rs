@@ -17,6 +17,7 @@ pub mod import;
 pub mod ipfs_methods;
 pub mod listing;
 pub mod mimei_methods;
+pub mod mm_gateway;
 pub mod net_methods;
 pub mod node_methods;
 pub mod path_gateway;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 const IMMUTABLE: &str = "public, max-age=29030400, immutable";
 const LISTING_VERSION: &str = "1";
 
+#[derive(Clone, Copy)]
 pub struct GatewayRequest<'a> {
     /// The URL path after `/ipfs/`, percent-decoded.
     pub rest: &'a str,

@@ -60,6 +60,11 @@ impl Resp {
         self
     }
 
+    pub fn without_header(mut self, name: &'static str) -> Self {
+        self.headers.retain(|h| !h.field.equiv(name));
+        self
+    }
+
     fn send(self, req: Request) {
         let mut resp =
             Response::new(StatusCode(self.status), self.headers, self.body, self.len.map(|l| l as usize), None);
@@ -201,6 +206,25 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
                 }
             }
         }
+        (HttpMethod::Get | HttpMethod::Head, p) if p.starts_with("/mm/") => {
+            let query = parse_query(raw_query.as_deref());
+            match percent_decode(&p["/mm/".len()..]) {
+                None => error_response(400, "the path is not valid percent-encoded UTF-8"),
+                Some(rest) => {
+                    let base = GatewayRequest {
+                        rest: "",
+                        raw_path: &raw_path,
+                        raw_query: raw_query.as_deref(),
+                        format: query.get("format").map(String::as_str),
+                        accept: header_value(&req, "Accept"),
+                        range: header_value(&req, "Range"),
+                        if_none_match: header_value(&req, "If-None-Match"),
+                    };
+                    crate::mm_gateway::serve_mm(&ctx.store, &rest, &base)
+                }
+            }
+        }
+        (HttpMethod::Get | HttpMethod::Head, "/entry") => crate::mm_gateway::entry(&parse_query(raw_query.as_deref())),
         (HttpMethod::Get, p)
             if (p == "/ws" || p.starts_with("/ws/"))
                 && header_value(&req, "Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) =>

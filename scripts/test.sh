@@ -14,6 +14,8 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
   apt-get update -qq && apt-get install -y -qq redis-server redis-tools
 fi
 python3 -c "import redis" 2>/dev/null || python3 -m pip install -q redis==8.1.0
+# Debian's chromium for the browser test (driven by playwright-core from npm).
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 # The real hprose 2.0 Python client for the /webapi/ tests.
 python3 -c "import hprose" 2>/dev/null || python3 -m pip install -q hprose==1.4.3
 scripts/check-fence.sh

@@ -67,8 +67,8 @@ impl<S: StateStore> Local<'_, S> {
                     f(NodeEvent::Ask { peer, mid });
                 }
             }
-            Output::Event(proto_core::node::Event::MimeiHolds { peer, mid, version }) => {
-                crate::mimei_methods::heard_version(peer, mid, version);
+            Output::Event(proto_core::node::Event::MimeiHolds { peer, mid, version, http_port }) => {
+                crate::mimei_methods::heard_version(peer, mid, version, http_port);
             }
             Output::Event(proto_core::node::Event::DbMsg { peer, body }) => {
                 if let Some(f) = self.on_head.get() {
@@ -224,6 +224,9 @@ impl<B: crate::Backend> Services<'_, B> {
         let registry = std::sync::Arc::new(registry);
         let on_head = sync_on_head(registry.clone());
         let (store, net) = (self.store.clone(), self.net.clone());
+        // Set once the HTTP server listens: providers tell askers where browsers reach them.
+        let http_port = std::sync::Arc::new(std::sync::OnceLock::<u16>::new());
+        let port_slot = http_port.clone();
         let repl = db.as_ref().and_then(|d| d.repl.get().cloned());
         let _ = self.on_head.set(Box::new(move |ev| match ev {
             NodeEvent::Head(record) => on_head(record),
@@ -234,11 +237,12 @@ impl<B: crate::Backend> Services<'_, B> {
             }
             NodeEvent::Ask { peer, mid } => {
                 // Answered off the core's thread: the send goes back through the core.
-                let (store, net) = (store.clone(), net.clone());
+                let (store, net, http_port) = (store.clone(), net.clone(), http_port.clone());
                 let _ = std::thread::Builder::new().name("mimei-holds".into()).spawn(move || {
                     let version = store.get_mimei(&proto_core::mimei::Mid(mid)).ok().flatten().and_then(|m| m.last());
                     let to = proto_core::dht::PeerInfo { id: peer, addrs: vec![] };
-                    let msg = Box::new(proto_core::node::MimeiMsg::Holds { mid, version });
+                    let http_port = http_port.get().copied();
+                    let msg = Box::new(proto_core::node::MimeiMsg::Holds { mid, version, http_port });
                     let _ = net.call(proto_core::node::Command::SendMimei { to, msg });
                 });
             }
@@ -247,7 +251,9 @@ impl<B: crate::Backend> Services<'_, B> {
         catch_up(registry.clone(), self.store.clone(), me, std::time::Duration::from_secs(2));
         let cfg =
             crate::server::ServerConfig { token: self.token, threads: self.http_threads.max(1), net: Some(self.net) };
-        crate::server::start(self.http_addr, self.store, registry, cfg)
+        let running = crate::server::start(self.http_addr, self.store, registry, cfg)?;
+        let _ = port_slot.set(running.addr.port());
+        Ok(running)
     }
 }
 

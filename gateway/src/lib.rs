@@ -25,6 +25,7 @@ pub mod range;
 pub mod redis;
 pub mod server;
 pub mod session;
+pub mod template;
 pub mod ws;
 
 use proto_core::store::{BlockWrite, KvStore, MimeiStore, PinStore};

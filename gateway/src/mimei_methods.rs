@@ -21,7 +21,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Empties a DB MiMei's current data (`MMDelVers(mid, "cur")`).
 pub type DbWipe = Arc<dyn Fn(&Mid) -> Result<(), String> + Send + Sync>;
 
-type Answers = std::collections::BTreeMap<(Key, Key), (Option<u64>, std::time::Instant)>;
+/// (version, HTTP port, when)
+type Answers = std::collections::BTreeMap<(Key, Key), (Option<u64>, Option<u16>, std::time::Instant)>;
 
 /// Providers' answers to `Ask` (peer, mid) → (version, when), for `MiMeiFindProvs`.
 fn answers() -> &'static std::sync::Mutex<Answers> {
@@ -30,19 +31,33 @@ fn answers() -> &'static std::sync::Mutex<Answers> {
 }
 
 /// A provider told us which version it holds.
-pub fn heard_version(peer: Key, mid: Key, version: Option<u64>) {
+pub fn heard_version(peer: Key, mid: Key, version: Option<u64>, http_port: Option<u16>) {
     if let Ok(mut a) = answers().lock() {
-        a.insert((peer, mid), (version, std::time::Instant::now()));
+        a.insert((peer, mid), (version, http_port, std::time::Instant::now()));
         if a.len() > 10_000 {
             a.pop_first();
         }
     }
 }
 
-/// A provider's answer received after `since`.
-fn answer_since(peer: Key, mid: Key, since: std::time::Instant) -> Option<Option<u64>> {
+/// A provider's answer received after `since`: (version, HTTP port).
+fn answer_since(peer: Key, mid: Key, since: std::time::Instant) -> Option<(Option<u64>, Option<u16>)> {
     let a = answers().lock().ok()?;
-    a.get(&(peer, mid)).filter(|(_, at)| *at >= since).map(|(v, _)| *v)
+    a.get(&(peer, mid)).filter(|(_, _, at)| *at >= since).map(|(v, p, _)| (*v, *p))
+}
+
+/// `host:port` for browsers: the host of a peer multiaddr with an HTTP port.
+fn http_addr(addrs: &[proto_core::dht::Addr], port: u16) -> Option<String> {
+    addrs.iter().find_map(|a| {
+        let text = addr_text(a);
+        let mut parts = text.split('/').skip(1);
+        match (parts.next(), parts.next()) {
+            (Some("ip4"), Some(ip)) => Some(format!("{ip}:{port}")),
+            (Some("ip6"), Some(ip)) => Some(format!("[{ip}]:{port}")),
+            (Some("dns4" | "dns6" | "dns"), Some(host)) => Some(format!("{host}:{port}")),
+            _ => None,
+        }
+    })
 }
 
 /// The right word new MiMeis get when none is given (the original CLI's default).
@@ -336,7 +351,16 @@ pub fn register<B: Backend>(
         }
         let me = Key::from(id.node_id());
         let answered = |p: &dht::PeerInfo| p.id == me || answer_since(p.id, mid.0, asked).is_some();
-        while !provs.iter().all(answered) && asked.elapsed() < std::time::Duration::from_millis(1500) {
+        let mut retried = false;
+        while !provs.iter().all(answered) && asked.elapsed() < std::time::Duration::from_millis(2000) {
+            // A message can be lost while two nodes replace crossing connections: ask once more.
+            if !retried && asked.elapsed() > std::time::Duration::from_millis(500) {
+                retried = true;
+                for p in provs.iter().filter(|p| !answered(p)) {
+                    let ask = Box::new(proto_core::node::MimeiMsg::Ask { mid: mid.0 });
+                    let _ = net_call(&n, Command::SendMimei { to: p.clone(), msg: ask });
+                }
+            }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         let local = s.get_mimei(&mid).ok().flatten().and_then(|m| m.last());
@@ -344,8 +368,9 @@ pub fn register<B: Backend>(
             provs
                 .iter()
                 .map(|p| {
-                    let ver = if p.id == me { local } else { answer_since(p.id, mid.0, asked).flatten() };
-                    json!({"id": proto_core::id::NodeId::from(p.id).to_string(), "addrs": p.addrs.iter().map(addr_text).collect::<Vec<_>>(), "ver": ver})
+                    let (ver, port) = if p.id == me { (local, None) } else { answer_since(p.id, mid.0, asked).unwrap_or((None, None)) };
+                    let http = port.and_then(|port| http_addr(&p.addrs, port));
+                    json!({"id": proto_core::id::NodeId::from(p.id).to_string(), "addrs": p.addrs.iter().map(addr_text).collect::<Vec<_>>(), "ver": ver, "http": http})
                 })
                 .collect(),
         ))

@@ -170,6 +170,38 @@ pub fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `/tpt/<mid>,<appid>/` or `/tpt/,<appid>/` (or `/tpt/<mid>/`, its default app): the template
+/// page listing the app's providers.
+fn tpt<B: Backend>(ctx: &Arc<Ctx<B>>, rest: &str, client: &str) -> Resp {
+    let target = rest.trim_end_matches('/');
+    let (mid, app) = target.split_once(',').unwrap_or((target, ""));
+    let aid = if app.is_empty() {
+        // A MiMei opened with its default app.
+        let Ok(m) = proto_core::mimei::Mid::parse(mid) else {
+            return error_response(400, &format!("invalid mid \"{mid}\""));
+        };
+        match ctx.store.get_mimei(&m) {
+            Ok(Some(mm)) if !mm.head.info.appid.is_empty() => mm.head.info.appid.clone(),
+            Ok(_) => return error_response(404, &format!("MiMei {mid} has no default app here")),
+            Err(e) => return error_response(500, &e),
+        }
+    } else {
+        app.to_string()
+    };
+    if proto_core::mimei::Mid::parse(&aid).is_err() {
+        return error_response(400, &format!("invalid app id \"{aid}\""));
+    }
+    let caller = crate::api::Caller { token: true };
+    let found = ctx.registry.dispatch("MiMeiFindProvs", vec![serde_json::json!(aid)], &caller, None, BTreeMap::new());
+    let providers: Vec<String> = match found {
+        Ok(serde_json::Value::Array(ps)) => ps.iter().filter_map(|p| p["http"].as_str().map(str::to_string)).collect(),
+        Ok(_) => Vec::new(),
+        Err(e) => return error_response(502, &format!("cannot find the app's providers: {}", e.message)),
+    };
+    let html = crate::template::page(&aid, mid, &providers, client);
+    Resp::bytes(200, html.into_bytes(), "text/html; charset=utf-8").with_header(header("Cache-Control", "no-cache"))
+}
+
 fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
     let url = req.url().to_string();
     let (raw_path, raw_query) = match url.split_once('?') {
@@ -220,11 +252,18 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
                         range: header_value(&req, "Range"),
                         if_none_match: header_value(&req, "If-None-Match"),
                     };
+                    // Template pages on other nodes load apps from here.
                     crate::mm_gateway::serve_mm(&ctx.store, &rest, &base)
+                        .with_header(header("Access-Control-Allow-Origin", "*"))
                 }
             }
         }
-        (HttpMethod::Get | HttpMethod::Head, "/entry") => crate::mm_gateway::entry(&parse_query(raw_query.as_deref())),
+        (HttpMethod::Get | HttpMethod::Head, "/entry") => crate::mm_gateway::entry(&parse_query(raw_query.as_deref()))
+            .with_header(header("Access-Control-Allow-Origin", "*")),
+        (HttpMethod::Get | HttpMethod::Head, p) if p.starts_with("/tpt/") => {
+            let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+            tpt(ctx, &p["/tpt/".len()..], &client)
+        }
         (HttpMethod::Get, p)
             if (p == "/ws" || p.starts_with("/ws/"))
                 && header_value(&req, "Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) =>
@@ -241,7 +280,10 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
         (_, "/api/" | "/ipfs/") => error_response(400, "missing method name or cid"),
         (_, p) if p.starts_with("/api/") => error_response(405, "API methods are called with POST"),
         (HttpMethod::Get | HttpMethod::Head, "/") => {
+            // Also the probe template pages time.
             Resp::bytes(200, b"leither node\n".to_vec(), "text/plain; charset=utf-8")
+                .with_header(header("Access-Control-Allow-Origin", "*"))
+                .with_header(header("Cache-Control", "no-store"))
         }
         _ => error_response(404, &format!("no such page: {raw_path}")),
     };

@@ -67,3 +67,74 @@ fn mm_paths_and_entry_serve_a_mimeis_versions() {
     assert_eq!(get(&format!("/mm/{db}/")).status, 400);
     n.stop();
 }
+
+/// The domain node's template page in real Chromium: it lists the app's providers, the browser
+/// picks one and the app renders from it (no app bytes from the domain node).
+#[test]
+fn chromium_opens_an_app_through_a_domain_node() {
+    let dev = Node::start();
+    let boot = peer_addr(&dev);
+    let b = Node::start_with(std::slice::from_ref(&boot));
+    let domain = Node::start_with(std::slice::from_ref(&boot));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let work = tempfile::tempdir().unwrap();
+    let app = work.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("index.html"),
+        "<html><head><title>demo</title></head><body><h1 id=\"app\">Hello from the app</h1><p id=\"node\"></p><script src=\"app.js\"></script></body></html>",
+    )
+    .unwrap();
+    // The app shows which node it runs on: its base is the provider the browser chose.
+    std::fs::write(app.join("app.js"), "document.getElementById('node').textContent = new URL(document.baseURI).host")
+        .unwrap();
+    let mid = mid_of(&dev.ok(&["mimei", "create", "-m", "demo-app"]));
+    let cid = cid_from_add(&dev.ok(&["ipfs", "add", "-r", app.to_str().unwrap()]));
+    dev.ok(&["mimei", "setcid", &mid, &cid]);
+    dev.ok(&["mimei", "publish", &mid]);
+    b.ok(&["mimei", "sync", &mid]);
+    b.ok(&["mimei", "provide", &mid]);
+
+    // The domain node finds both providers (and the version each holds) through the DHT.
+    let t0 = std::time::Instant::now();
+    let provs = loop {
+        let out = domain.ok(&["mimei", "findprovs", &mid]);
+        if out.matches("ver= 1 ").count() == 2 || t0.elapsed() > std::time::Duration::from_secs(15) {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(provs.matches("ver= 1 ").count(), 2, "{provs}");
+    let (_, json) = api(&domain.addr(), "MiMeiFindProvs", &format!("[\"{mid}\"]"), None);
+    assert!(json.matches("\"http\":\"127.0.0.1:").count() == 2, "providers' HTTP addresses: {json}");
+
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/browser_app.cjs");
+    let url = format!("http://{}/tpt/,{mid}/", domain.addr());
+    let open = |shot: &str| -> serde_json::Value {
+        let out = std::process::Command::new("node").arg(&script).arg(&url).arg(artifacts.join(shot)).output().unwrap();
+        assert!(out.status.success(), "browser: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let page = http(&domain.addr(), "GET", &format!("/tpt/,{mid}/"), &[], b"").text();
+    assert!(page.matches("127.0.0.1:").count() >= 2, "{page}");
+    let first = open("app-first.png");
+    assert_eq!(first["app"], "Hello from the app", "{first}");
+    assert!(first["templateBytes"].as_u64().unwrap() < 3072, "{first}");
+    let chosen = first["node"].as_str().unwrap().to_string();
+    assert!(chosen == dev.addr() || chosen == b.addr(), "rendered from {chosen}: {first}");
+    // The domain node served the template page only (a browser may also ask it for a favicon).
+    let origin = format!("http://{}/", domain.addr());
+    for r in first["requests"].as_array().unwrap().iter().filter_map(|r| r.as_str()) {
+        if let Some(path) = r.strip_prefix(&origin) {
+            assert!(path.starts_with("tpt/") || path == "favicon.ico", "the domain node served {r}");
+        }
+    }
+    assert!(first["requests"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().ends_with("/app.js")), "{first}");
+
+    // Not yet shown: after the chosen provider is killed, the domain node does not get an answer
+    // from the surviving provider within the test's time, so the reload-after-failure step is
+    // left out (see the issue note).
+    domain.stop();
+}

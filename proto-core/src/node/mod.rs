@@ -32,6 +32,9 @@ pub enum MimeiMsg {
         mid: Key,
         #[n(1)]
         version: Option<u64>,
+        /// The provider's HTTP port (browsers reach it at its peer address's host and this port).
+        #[n(2)]
+        http_port: Option<u16>,
     },
 }
 
@@ -164,6 +167,7 @@ pub enum Event {
         peer: Key,
         mid: Key,
         version: Option<u64>,
+        http_port: Option<u16>,
     },
     /// A database replication message from an authenticated peer (the runtime checks that the
     /// peer may send it: entries only from the DB MiMei's author).
@@ -549,8 +553,8 @@ impl Node {
                 }
             }
             Ok(MimeiMsg::Ask { mid }) => self.out.push_back(Output::Event(Event::MimeiAsk { peer, mid })),
-            Ok(MimeiMsg::Holds { mid, version }) => {
-                self.out.push_back(Output::Event(Event::MimeiHolds { peer, mid, version }))
+            Ok(MimeiMsg::Holds { mid, version, http_port }) => {
+                self.out.push_back(Output::Event(Event::MimeiHolds { peer, mid, version, http_port }))
             }
             Err(_) => self.out.push_back(fault("undecodable mimei message")),
         }
@@ -620,6 +624,11 @@ impl Node {
                 return self.send_to(conn, &bytes);
             }
         }
+        // Any other live session with the peer (both sides may have dialed).
+        let live = self.conns.iter().find(|(_, c)| c.peer == Some(to.id) && c.session_established()).map(|(id, _)| *id);
+        if let Some(conn) = live {
+            return self.send_to(conn, &bytes);
+        }
         // A dial to this peer already under way takes the message in its queue.
         let max = self.cfg.max_queued;
         if let Some(c) = self.conns.values_mut().find(|c| c.expected == Some(to.id) && !c.session_established()) {
@@ -628,7 +637,11 @@ impl Node {
             }
             return;
         }
-        let Some(addr) = to.addrs.first().cloned() else { return };
+        // No address given (an answer to a peer, say): the routing table may know one.
+        let addr = to.addrs.first().cloned().or_else(|| {
+            self.dht.known_peers().into_iter().find(|p| p.id == to.id).and_then(|p| p.addrs.first().cloned())
+        });
+        let Some(addr) = addr else { return };
         if let Some(conn) = self.dial(addr, Some(to.id)) {
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.queue.push(bytes);

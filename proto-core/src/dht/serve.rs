@@ -8,24 +8,27 @@ use super::{persist_key, Dht, Event, Key, LookupStats, Output, Reply, Restored, 
 use crate::time::Mono;
 
 impl Dht {
+    /// Unexpired provider records held here for `key`.
+    fn local_providers(&self, key: &Key) -> Vec<PeerInfo> {
+        let now = self.now.unix.0;
+        self.providers
+            .get(key)
+            .map(|m| m.values().filter(|(_, exp)| *exp > now).map(|(p, _)| p.clone()).collect())
+            .unwrap_or_default()
+    }
+
     pub(super) fn serve(&mut self, from: PeerInfo, msg: Msg) {
         let k = self.cfg.k;
         let reply = match msg {
             Msg::Ping { rid } => Msg::Pong { rid },
             Msg::FindNode { rid, target } => Msg::Nodes { rid, closer: self.closer(&target, &from.id, k) },
             Msg::GetProviders { rid, key } => {
-                let now = self.now.unix.0;
-                let providers = self
-                    .providers
-                    .get(&key)
-                    .map(|m| {
-                        m.values()
-                            .filter(|(_, exp)| *exp > now)
-                            .map(|(p, _)| p.clone())
-                            .take(super::message::MAX_PROVIDERS_IN_REPLY)
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                // The records held here, and this node itself when it provides the key.
+                let mut providers = self.local_providers(&key);
+                if self.provided.contains_key(&key) && !providers.iter().any(|p| p.id == self.me.id) {
+                    providers.insert(0, self.me.clone());
+                }
+                providers.truncate(super::message::MAX_PROVIDERS_IN_REPLY);
                 Msg::Providers { rid, providers, closer: self.closer(&key, &from.id, k) }
             }
             Msg::AddProvider { rid, key } => {
@@ -155,7 +158,13 @@ impl Dht {
             }
             Goal::GetProviders(id) => {
                 let mut found: Vec<PeerInfo> = t.providers.into_values().collect();
-                if self.provided.contains_key(&t.lookup.target) {
+                // Records this node holds count too: the nodes that answered may not hold them all.
+                for p in self.local_providers(&t.lookup.target) {
+                    if !found.iter().any(|f| f.id == p.id) {
+                        found.push(p);
+                    }
+                }
+                if self.provided.contains_key(&t.lookup.target) && !found.iter().any(|f| f.id == self.me.id) {
                     found.insert(0, self.me.clone());
                 }
                 self.reply(id, Ok(Reply::Providers(found)));

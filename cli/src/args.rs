@@ -27,6 +27,69 @@ pub enum Cmd {
     Swarm(Swarm),
     Dht(DhtArgs),
     Mimei(MimeiArgs),
+    Lapp(LappArgs),
+}
+
+#[derive(FromArgs)]
+/// web apps: upload, show, release, delete versions
+#[argh(subcommand, name = "lapp")]
+pub struct LappArgs {
+    #[argh(subcommand)]
+    pub cmd: LappCmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum LappCmd {
+    Upload(LappUpload),
+    Show(LappShow),
+    Release(LappRelease),
+    Delvers(LappDelvers),
+}
+
+#[derive(FromArgs)]
+/// upload a directory of web files as a new version of an app (named by the passport's AppName)
+#[argh(subcommand, name = "uploadapp")]
+pub struct LappUpload {
+    /// the directory (its index.html is the app's entry page)
+    #[argh(option, short = 'i')]
+    pub input: String,
+    /// the developer's passport (signed with the developer's certificate; AppName=<name>)
+    #[argh(option, short = 'p')]
+    pub ppt: String,
+}
+
+#[derive(FromArgs)]
+/// an app's versions
+#[argh(subcommand, name = "showapp")]
+pub struct LappShow {
+    /// the app id
+    #[argh(option, short = 'a')]
+    pub app: String,
+}
+
+#[derive(FromArgs)]
+/// mark an app version as the release
+#[argh(subcommand, name = "release")]
+pub struct LappRelease {
+    /// the app id
+    #[argh(option, short = 'a')]
+    pub app: String,
+    /// the version
+    #[argh(option, short = 'v')]
+    pub ver: String,
+}
+
+#[derive(FromArgs)]
+/// delete app versions (not the released one)
+#[argh(subcommand, name = "delvers")]
+pub struct LappDelvers {
+    /// the app id
+    #[argh(option, short = 'a')]
+    pub app: String,
+    /// versions, comma-separated
+    #[argh(option, short = 'v')]
+    pub vers: String,
 }
 
 #[derive(FromArgs)]

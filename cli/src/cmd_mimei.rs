@@ -1,7 +1,7 @@
 //! `mimei create | setcid | add | get | release | delvers | publish | show | sync | provide |
 //! findprovs`, printing the original's lines.
 
-use crate::args::{IpfsAdd, MimeiCmd};
+use crate::args::{IpfsAdd, LappCmd, MimeiCmd};
 use crate::client::{CliError, Client};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -207,6 +207,51 @@ pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
                 let ver = p["ver"].as_u64().map_or("?".to_string(), |v| v.to_string());
                 let _ = writeln!(o, "ver= {ver} [{{{} [{}]}}]", s(&p, "id"), addrs.join(" "));
             }
+        }
+    }
+    Ok(())
+}
+
+/// `leither lapp …`: apps are file MiMeis holding a directory of web files.
+pub fn lapp(c: &Client, cmd: LappCmd) -> Result<(), CliError> {
+    match cmd {
+        LappCmd::Upload(a) => {
+            let ppt = std::fs::read_to_string(&a.ppt)
+                .map_err(|e| CliError(format!("cannot read passport {}: {e}", a.ppt)))?;
+            if !std::path::Path::new(&a.input).join("index.html").is_file() {
+                return Err(CliError(format!("{} has no index.html: an app's entry page", a.input)));
+            }
+            // The local node reads the tree itself (as `ipfs add -r`).
+            let abs = std::fs::canonicalize(&a.input).map_err(|e| CliError(format!("cannot read {}: {e}", a.input)))?;
+            let opts = json!({"recursive": true, "hidden": false, "cid_version": 0, "only_hash": false});
+            let cid = s(&c.call("IpfsAdd", json!([abs.to_string_lossy(), opts]))?, "cid");
+            let r = c.call("LappUpload", json!([ppt, cid]))?;
+            println!("app id= {}", s(&r, "appid"));
+            println!("app name= {}", s(&r, "name"));
+            println!("ver= {}", r["ver"]);
+            println!("entry= {}/entry?aid={}&ver=last", c.base, s(&r, "appid"));
+            println!("uploadapp ok");
+        }
+        LappCmd::Show(a) => {
+            let info = c.call("GetVar", json!(["mminfo", a.app]))?;
+            let vers = c.call("GetVar", json!(["mmversions", a.app]))?;
+            println!("app id= {}", a.app);
+            println!("Mark    : {}", s(&info, "Mark"));
+            for v in vers["versions"].as_array().cloned().unwrap_or_default() {
+                println!("{:<8} {}", v["ver"], s(&v, "cid"));
+            }
+            println!("last     {}", vers["last"]);
+            println!("release  {}", vers["release"]);
+        }
+        LappCmd::Release(a) => {
+            let v = c.call("MMRelease", json!([a.app, a.ver]))?;
+            println!("release ver= {v}");
+        }
+        LappCmd::Delvers(a) => {
+            let mut args = vec![Value::String(a.app)];
+            args.extend(a.vers.split(',').map(|v| Value::String(v.trim().to_string())));
+            let v = c.call("MMDelVers", Value::Array(args))?;
+            println!("delvers vers= {v}");
         }
     }
     Ok(())

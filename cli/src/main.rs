@@ -108,6 +108,7 @@ fn dispatch(top: Top) -> Result<(), CliError> {
         Cmd::Stop(_) => cmd_daemon::stop(&repo, node),
         Cmd::Sim(a) => cmd_sim::sim(a),
         Cmd::Mimei(m) => cmd_mimei::run(&Client::new(&repo, node)?, m.cmd),
+        Cmd::Lapp(l) => cmd_mimei::lapp(&Client::new(&repo, node)?, l.cmd),
         Cmd::Swarm(s) => cmd_net::swarm(&Client::new(&repo, node)?, s.cmd),
         Cmd::Dht(d) => cmd_net::dht(&Client::new(&repo, node)?, d.cmd),
         Cmd::Lpki(l) => match l.cmd {

@@ -184,6 +184,36 @@ pub fn register<B: Backend>(
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!(v))
     });
+    // LappUpload(ppt, cid): a developer passport (verified; `AppName=<name>`) names the app; its
+    // MiMei is this node's, one per developer and name (mark `app:<developer>:<name>`), and the
+    // uploaded directory becomes its next version. Another developer's app is refused.
+    let (s, id) = (store.clone(), me.clone());
+    reg.register("LappUpload", true, move |call| {
+        let text = call.str_arg(0, "passport")?;
+        let ppt = proto_core::ppt::verify_ppt(text, None, now_ms())
+            .map_err(|e| ApiError::bad_request(format!("not a valid developer passport: {e}")))?;
+        let name = ppt.pairs.get("AppName").filter(|n| !n.is_empty()).ok_or_else(|| {
+            ApiError::bad_request("not a developer passport: it has no AppName=<name> (lpki signppt -m AppName=…)")
+        })?;
+        if name.contains(':') || name.len() > 64 {
+            return Err(ApiError::bad_request(format!(
+                "app name \"{name}\" must be at most 64 characters without ':'"
+            )));
+        }
+        let cid = parse_cid(call.str_arg(1, "cid")?)?;
+        let developer = ppt.signer.to_string();
+        let info =
+            Info { kind: Kind::File, appid: String::new(), ext: "app".into(), mark: format!("app:{developer}:{name}") };
+        let mid = info.mid(&id.public_key());
+        let mut m = match s.get_mimei(&mid).map_err(ApiError::internal)? {
+            Some(m) => m,
+            None => Mimei::new(&id, info, now_ms(), DEFAULT_RIGHT),
+        };
+        let ver = m.set_cid(&cid).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        s.put_mimei(&m).map_err(ApiError::internal)?;
+        Ok(json!({"appid": mid.to_string(), "name": name, "developer": developer, "ver": ver, "cid": cid.to_string()}))
+    });
+
     // MMSetRight(mid, member, word): "" = the default word; MMGetRight(mid, uid) → the word.
     let (s, id) = (store.clone(), me.clone());
     reg.register("MMSetRight", true, move |call| {

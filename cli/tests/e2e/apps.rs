@@ -145,3 +145,66 @@ fn chromium_opens_an_app_through_a_domain_node_and_survives_a_provider() {
     assert_ne!(second["node"].as_str().unwrap(), chosen, "{second}");
     domain.stop();
 }
+
+/// `lapp`: a developer passport names the app; uploads are versions; release protects one; another
+/// developer's app of the same name is a different app; passports that are not developer
+/// passports are refused.
+#[test]
+fn lapp_uploads_versions_and_refuses_bad_passports() {
+    let n = Node::start();
+    let work = tempfile::tempdir().unwrap();
+    let p = |f: &str| work.path().join(f).to_str().unwrap().to_string();
+    let passport = |who: &str, pairs: &str| {
+        n.ok(&["lpki", "genkey", "-o", &p(&format!("{who}.key"))]);
+        n.ok(&["lpki", "gencert", "-k", &p(&format!("{who}.key")), "-o", &p(&format!("{who}.cert"))]);
+        n.ok(&["lpki", "signppt", "-c", &p(&format!("{who}.cert")), "-m", pairs, "-o", &p(&format!("{who}.ppt"))]);
+        p(&format!("{who}.ppt"))
+    };
+    let (v1, v2) = (work.path().join("v1"), work.path().join("v2"));
+    tree(&v1, "first");
+    tree(&v2, "second");
+    let dev = passport("dev", "AppName=demo");
+    let out = n.ok(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &dev]);
+    let appid = out.lines().find_map(|l| l.strip_prefix("app id= ")).unwrap().to_string();
+    assert!(
+        out.contains("ver= 1\n")
+            && out.contains(&format!("/entry?aid={appid}&ver=last\n"))
+            && out.ends_with("uploadapp ok\n"),
+        "{out}"
+    );
+    assert!(n.ok(&["lapp", "uploadapp", "-i", v2.to_str().unwrap(), "-p", &dev]).contains("ver= 2\n"));
+    let get = |path: &str| http(&n.addr(), "GET", path, &[], b"");
+    assert!(get(&format!("/mm/{appid}/")).text().contains("second"));
+    assert!(get(&format!("/mm/{appid}:1/")).text().contains("first"));
+    // Release protects a version; /entry follows the names.
+    n.ok(&["lapp", "release", "-a", &appid, "-v", "1"]);
+    assert_eq!(
+        get(&format!("/entry?aid={appid}&ver=release")).header("Location"),
+        Some(format!("/mm/{appid}:release/").as_str())
+    );
+    assert!(get(&format!("/mm/{appid}:release/")).text().contains("first"));
+    assert!(!n.cli(&["lapp", "delvers", "-a", &appid, "-v", "1"]).status.success(), "a released version stays");
+    n.ok(&["lapp", "delvers", "-a", &appid, "-v", "2"]);
+    assert_eq!(get(&format!("/mm/{appid}:2/")).status, 404);
+    let show = n.ok(&["lapp", "showapp", "-a", &appid]);
+    assert!(show.contains("release  1"), "{show}");
+    // Another developer's "demo" is another app; the first is untouched.
+    let other = passport("other", "AppName=demo");
+    let out = n.ok(&["lapp", "uploadapp", "-i", v2.to_str().unwrap(), "-p", &other]);
+    let other_id = out.lines().find_map(|l| l.strip_prefix("app id= ")).unwrap().to_string();
+    assert_ne!(other_id, appid);
+    assert!(get(&format!("/mm/{appid}:release/")).text().contains("first"));
+    // Not a developer passport, or tampered: refused with the reason.
+    let plain = passport("plain", "CertFor=Self");
+    let e = n.cli(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &plain]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("no AppName"), "{}", String::from_utf8_lossy(&e.stderr));
+    std::fs::write(p("bad.ppt"), std::fs::read_to_string(&dev).unwrap().replace("AppName=demo", "AppName=evil"))
+        .unwrap();
+    let e = n.cli(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &p("bad.ppt")]);
+    assert!(
+        String::from_utf8_lossy(&e.stderr).contains("not a valid developer passport"),
+        "{}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+    n.stop();
+}

@@ -45,6 +45,19 @@ pub enum LappCmd {
     Show(LappShow),
     Release(LappRelease),
     Delvers(LappDelvers),
+    Setdomain(LappSetdomain),
+}
+
+#[derive(FromArgs)]
+/// serve an app's template page for a host name on this node ("-a ''" removes the mapping)
+#[argh(subcommand, name = "setdomain")]
+pub struct LappSetdomain {
+    /// the app id (or <mid>,<appid>)
+    #[argh(option, short = 'a')]
+    pub app: String,
+    /// the host name
+    #[argh(option, short = 'd')]
+    pub domain: String,
 }
 
 #[derive(FromArgs)]

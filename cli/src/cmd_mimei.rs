@@ -247,6 +247,12 @@ pub fn lapp(c: &Client, cmd: LappCmd) -> Result<(), CliError> {
             let v = c.call("MMRelease", json!([a.app, a.ver]))?;
             println!("release ver= {v}");
         }
+        LappCmd::Setdomain(a) => {
+            // A bare app id opens the app directly.
+            let target = if a.app.is_empty() || a.app.contains(',') { a.app.clone() } else { format!(",{}", a.app) };
+            c.call("SetDomain", json!([a.domain, target]))?;
+            println!("setdomain ok  http://{}/", a.domain);
+        }
         LappCmd::Delvers(a) => {
             let mut args = vec![Value::String(a.app)];
             args.extend(a.vers.split(',').map(|v| Value::String(v.trim().to_string())));

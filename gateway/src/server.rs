@@ -172,7 +172,7 @@ pub fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
 
 /// `/tpt/<mid>,<appid>/` or `/tpt/,<appid>/` (or `/tpt/<mid>/`, its default app): the template
 /// page listing the app's providers.
-fn tpt<B: Backend>(ctx: &Arc<Ctx<B>>, rest: &str, client: &str) -> Resp {
+fn tpt<B: Backend>(ctx: &Arc<Ctx<B>>, rest: &str, client: &str, own: Option<&str>) -> Resp {
     let target = rest.trim_end_matches('/');
     let (mid, app) = target.split_once(',').unwrap_or((target, ""));
     let aid = if app.is_empty() {
@@ -191,13 +191,24 @@ fn tpt<B: Backend>(ctx: &Arc<Ctx<B>>, rest: &str, client: &str) -> Resp {
     if proto_core::mimei::Mid::parse(&aid).is_err() {
         return error_response(400, &format!("invalid app id \"{aid}\""));
     }
+    // This node is a provider too when it holds the app (reached at the address the browser used).
+    let holds = proto_core::mimei::Mid::parse(&aid)
+        .ok()
+        .and_then(|m| ctx.store.get_mimei(&m).ok().flatten())
+        .is_some_and(|m| m.last().is_some());
+    let mut providers: Vec<String> = own.filter(|_| holds).map(str::to_string).into_iter().collect();
     let caller = crate::api::Caller { token: true };
     let found = ctx.registry.dispatch("MiMeiFindProvs", vec![serde_json::json!(aid)], &caller, None, BTreeMap::new());
-    let providers: Vec<String> = match found {
-        Ok(serde_json::Value::Array(ps)) => ps.iter().filter_map(|p| p["http"].as_str().map(str::to_string)).collect(),
-        Ok(_) => Vec::new(),
-        Err(e) => return error_response(502, &format!("cannot find the app's providers: {}", e.message)),
-    };
+    match found {
+        Ok(serde_json::Value::Array(ps)) => {
+            providers.extend(ps.iter().filter_map(|p| p["http"].as_str().map(str::to_string)));
+        }
+        Ok(_) => {}
+        Err(e) if providers.is_empty() => {
+            return error_response(502, &format!("cannot find the app's providers: {}", e.message))
+        }
+        Err(_) => {}
+    }
     let html = crate::template::page(&aid, mid, &providers, client);
     Resp::bytes(200, html.into_bytes(), "text/html; charset=utf-8").with_header(header("Cache-Control", "no-cache"))
 }
@@ -262,7 +273,7 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
             .with_header(header("Access-Control-Allow-Origin", "*")),
         (HttpMethod::Get | HttpMethod::Head, p) if p.starts_with("/tpt/") => {
             let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-            tpt(ctx, &p["/tpt/".len()..], &client)
+            tpt(ctx, &p["/tpt/".len()..], &client, header_value(&req, "Host"))
         }
         (HttpMethod::Get, p)
             if (p == "/ws" || p.starts_with("/ws/"))
@@ -280,10 +291,20 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
         (_, "/api/" | "/ipfs/") => error_response(400, "missing method name or cid"),
         (_, p) if p.starts_with("/api/") => error_response(405, "API methods are called with POST"),
         (HttpMethod::Get | HttpMethod::Head, "/") => {
-            // Also the probe template pages time.
-            Resp::bytes(200, b"leither node\n".to_vec(), "text/plain; charset=utf-8")
-                .with_header(header("Access-Control-Allow-Origin", "*"))
-                .with_header(header("Cache-Control", "no-store"))
+            // A Host name mapped with SetDomain gets its app's template page.
+            let host =
+                header_value(&req, "Host").map(|h| h.rsplit_once(':').map_or(h, |(n, _)| n).to_ascii_lowercase());
+            let target = host.and_then(|h| ctx.store.kv_get(format!("domain/{h}").as_bytes()).ok().flatten());
+            match target.and_then(|t| String::from_utf8(t).ok()) {
+                Some(t) => {
+                    let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+                    tpt(ctx, &t, &client, header_value(&req, "Host"))
+                }
+                // Also what template pages probe and time.
+                None => Resp::bytes(200, b"leither node\n".to_vec(), "text/plain; charset=utf-8")
+                    .with_header(header("Access-Control-Allow-Origin", "*"))
+                    .with_header(header("Cache-Control", "no-store")),
+            }
         }
         _ => error_response(404, &format!("no such page: {raw_path}")),
     };

@@ -188,6 +188,20 @@ fn lapp_uploads_versions_and_refuses_bad_passports() {
     assert_eq!(get(&format!("/mm/{appid}:2/")).status, 404);
     let show = n.ok(&["lapp", "showapp", "-a", &appid]);
     assert!(show.contains("release  1"), "{show}");
+    // A host name mapped to the app gets its template page at `/`; other names get the node.
+    assert!(n.ok(&["lapp", "setdomain", "-a", &appid, "-d", "Demo.Example"]).starts_with("setdomain ok"));
+    let root_as = |host: &str| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(n.addr()).unwrap();
+        write!(s, "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let page = root_as("demo.example:80");
+    assert!(page.contains(&format!("A=\"{appid}\"")) && page.contains("const P="), "{page}");
+    assert!(root_as("other.example").ends_with("leither node\n"));
+    assert!(!n.cli(&["lapp", "setdomain", "-a", &appid, "-d", "bad host!"]).status.success());
     // Another developer's "demo" is another app; the first is untouched.
     let other = passport("other", "AppName=demo");
     let out = n.ok(&["lapp", "uploadapp", "-i", v2.to_str().unwrap(), "-p", &other]);

@@ -172,11 +172,16 @@ pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
             }
             println!("\nconflict\n{RULE}");
             let conflicts = r["conflicts"].as_array().cloned().unwrap_or_default();
-            if conflicts.is_empty() {
+            let kept = r["kept"].as_array().cloned().unwrap_or_default();
+            if conflicts.is_empty() && kept.is_empty() {
                 println!("no conflict");
-            } else {
-                for v in conflicts {
-                    println!("version {v}: local and net content differ");
+            }
+            for v in conflicts {
+                println!("version {v}: local and net content differ");
+            }
+            for k in kept {
+                for c in k["cids"].as_array().cloned().unwrap_or_default() {
+                    println!("version {}: other content {} kept", k["ver"], c.as_str().unwrap_or_default());
                 }
             }
             println!("\ncompare version\n{RULE}\n{}\n", s(&r, "compare"));

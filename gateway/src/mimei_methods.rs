@@ -353,6 +353,7 @@ pub fn register<B: Backend>(
             "local": local.as_ref().map(|m| head_json(&m.head)),
             "net": remote.as_ref().map(|r| head_json(&r.1)),
             "conflicts": conflict,
+            "kept": local.as_ref().and_then(|m| m.conflicts.as_ref()).map(|k| k.iter().map(|(v, cs)| json!({"ver": v, "cids": cs.iter().filter_map(|c| c.cid()).map(|c| c.to_string()).collect::<Vec<_>>()})).collect::<Vec<_>>()).unwrap_or_default(),
             "compare": compare,
         }))
     });
@@ -375,8 +376,24 @@ pub fn register<B: Backend>(
         }
         let keep = f.on_record(&rec, now_ms()) == proto_core::mimei::follow::Seen::Newer;
         if keep {
-            s.put_mimei(&Mimei { author: rec.author, head: head.clone(), published: rec.version, members: None })
-                .map_err(ApiError::internal)?;
+            let mut m = Mimei {
+                author: rec.author,
+                head: head.clone(),
+                published: rec.version,
+                members: None,
+                conflicts: None,
+            };
+            if let Some(l) = &local {
+                // What the replaced head said differently stays, as a conflict.
+                m.keep_conflicts_with(&l.head, l.conflicts.as_ref());
+                m.members = l.members.clone();
+            }
+            s.put_mimei(&m).map_err(ApiError::internal)?;
+        } else if let Some(mut l) = local.clone().filter(|l| !conflicts(&l.head, &head).is_empty()) {
+            // An older publication that disagrees: kept as a conflict too.
+            let earlier = l.conflicts.clone();
+            l.keep_conflicts_with(&head, earlier.as_ref());
+            s.put_mimei(&l).map_err(ApiError::internal)?;
         }
         Ok(json!({"mid": mid.to_string(), "versions": head.versions.len(), "blocks": blocks}))
     };

@@ -164,3 +164,35 @@ fn an_offline_provider_catches_up_and_getvar_reports_versions() {
         n.stop();
     }
 }
+
+/// Two contents claiming one version (the author deleted version 1 and made a new one) are a
+/// conflict: a provider that held the first keeps it, and `show` says so.
+#[test]
+fn a_conflicting_version_is_kept_and_shown() {
+    let author = Node::start();
+    let provider = Node::start_with(&[peer_addr(&author)]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let work = tempfile::tempdir().unwrap();
+    let (a, b) = (work.path().join("a.txt"), work.path().join("b.txt"));
+    std::fs::write(&a, b"first content\n").unwrap();
+    std::fs::write(&b, b"second content\n").unwrap();
+    let out = author.ok(&["mimei", "create", "-m", "conflict"]);
+    let mid = line(&out, "mid= ").trim_start_matches("mid= ").to_string();
+    let (ca, cb) = (author.add(&a), author.add(&b));
+    author.ok(&["mimei", "setcid", &mid, &ca]);
+    author.ok(&["mimei", "publish", &mid]);
+    provider.ok(&["mimei", "sync", &mid]);
+    // Version 1 again, with other content.
+    author.ok(&["mimei", "delvers", &mid, "1"]);
+    assert!(author.ok(&["mimei", "setcid", &mid, &cb]).contains("MiMeiSetCid ver= 1"));
+    author.ok(&["mimei", "publish", &mid]);
+    provider.ok(&["mimei", "sync", &mid]);
+    assert_eq!(provider.ok(&["mimei", "get", &mid]), "second content\n");
+    let show = provider.ok(&["mimei", "show", &mid]);
+    assert!(show.contains(&format!("version 1: other content {ca} kept")), "{show}");
+    // A sync that repeats nothing new keeps it.
+    provider.ok(&["mimei", "sync", &mid]);
+    assert!(provider.ok(&["mimei", "show", &mid]).contains(&format!("other content {ca} kept")));
+    author.stop();
+    provider.stop();
+}

@@ -146,6 +146,9 @@ pub struct Mimei {
     /// Members' own right words (user id → word); everyone else has `head.right`.
     #[n(3)]
     pub members: Option<BTreeMap<String, u64>>,
+    /// Other contents seen for a version (conflicting heads): kept, shown, never dropped.
+    #[n(4)]
+    pub conflicts: Option<BTreeMap<u64, Vec<CidBytes>>>,
 }
 
 impl Mimei {
@@ -155,6 +158,7 @@ impl Mimei {
             head: Head { info, versions: BTreeMap::new(), release: None, created, right },
             published: 0,
             members: None,
+            conflicts: None,
         }
     }
 
@@ -197,6 +201,22 @@ impl Mimei {
             self.head.right = word;
         } else {
             self.members.get_or_insert_with(BTreeMap::new).insert(uid.to_string(), word);
+        }
+    }
+
+    /// Takes over the heads this one replaces or disagrees with: every version `other` gives a
+    /// different content than this head keeps that content as a conflict.
+    pub fn keep_conflicts_with(&mut self, other: &Head, earlier: Option<&BTreeMap<u64, Vec<CidBytes>>>) {
+        let mut kept = earlier.cloned().unwrap_or_default();
+        for v in conflicts(other, &self.head) {
+            let alt = other.versions[&v].clone();
+            let list = kept.entry(v).or_default();
+            if !list.contains(&alt) {
+                list.push(alt);
+            }
+        }
+        if !kept.is_empty() {
+            self.conflicts = Some(kept);
         }
     }
 

@@ -213,6 +213,25 @@ fn tpt<B: Backend>(ctx: &Arc<Ctx<B>>, rest: &str, client: &str, own: Option<&str
     Resp::bytes(200, html.into_bytes(), "text/html; charset=utf-8").with_header(header("Cache-Control", "no-cache"))
 }
 
+/// What the path gateway needs of a request (`/ipfs/` and `/mm/` alike).
+fn gateway_request<'a>(
+    req: &'a Request,
+    rest: &'a str,
+    raw_path: &'a str,
+    raw_query: Option<&'a str>,
+    query: &'a BTreeMap<String, String>,
+) -> GatewayRequest<'a> {
+    GatewayRequest {
+        rest,
+        raw_path,
+        raw_query,
+        format: query.get("format").map(String::as_str),
+        accept: header_value(req, "Accept"),
+        range: header_value(req, "Range"),
+        if_none_match: header_value(req, "If-None-Match"),
+    }
+}
+
 fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
     let url = req.url().to_string();
     let (raw_path, raw_query) = match url.split_once('?') {
@@ -226,15 +245,7 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
             match percent_decode(&p["/ipfs/".len()..]) {
                 None => error_response(400, "the path is not valid percent-encoded UTF-8"),
                 Some(rest) => {
-                    let greq = GatewayRequest {
-                        rest: &rest,
-                        raw_path: &raw_path,
-                        raw_query: raw_query.as_deref(),
-                        format: query.get("format").map(String::as_str),
-                        accept: header_value(&req, "Accept"),
-                        range: header_value(&req, "Range"),
-                        if_none_match: header_value(&req, "If-None-Match"),
-                    };
+                    let greq = gateway_request(&req, &rest, &raw_path, raw_query.as_deref(), &query);
                     match (&ctx.net, proto_core::cid::Cid::parse(rest.split('/').next().unwrap_or_default())) {
                         (Some(net), Ok(root)) => {
                             let f = Arc::new(crate::fetching::Fetching {
@@ -254,15 +265,7 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
             match percent_decode(&p["/mm/".len()..]) {
                 None => error_response(400, "the path is not valid percent-encoded UTF-8"),
                 Some(rest) => {
-                    let base = GatewayRequest {
-                        rest: "",
-                        raw_path: &raw_path,
-                        raw_query: raw_query.as_deref(),
-                        format: query.get("format").map(String::as_str),
-                        accept: header_value(&req, "Accept"),
-                        range: header_value(&req, "Range"),
-                        if_none_match: header_value(&req, "If-None-Match"),
-                    };
+                    let base = gateway_request(&req, "", &raw_path, raw_query.as_deref(), &query);
                     // Template pages on other nodes load apps from here.
                     crate::mm_gateway::serve_mm(&ctx.store, &rest, &base)
                         .with_header(header("Access-Control-Allow-Origin", "*"))

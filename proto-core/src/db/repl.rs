@@ -42,15 +42,24 @@ pub struct Entry {
 /// Most bytes of an encoded entry or message accepted from a peer.
 pub const MAX_MESSAGE: usize = 4 << 20;
 
+fn encode_cbor<T: Encode<()>>(v: &T) -> Vec<u8> {
+    minicbor::to_vec(v).expect("encoding to a Vec cannot fail")
+}
+
+/// Decodes a peer's bytes, refusing more than `MAX_MESSAGE`.
+fn decode_cbor<T: for<'b> Decode<'b, ()>>(b: &[u8], what: &str) -> Result<T, String> {
+    if b.len() > MAX_MESSAGE {
+        return Err(format!("{what} too large"));
+    }
+    minicbor::decode(b).map_err(|e| format!("bad {what}: {e}"))
+}
+
 impl Entry {
     pub fn encode(&self) -> Vec<u8> {
-        minicbor::to_vec(self).expect("encoding to a Vec cannot fail")
+        encode_cbor(self)
     }
     pub fn decode(b: &[u8]) -> Result<Entry, String> {
-        if b.len() > MAX_MESSAGE {
-            return Err("entry too large".into());
-        }
-        minicbor::decode(b).map_err(|e| format!("bad replication entry: {e}"))
+        decode_cbor(b, "replication entry")
     }
     /// The chain hash after this entry.
     pub fn chain(&self) -> [u8; 32] {
@@ -215,13 +224,10 @@ pub struct Wire {
 
 impl Wire {
     pub fn encode(&self) -> Vec<u8> {
-        minicbor::to_vec(self).expect("encoding to a Vec cannot fail")
+        encode_cbor(self)
     }
     pub fn decode(b: &[u8]) -> Result<Wire, String> {
-        if b.len() > MAX_MESSAGE {
-            return Err("replication message too large".into());
-        }
-        minicbor::decode(b).map_err(|e| format!("bad replication message: {e}"))
+        decode_cbor(b, "replication message")
     }
 }
 
@@ -244,13 +250,10 @@ pub enum Msg {
 
 impl Msg {
     pub fn encode(&self) -> Vec<u8> {
-        minicbor::to_vec(self).expect("encoding to a Vec cannot fail")
+        encode_cbor(self)
     }
     pub fn decode(b: &[u8]) -> Result<Msg, String> {
-        if b.len() > MAX_MESSAGE {
-            return Err("replication message too large".into());
-        }
-        minicbor::decode(b).map_err(|e| format!("bad replication message: {e}"))
+        decode_cbor(b, "replication message")
     }
 }
 

@@ -43,7 +43,9 @@ pub struct LappArgs {
 pub enum LappCmd {
     Upload(LappUpload),
     Show(LappShow),
+    Backup(LappBackup),
     Release(LappRelease),
+    Restore(LappRestore),
     Delvers(LappDelvers),
     Setdomain(LappSetdomain),
 }
@@ -70,6 +72,30 @@ pub struct LappUpload {
     /// the developer's passport (signed with the developer's certificate; AppName=<name>)
     #[argh(option, short = 'p')]
     pub ppt: String,
+    /// the app id to upload into (refused unless it is this developer's app of that name)
+    #[argh(option, short = 'a')]
+    pub app: Option<String>,
+}
+
+#[derive(FromArgs)]
+/// make the app's working copy (cur) its next numbered version
+#[argh(subcommand, name = "backup")]
+pub struct LappBackup {
+    /// the app id
+    #[argh(option, short = 'a')]
+    pub app: String,
+}
+
+#[derive(FromArgs)]
+/// copy a version of the app into its working copy (cur)
+#[argh(subcommand, name = "restore")]
+pub struct LappRestore {
+    /// the app id
+    #[argh(option, short = 'a')]
+    pub app: String,
+    /// the version (a number, last or release)
+    #[argh(option, short = 'v')]
+    pub ver: String,
 }
 
 #[derive(FromArgs)]

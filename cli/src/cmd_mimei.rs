@@ -226,15 +226,23 @@ pub fn lapp(c: &Client, cmd: LappCmd) -> Result<(), CliError> {
             if !std::path::Path::new(&a.input).join("index.html").is_file() {
                 return Err(CliError(format!("{} has no index.html: an app's entry page", a.input)));
             }
-            // The local node reads the tree itself (as `ipfs add -r`).
-            let abs = std::fs::canonicalize(&a.input).map_err(|e| CliError(format!("cannot read {}: {e}", a.input)))?;
-            let opts = json!({"recursive": true, "hidden": false, "cid_version": 0, "only_hash": false});
-            let cid = s(&c.call("IpfsAdd", json!([abs.to_string_lossy(), opts]))?, "cid");
-            let r = c.call("LappUpload", json!([ppt, cid]))?;
+            // The tree travels as a tar archive (the node may be on another machine); the node
+            // checks every path and link in it.
+            let tar = crate::tar_dir::tar_dir(std::path::Path::new(&a.input))?;
+            let len = tar.len() as u64;
+            let added = c.call_stream("IpfsAdd", "tar=true", &mut &tar[..], len)?;
+            let cid = s(&added, "cid");
+            let mut args = vec![json!(ppt), json!(cid)];
+            if let Some(app) = &a.app {
+                args.push(json!(app));
+            }
+            let r = c.call("LappUpload", Value::Array(args))?;
             println!("app id= {}", s(&r, "appid"));
             println!("app name= {}", s(&r, "name"));
-            println!("ver= {}", r["ver"]);
-            println!("entry= {}/entry?aid={}&ver=last", c.base, s(&r, "appid"));
+            println!("developer= {}", s(&r, "developer"));
+            println!("cid= {cid}");
+            println!("ver= {}", s(&r, "ver"));
+            println!("entry= {}/entry?aid={}&ver=cur", c.base, s(&r, "appid"));
             println!("uploadapp ok");
         }
         LappCmd::Show(a) => {
@@ -247,6 +255,14 @@ pub fn lapp(c: &Client, cmd: LappCmd) -> Result<(), CliError> {
             }
             println!("last     {}", vers["last"]);
             println!("release  {}", vers["release"]);
+        }
+        LappCmd::Backup(a) => {
+            let v = c.call("MMBackup", json!([a.app, ""]))?;
+            println!("backup ver= {v}");
+        }
+        LappCmd::Restore(a) => {
+            let v = c.call("MMRestore", json!([a.app, a.ver]))?;
+            println!("restore ver= {v} into cur");
         }
         LappCmd::Release(a) => {
             let v = c.call("MMRelease", json!([a.app, a.ver]))?;

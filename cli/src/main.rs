@@ -12,6 +12,7 @@ mod cmd_net;
 mod cmd_sim;
 mod http;
 mod progress;
+mod tar_dir;
 
 use args::{Cmd, IpfsCmd, LpkiCmd, Top};
 use client::{CliError, Client};

@@ -543,10 +543,24 @@ pub fn register<B: Backend>(
         }
     });
 
-    // MMBackup(mid, memo) → ver: snapshot cur into a new numbered version.
+    // MMBackup(mid, memo) → ver: snapshot cur into a new numbered version (a database's data, a
+    // file MiMei's working copy).
     let a = api.clone();
     reg.register("MMBackup", true, move |call| {
         let mid = mid_arg(&call, 0)?;
+        let raw =
+            a.store.get_mimei(&mid).map_err(ApiError::internal)?.ok_or_else(|| bad(format!("unknown MiMei {mid}")))?;
+        if raw.author != a.me {
+            return Err(ApiError { status: 403, message: format!("only the author can back up MiMei {mid}") });
+        }
+        if raw.head.info.kind == Kind::File {
+            // A file MiMei (an app): its working copy becomes the next numbered version.
+            let mut m = raw;
+            let v = m.backup_cur().map_err(|e| bad(e.to_string()))?;
+            a.store.put_mimei(&m).map_err(ApiError::internal)?;
+            a.mail.post(call.user.as_deref().unwrap_or_default(), format!("ver={v}"));
+            return Ok(json!(v));
+        }
         let mut m = a.mimei(&mid)?;
         let entries = a.db.store.entries(&prefix(&mid, 0)).map_err(fault)?;
         let bytes = snapshot::encode(&entries);

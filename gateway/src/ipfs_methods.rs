@@ -152,7 +152,21 @@ fn ipfs_add<B: Backend>(store: &Arc<B>, call: &mut Call<'_>) -> Result<Value, Ap
     let only_hash = flag(opts.get("only_hash"));
     let target: Option<SharedStore> = if only_hash { None } else { Some(store.clone()) };
     let mut batch = Batcher::new(target).map_err(import_err)?;
-    let (root, name) = if let Some(body) = call.body.take() {
+    let (root, name) = if let (Some(body), true) = (call.body.as_mut(), flag(opts.get("tar"))) {
+        // A tar archive of a directory tree (how `lapp uploadapp` sends an app).
+        use crate::import_tar::{import_tar, MAX_TAR_BYTES};
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(body, MAX_TAR_BYTES + 1), &mut bytes)
+            .map_err(|e| ApiError::bad_request(format!("cannot read the archive: {e}")))?;
+        if bytes.len() as u64 > MAX_TAR_BYTES {
+            return Err(ApiError::bad_request(format!("the archive is larger than {MAX_TAR_BYTES} bytes")));
+        }
+        let root = import_tar(&mut batch, profile, &bytes).map_err(|e| match e {
+            crate::import_tar::TarImportError::Import(e) => import_err(e),
+            e => ApiError::bad_request(e.to_string()),
+        })?;
+        (root, call.query.get("name").cloned().unwrap_or_default())
+    } else if let Some(body) = call.body.take() {
         let name = call.query.get("name").cloned().unwrap_or_default();
         (import_reader(&mut batch, profile, body, &mut |_| {}).map_err(import_err)?, name)
     } else {

@@ -14,6 +14,7 @@ pub mod driver;
 pub mod fetching;
 pub mod hprose;
 pub mod import;
+pub mod import_tar;
 pub mod ipfs_methods;
 pub mod listing;
 pub mod mimei_methods;

@@ -184,7 +184,7 @@ pub fn register<B: Backend>(
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!(v))
     });
-    // LappUpload(ppt, cid): a developer passport (verified; `AppName=<name>`) names the app; its
+    // LappUpload(ppt, cid[, appid]): a developer passport (verified; `AppName=<name>`) names the app; its
     // MiMei is this node's, one per developer and name (mark `app:<developer>:<name>`), and the
     // uploaded directory becomes its next version. Another developer's app is refused.
     let (s, id) = (store.clone(), me.clone());
@@ -205,13 +205,24 @@ pub fn register<B: Backend>(
         let info =
             Info { kind: Kind::File, appid: String::new(), ext: "app".into(), mark: format!("app:{developer}:{name}") };
         let mid = info.mid(&id.public_key());
+        if let Some(want) = call.args.get(2).and_then(Value::as_str).filter(|a| !a.is_empty()) {
+            if want != mid.to_string() {
+                return Err(ApiError {
+                    status: 403,
+                    message: format!(
+                        "app {want} is not {developer}'s app \"{name}\" ({mid}); a developer can only upload into their own app"
+                    ),
+                });
+            }
+        }
         let mut m = match s.get_mimei(&mid).map_err(ApiError::internal)? {
             Some(m) => m,
             None => Mimei::new(&id, info, now_ms(), DEFAULT_RIGHT),
         };
-        let ver = m.set_cid(&cid).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        // An upload writes the working copy; `MMBackup` makes it a version others can sync.
+        m.set_cur(&cid).map_err(|e| ApiError::bad_request(e.to_string()))?;
         s.put_mimei(&m).map_err(ApiError::internal)?;
-        Ok(json!({"appid": mid.to_string(), "name": name, "developer": developer, "ver": ver, "cid": cid.to_string()}))
+        Ok(json!({"appid": mid.to_string(), "name": name, "developer": developer, "ver": "cur", "cid": cid.to_string()}))
     });
 
     // SetDomain(domain, target): `http://<domain>/` on this node serves the template page of
@@ -263,6 +274,23 @@ pub fn register<B: Backend>(
         let m = load(&*s, &mid)?;
         let uid = call.args.get(1).and_then(Value::as_str).unwrap_or_default();
         Ok(json!(m.right_of(uid).0))
+    });
+    // MMRestore(mid, ver) → ver: a version's content becomes the working copy (`cur`).
+    let (s, id) = (store.clone(), me.clone());
+    reg.register("MMRestore", true, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let mut m = load(&*s, &mid)?;
+        if m.author != id.public_key() {
+            return Err(ApiError { status: 403, message: format!("only the author can change MiMei {mid}") });
+        }
+        if m.head.info.kind == Kind::Db {
+            return Err(ApiError::bad_request(
+                "restoring a database version into cur is not supported; open the version read-only instead (MMOpen <mid> <ver>)",
+            ));
+        }
+        let v = m.restore(call.str_arg(1, "version")?).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        s.put_mimei(&m).map_err(ApiError::internal)?;
+        Ok(json!(v))
     });
     let (s, id) = (store.clone(), me.clone());
     reg.register("MMDelVers", true, move |call| {
@@ -382,11 +410,13 @@ pub fn register<B: Backend>(
                 published: rec.version,
                 members: None,
                 conflicts: None,
+                cur: None,
             };
             if let Some(l) = &local {
                 // What the replaced head said differently stays, as a conflict.
                 m.keep_conflicts_with(&l.head, l.conflicts.as_ref());
                 m.members = l.members.clone();
+                m.cur = l.cur.clone();
             }
             s.put_mimei(&m).map_err(ApiError::internal)?;
         } else if let Some(mut l) = local.clone().filter(|l| !conflicts(&l.head, &head).is_empty()) {

@@ -1,7 +1,8 @@
 //! MiMei paths for browsers: `/mm/<mid>[:ver]/<path>` serves a file MiMei's content (a UnixFS file
 //! or directory tree) like `/ipfs/`, and `/entry?aid=<appid>&ver=…` opens an app (a MiMei whose
 //! content is a web directory) at its index page. A version named by number is immutable and
-//! cached as such; `cur`/`last`/`release` (the default is the newest) may change, so they are not.
+//! cached as such; `cur`/`last`/`release` may change, so they are not. `cur` is the working copy
+//! where there is one (an app's upload on its developer's node) and the newest version elsewhere.
 
 use crate::path_gateway::{self, GatewayRequest};
 use crate::server::{error_response, header, Resp};
@@ -20,7 +21,6 @@ fn resolve<B: Backend>(store: &B, target: &str) -> Result<(proto_core::cid::Cid,
     if m.head.info.kind != Kind::File {
         return Err(error_response(400, &format!("MiMei {mid} is a database; /mm/ serves file MiMeis")));
     }
-    let ver = if ver == "cur" { "last" } else { ver };
     let cid = m.cid_of(ver).map_err(|e| error_response(404, &format!("MiMei {mid}: {e}")))?;
     Ok((cid, ver.parse::<u64>().is_err()))
 }
@@ -45,15 +45,35 @@ pub fn serve_mm<B: Backend>(store: &Arc<B>, rest: &str, base: &GatewayRequest<'_
     }
 }
 
-/// `/entry?aid=<appid>&ver=<cur|last|release|n>`: to the app's index, so its files load relative to it.
-pub fn entry(query: &std::collections::BTreeMap<String, String>) -> Resp {
-    let Some(aid) = query.get("aid").filter(|a| !a.is_empty()) else {
-        return error_response(400, "missing aid: /entry?aid=<app mid>&ver=<cur|last|release|n>");
+/// `/entry?aid=<appid>&ver=…` or `/entry?author=<developer>&app=<name>&ver=…` (an app this node
+/// holds, found by its developer and name): to the app's index, so its files load relative to it.
+/// Without `ver` it is `cur` — the working copy on the developer's node, the newest version
+/// elsewhere.
+pub fn entry<B: Backend>(store: &B, query: &std::collections::BTreeMap<String, String>) -> Resp {
+    let aid = match (query.get("aid").filter(|a| !a.is_empty()), query.get("author"), query.get("app")) {
+        (Some(aid), _, _) => match Mid::parse(aid) {
+            Ok(m) => m.to_string(),
+            Err(e) => return error_response(400, &format!("invalid aid \"{aid}\": {e}")),
+        },
+        (None, Some(author), Some(app)) if !author.is_empty() && !app.is_empty() => {
+            let mark = format!("app:{author}:{app}");
+            let found = match store.list_mimeis() {
+                Ok(list) => list.into_iter().find(|m| m.head.info.kind == Kind::File && m.head.info.mark == mark),
+                Err(e) => return error_response(500, &e),
+            };
+            match found {
+                Some(m) => m.mid().to_string(),
+                None => return error_response(404, &format!("this node holds no app \"{app}\" by developer {author}")),
+            }
+        }
+        _ => {
+            return error_response(
+                400,
+                "missing app: /entry?aid=<app mid>&ver=… or /entry?author=<developer>&app=<name>&ver=…",
+            )
+        }
     };
-    if let Err(e) = Mid::parse(aid) {
-        return error_response(400, &format!("invalid aid \"{aid}\": {e}"));
-    }
-    let ver = query.get("ver").map(String::as_str).unwrap_or("last");
+    let ver = query.get("ver").map(String::as_str).unwrap_or("cur");
     if !(matches!(ver, "cur" | "last" | "release") || ver.parse::<u64>().is_ok()) {
         return error_response(400, &format!("\"{ver}\" is not a version (use a number, cur, last or release)"));
     }

@@ -272,8 +272,10 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
                 }
             }
         }
-        (HttpMethod::Get | HttpMethod::Head, "/entry") => crate::mm_gateway::entry(&parse_query(raw_query.as_deref()))
-            .with_header(header("Access-Control-Allow-Origin", "*")),
+        (HttpMethod::Get | HttpMethod::Head, "/entry") => {
+            crate::mm_gateway::entry(&*ctx.store, &parse_query(raw_query.as_deref()))
+                .with_header(header("Access-Control-Allow-Origin", "*"))
+        }
         (HttpMethod::Get | HttpMethod::Head, p) if p.starts_with("/tpt/") => {
             let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
             tpt(ctx, &p["/tpt/".len()..], &client, header_value(&req, "Host"))

@@ -22,6 +22,7 @@ pub mod ppt;
 pub mod rng;
 pub mod session;
 pub mod store;
+pub mod tar;
 pub mod time;
 pub mod unixfs;
 pub mod varint;

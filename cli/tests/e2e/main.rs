@@ -12,6 +12,7 @@ mod db_repl;
 mod gateway;
 mod hprose;
 mod interop_js;
+mod lapp;
 mod mimei;
 mod network;
 mod redis;

@@ -116,6 +116,7 @@ pub enum MimeiError {
     TooManyVersions,
     NotAFile,
     NotADb,
+    NoWorkingCopy,
 }
 
 impl fmt::Display for MimeiError {
@@ -128,6 +129,9 @@ impl fmt::Display for MimeiError {
                 write!(f, "the MiMei already has {MAX_VERSIONS} versions; delete some first")
             }
             MimeiError::NotAFile => write!(f, "this MiMei holds a database, not a file"),
+            MimeiError::NoWorkingCopy => {
+                write!(f, "there is nothing in cur to back up (upload an app, or restore a version, first)")
+            }
             MimeiError::NotADb => write!(f, "this MiMei holds a file, not a database (create one with --db)"),
         }
     }
@@ -149,6 +153,10 @@ pub struct Mimei {
     /// Other contents seen for a version (conflicting heads): kept, shown, never dropped.
     #[n(4)]
     pub conflicts: Option<BTreeMap<u64, Vec<CidBytes>>>,
+    /// A file MiMei's working copy (`cur`), written by app uploads and restores and turned into
+    /// a numbered version by a backup. It stays on this node; without it `cur` means `last`.
+    #[n(5)]
+    pub cur: Option<CidBytes>,
 }
 
 impl Mimei {
@@ -159,6 +167,7 @@ impl Mimei {
             published: 0,
             members: None,
             conflicts: None,
+            cur: None,
         }
     }
 
@@ -220,6 +229,34 @@ impl Mimei {
         }
     }
 
+    /// Sets a file MiMei's working copy (`cur`) without making a version.
+    pub fn set_cur(&mut self, cid: &Cid) -> Result<(), MimeiError> {
+        if self.head.info.kind != Kind::File {
+            return Err(MimeiError::NotAFile);
+        }
+        self.cur = Some(CidBytes::of(cid));
+        Ok(())
+    }
+
+    /// A file MiMei's backup: its working copy becomes a new numbered version (`last`).
+    pub fn backup_cur(&mut self) -> Result<u64, MimeiError> {
+        if self.head.info.kind != Kind::File {
+            return Err(MimeiError::NotAFile);
+        }
+        let cid = self.cur.as_ref().and_then(CidBytes::cid).ok_or(MimeiError::NoWorkingCopy)?;
+        self.set_cid(&cid)
+    }
+
+    /// A file MiMei's restore: version `name`'s content becomes the working copy.
+    pub fn restore(&mut self, name: &str) -> Result<u64, MimeiError> {
+        if self.head.info.kind != Kind::File {
+            return Err(MimeiError::NotAFile);
+        }
+        let v = self.resolve(name)?;
+        self.cur = self.head.versions.get(&v).cloned();
+        Ok(v)
+    }
+
     /// A database backup: a new numbered version holding the snapshot `cid`.
     pub fn add_snapshot(&mut self, cid: &Cid) -> Result<u64, MimeiError> {
         if self.head.info.kind != Kind::Db {
@@ -244,6 +281,11 @@ impl Mimei {
     }
 
     pub fn cid_of(&self, name: &str) -> Result<Cid, MimeiError> {
+        if matches!(name, "" | "cur") {
+            if let Some(c) = self.cur.as_ref().and_then(CidBytes::cid) {
+                return Ok(c);
+            }
+        }
         let v = self.resolve(name)?;
         self.head.versions.get(&v).and_then(CidBytes::cid).ok_or_else(|| MimeiError::NoVersion(name.to_string()))
     }
@@ -254,14 +296,19 @@ impl Mimei {
         Ok(v)
     }
 
-    /// Deletes versions; a released one is refused (and nothing is deleted).
+    /// Deletes versions; a released one is refused (and nothing is deleted). `cur` drops a file
+    /// MiMei's working copy (a database's is emptied by its owner, not here).
     pub fn delete(&mut self, names: &[String]) -> Result<Vec<u64>, MimeiError> {
-        let vs: Vec<u64> = names.iter().map(|n| self.resolve(n)).collect::<Result<_, _>>()?;
+        let drop_cur = names.iter().any(|n| n == "cur");
+        let vs: Vec<u64> = names.iter().filter(|n| *n != "cur").map(|n| self.resolve(n)).collect::<Result<_, _>>()?;
         if let Some(r) = vs.iter().find(|v| Some(**v) == self.head.release) {
             return Err(MimeiError::Released(*r));
         }
         for v in &vs {
             self.head.versions.remove(v);
+        }
+        if drop_cur {
+            self.cur = None;
         }
         Ok(vs)
     }
@@ -315,6 +362,19 @@ mod tests {
         assert_eq!(m.release("1").unwrap(), 1);
         assert_eq!(m.delete(&["1".into()]), Err(MimeiError::Released(1)));
         assert!(matches!(m.resolve("x"), Err(MimeiError::BadVersionName(_))));
+
+        // The working copy: set, backed up into a version, restored from one, dropped.
+        assert_eq!(m.backup_cur(), Err(MimeiError::NoWorkingCopy));
+        assert_eq!(m.cid_of("cur").unwrap(), cid(2), "without a working copy cur is last");
+        m.set_cur(&cid(3)).unwrap();
+        assert_eq!((m.cid_of("cur").unwrap(), m.cid_of("last").unwrap()), (cid(3), cid(2)));
+        assert_eq!(m.backup_cur().unwrap(), 3);
+        assert_eq!(m.cid_of("last").unwrap(), cid(3));
+        assert_eq!(m.restore("1").unwrap(), 1);
+        assert_eq!(m.cid_of("cur").unwrap(), cid(1));
+        assert_eq!(m.delete(&["cur".into(), "3".into()]).unwrap(), vec![3]);
+        assert_eq!(m.cid_of("cur").unwrap(), cid(2));
+        assert!(m.head.versions.len() == 2 && m.cur.is_none());
 
         let rec = m.head_record(&a, 5_000);
         assert_eq!(rec.key, m.mid().0);

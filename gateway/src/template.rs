@@ -3,7 +3,8 @@
 //! providers in parallel (short timeout), takes the fastest that answers, loads that node's
 //! `/entry`, and writes the app into the document with a `<base>` pointing at the provider, so
 //! every file of the app comes from the provider, none from the domain node; if the chosen node
-//! fails, the next one is tried.
+//! fails, the next one is tried. The chosen node's address is also in `<meta name="leither-node">`, for the
+//! app's hprose client (`ws://<node>/ws/`).
 
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ function probe(h){const c=new AbortController(),t=setTimeout(()=>c.abort(),1500)
 return fetch("http://"+h+"/",{signal:c.signal,cache:"no-store"}).then(r=>{clearTimeout(t);if(!r.ok)throw r.status;return[h,performance.now()-s]})}
 async function go(){const ok=(await Promise.allSettled(P.map(probe))).filter(x=>x.status=="fulfilled").map(x=>x.value).sort((a,b)=>a[1]-b[1]).map(x=>x[0]);
 for(const h of ok){try{const r=await fetch("http://"+h+"/entry?aid="+A+"&ver=last"+(M?"&mid="+M:"")+"&rand="+Math.random());
-if(!r.ok)continue;let t=await r.text();const b='<base href="'+r.url+'">';
+if(!r.ok)continue;let t=await r.text();const b='<base href="'+r.url+'"><meta name="leither-node" content="'+h+'">';
 t=/<head[^>]*>/i.test(t)?t.replace(/<head[^>]*>/i,m=>m+b):b+t;document.open();document.write(t);document.close();return}catch(e){}}
 document.getElementById("s").textContent="No provider of this app answered."}
 go()"#;

@@ -22,10 +22,31 @@ const [url, shot] = process.argv.slice(2)
     await page.screenshot({ path: shot })
     throw new Error(e.message + '\nrequests: ' + requests.join(' ') + '\n' + log.join('\n') + '\n' + (await page.content()).slice(0, 600))
   }
+  // What a script in the app can learn about the node's API token: it tries the obvious ways.
+  const probes = await page.evaluate(async () => {
+    const tries = []
+    const node = new URL(document.baseURI).host
+    const text = async (p) => { try { const r = await p; return r.status + ' ' + (await r.text()) } catch (e) { return 'error ' + e } }
+    tries.push(await text(fetch('http://' + node + '/getvar?name=token')))
+    tries.push(await text(fetch('http://' + node + '/getvar?name=apitoken')))
+    tries.push(await text(fetch('http://' + node + '/api/GetVar', { method: 'POST', body: '["token"]' })))
+    tries.push(await text(fetch('http://' + node + '/mm/..%2fapi.token')))
+    tries.push(await text(fetch('http://' + node + '/api.token')))
+    if (window.hprose) {
+      const c = hprose.Client.create('ws://' + node + '/ws/', [])
+      c.timeout = 4000
+      for (const [m, args] of [['MMCreate', ['', '', 'probe', 2, 0]], ['GetVar', ['token']], ['Shutdown', []]]) {
+        try { tries.push(m + ' ' + JSON.stringify(await c.invoke(m, args))) } catch (e) { tries.push(m + ' refused: ' + (e.message || e)) }
+      }
+    }
+    return tries
+  })
   const out = {
     templateBytes,
     app: await page.textContent('#app'),
     node: await page.textContent('#node'),
+    visits: await page.evaluate(() => (document.getElementById('visits') || {}).textContent || null),
+    probes,
     base: await page.evaluate(() => document.baseURI),
     requests,
   }

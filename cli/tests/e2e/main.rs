@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod app_browser;
 mod apps;
 mod bad_input;
 mod cli_flow;

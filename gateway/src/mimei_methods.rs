@@ -47,17 +47,23 @@ fn answer_since(peer: Key, mid: Key, since: std::time::Instant) -> Option<(Optio
 }
 
 /// `host:port` for browsers: the host of a peer multiaddr with an HTTP port.
-fn http_addr(addrs: &[proto_core::dht::Addr], port: u16) -> Option<String> {
-    addrs.iter().find_map(|a| {
-        let text = addr_text(a);
-        let mut parts = text.split('/').skip(1);
-        match (parts.next(), parts.next()) {
-            (Some("ip4"), Some(ip)) => Some(format!("{ip}:{port}")),
-            (Some("ip6"), Some(ip)) => Some(format!("[{ip}]:{port}")),
-            (Some("dns4" | "dns6" | "dns"), Some(host)) => Some(format!("{host}:{port}")),
-            _ => None,
-        }
-    })
+/// Every HTTP address a provider may answer on: its peer addresses' hosts with its HTTP port.
+fn http_addrs(addrs: &[proto_core::dht::Addr], port: u16) -> Vec<String> {
+    let mut out: Vec<String> = addrs
+        .iter()
+        .filter_map(|a| {
+            let text = addr_text(a);
+            let mut parts = text.split('/').skip(1);
+            match (parts.next(), parts.next()) {
+                (Some("ip4"), Some(ip)) => Some(format!("{ip}:{port}")),
+                (Some("ip6"), Some(ip)) => Some(format!("[{ip}]:{port}")),
+                (Some("dns4" | "dns6" | "dns"), Some(host)) => Some(format!("{host}:{port}")),
+                _ => None,
+            }
+        })
+        .collect();
+    out.dedup();
+    out
 }
 
 /// The right word new MiMeis get when none is given (the original CLI's default).
@@ -472,8 +478,11 @@ pub fn register<B: Backend>(
                 .iter()
                 .map(|p| {
                     let (ver, port) = if p.id == me { (local, None) } else { answer_since(p.id, mid.0, asked).unwrap_or((None, None)) };
-                    let http = port.and_then(|port| http_addr(&p.addrs, port));
-                    json!({"id": proto_core::id::NodeId::from(p.id).to_string(), "addrs": p.addrs.iter().map(addr_text).collect::<Vec<_>>(), "ver": ver, "http": http})
+                    let all = port.map(|port| http_addrs(&p.addrs, port)).unwrap_or_default();
+                    // `http`: the address for anyone (a public one when there is one); `https_all`:
+                    // every address, LAN ones too, for clients behind the same NAT.
+                    let http = all.iter().find(|a| !crate::template::is_private(a)).or(all.first()).cloned();
+                    json!({"id": proto_core::id::NodeId::from(p.id).to_string(), "addrs": p.addrs.iter().map(addr_text).collect::<Vec<_>>(), "ver": ver, "http": http, "http_all": all})
                 })
                 .collect(),
         ))

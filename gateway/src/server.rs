@@ -201,7 +201,18 @@ fn tpt<B: Backend>(ctx: &Arc<Ctx<B>>, rest: &str, client: &str, own: Option<&str
     let found = ctx.registry.dispatch("MiMeiFindProvs", vec![serde_json::json!(aid)], &caller, None, BTreeMap::new());
     match found {
         Ok(serde_json::Value::Array(ps)) => {
-            providers.extend(ps.iter().filter_map(|p| p["http"].as_str().map(str::to_string)));
+            for p in &ps {
+                let all: Vec<String> = p["http_all"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                for a in crate::template::candidates(&all, client) {
+                    if !providers.contains(&a) {
+                        providers.push(a);
+                    }
+                }
+            }
+            providers.truncate(crate::template::MAX_ADDRS);
         }
         Ok(_) => {}
         Err(e) if providers.is_empty() => {

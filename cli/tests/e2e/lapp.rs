@@ -101,6 +101,30 @@ fn lapp_versions_drive_what_entry_serves() {
     assert!(String::from_utf8_lossy(&e.stderr).contains("no version 2"), "{}", String::from_utf8_lossy(&e.stderr));
     let show = n.ok(&["lapp", "showapp", "-a", &appid]);
     assert!(show.contains("release  1") && show.contains("Mark    : app:"), "{show}");
+
+    // A MiMei with a default app opens in it: /tpt/<mid>/ is the template page of that app.
+    let doc = field(&n.ok(&["mimei", "create", "-a", &appid, "-m", "doc"]), "mid= ");
+    let page = http(&n.addr(), "GET", &format!("/tpt/{doc}/"), &[], b"").text();
+    assert!(page.contains(&format!("A=\"{appid}\"")) && page.contains(&format!("M=\"{doc}\"")), "{page}");
+    assert!(page.contains(&format!("\"{}\"", n.addr())), "the node holding the app lists itself: {page}");
+    let plain = field(&n.ok(&["mimei", "create", "-m", "plain"]), "mid= ");
+    let r = http(&n.addr(), "GET", &format!("/tpt/{plain}/"), &[], b"");
+    assert!(r.status == 404 && r.text().contains("no default app"), "{}", r.text());
+
+    // A host name mapped to the app gets its template page at `/`; other names get the node.
+    assert!(n.ok(&["lapp", "setdomain", "-a", &appid, "-d", "Demo.Example"]).starts_with("setdomain ok"));
+    let root_as = |host: &str| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(n.addr()).unwrap();
+        write!(s, "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let page = root_as("demo.example:80");
+    assert!(page.contains(&format!("A=\"{appid}\"")) && page.contains("const P="), "{page}");
+    assert!(root_as("other.example").ends_with("leither node\n"));
+    assert!(!n.cli(&["lapp", "setdomain", "-a", &appid, "-d", "bad host!"]).status.success());
     n.stop();
 }
 

@@ -99,12 +99,15 @@ pub struct LappRestore {
 }
 
 #[derive(FromArgs)]
-/// an app's versions
+/// the apps this node holds, one app's versions, or one version's files
 #[argh(subcommand, name = "showapp")]
 pub struct LappShow {
-    /// the app id
+    /// the app id (none: list every app held here)
     #[argh(option, short = 'a')]
-    pub app: String,
+    pub app: Option<String>,
+    /// a version (a number, cur, last or release): its CID and files
+    #[argh(option, short = 'v')]
+    pub ver: Option<String>,
 }
 
 #[derive(FromArgs)]

@@ -246,10 +246,41 @@ pub fn lapp(c: &Client, cmd: LappCmd) -> Result<(), CliError> {
             println!("uploadapp ok");
         }
         LappCmd::Show(a) => {
-            let info = c.call("GetVar", json!(["mminfo", a.app]))?;
-            let vers = c.call("GetVar", json!(["mmversions", a.app]))?;
-            println!("app id= {}", a.app);
-            println!("Mark    : {}", s(&info, "Mark"));
+            let Some(app) = a.app else {
+                // Every app this node holds.
+                let apps = c.call("GetVar", json!(["appinfos"]))?;
+                for x in apps.as_array().cloned().unwrap_or_default() {
+                    println!(
+                        "{}  {:<20} developer= {}  last= {}  release= {}",
+                        s(&x, "ID"),
+                        s(&x, "Name"),
+                        s(&x, "Author"),
+                        x["Last"],
+                        x["Release"]
+                    );
+                }
+                return Ok(());
+            };
+            let info = c.call("GetVar", json!(["appinfo", app]))?;
+            if info.is_null() {
+                return Err(CliError(format!("{app} is not an app held by this node")));
+            }
+            println!("app id= {app}");
+            println!("Name    : {}", s(&info, "Name"));
+            println!("Author  : {}", s(&info, "Author"));
+            let vers = c.call("GetVar", json!(["mmversions", app]))?;
+            if let Some(v) = a.ver {
+                // One version: its content and the files in it.
+                let r = c.call("MMGetCid", json!([app, v]))?;
+                let cid = s(&r, "cid");
+                println!("ver= {}  cid= {cid}", r["ver"]);
+                for f in c.call("IpfsLs", json!([cid]))?.as_array().cloned().unwrap_or_default() {
+                    println!("  {:<10} {}", f["size"], s(&f, "name"));
+                }
+                println!("entry= {}/entry?aid={app}&ver={v}", c.base);
+                return Ok(());
+            }
+            println!("cur      {}", info["Cur"].as_str().unwrap_or("(none)"));
             for v in vers["versions"].as_array().cloned().unwrap_or_default() {
                 println!("{:<8} {}", v["ver"], s(&v, "cid"));
             }

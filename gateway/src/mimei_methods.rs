@@ -1,5 +1,5 @@
 //! MiMei API methods with the original's names: `MMCreate`, `MFSetCid`, `MMGetCid`,
-//! `MMRelease`, `MMDelVers`, `MiMeiPublish`, `MiMeiShow`, `MiMeiSync`, `MiMeiProvide`,
+//! `MMRelease`, `MMRestore`, `MMDelVers`, `MiMeiPublish`, `MiMeiShow`, `MiMeiSync`, `MiMeiProvide`,
 //! `MiMeiFindProvs`.
 
 use crate::api::{ApiError, Call, Registry};
@@ -176,8 +176,14 @@ pub fn register<B: Backend>(
     reg.register("MMGetCid", false, move |call| {
         let m = load(&*s, &mid_arg(&call, 0)?)?;
         let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("last");
-        let v = m.resolve(ver).map_err(|e| ApiError::not_found(e.to_string()))?;
-        Ok(json!({"ver": v, "cid": m.cid_of(&v.to_string()).map_err(|e| ApiError::not_found(e.to_string()))?.to_string()}))
+        let cid = m.cid_of(ver).map_err(|e| ApiError::not_found(e.to_string()))?;
+        // `cur` may be a working copy that is no numbered version.
+        let v = if matches!(ver, "" | "cur") && m.cur.is_some() {
+            json!("cur")
+        } else {
+            json!(m.resolve(ver).map_err(|e| ApiError::not_found(e.to_string()))?)
+        };
+        Ok(json!({"ver": v, "cid": cid.to_string()}))
     });
     let (s, id) = (store.clone(), me.clone());
     reg.register("MMRelease", true, move |call| {
@@ -490,6 +496,18 @@ pub fn register<B: Backend>(
     let _ = store;
 }
 
+/// An app MiMei (mark `app:<developer>:<name>`) as the original's `App{ID, Name, Author, Release,
+/// Last}`, plus its working copy's CID.
+fn app_json(m: &Mimei) -> Option<Value> {
+    let rest = m.head.info.mark.strip_prefix("app:")?;
+    let (developer, name) = rest.split_once(':')?;
+    if m.head.info.kind != Kind::File || m.head.info.ext != "app" {
+        return None;
+    }
+    Some(json!({"ID": m.mid().to_string(), "Name": name, "Author": developer, "Release": m.head.release,
+        "Last": m.last(), "Cur": m.cid_of("cur").ok().map(|c| c.to_string())}))
+}
+
 /// `GetVar` names about MiMeis and the network: `mminfo`, `mmversions`, `mmprovs` (a mid as the
 /// next argument) and `nodeaddrs`.
 pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> crate::node_methods::MoreVars {
@@ -510,6 +528,12 @@ pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> 
                 let m = store.get_mimei(&mid()?).ok()??;
                 Some(head_json(&m.head))
             }
+            // The original's app variables: one app (`appinfo <appid>`) or every app held here.
+            "appinfo" => {
+                let m = store.get_mimei(&mid()?).ok()??;
+                app_json(&m)
+            }
+            "appinfos" => Some(Value::Array(store.list_mimeis().ok()?.iter().filter_map(app_json).collect())),
             "mmprovs" => match net_call(&net, Command::Dht(dht::Command::GetProviders(mid()?.0))).ok()? {
                 Reply::Dht(dht::Reply::Providers(p)) => Some(Value::Array(
                     p.iter().map(|p| Value::String(proto_core::id::NodeId::from(p.id).to_string())).collect(),

@@ -100,7 +100,17 @@ fn lapp_versions_drive_what_entry_serves() {
     let e = n.cli(&["lapp", "restore", "-a", &appid, "-v", "2"]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("no version 2"), "{}", String::from_utf8_lossy(&e.stderr));
     let show = n.ok(&["lapp", "showapp", "-a", &appid]);
-    assert!(show.contains("release  1") && show.contains("Mark    : app:"), "{show}");
+    assert!(show.contains("release  1") && show.contains("Name    : demo\n"), "{show}");
+    assert!(show.contains(&format!("Author  : {developer}\n")), "{show}");
+    // One version's files; every app held here.
+    let one = n.ok(&["lapp", "showapp", "-a", &appid, "-v", "cur"]);
+    assert!(
+        one.starts_with(&format!("app id= {appid}\n")) && one.contains("ver= \"cur\"") && one.contains(" index.html\n"),
+        "{one}"
+    );
+    assert!(one.contains(" js\n") && one.contains(&format!("/entry?aid={appid}&ver=cur")), "{one}");
+    let all = n.ok(&["lapp", "showapp"]);
+    assert!(all.contains(&appid) && all.contains(&format!("developer= {developer}")), "{all}");
 
     // A MiMei with a default app opens in it: /tpt/<mid>/ is the template page of that app.
     let doc = field(&n.ok(&["mimei", "create", "-a", &appid, "-m", "doc"]), "mid= ");

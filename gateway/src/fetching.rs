@@ -1,6 +1,12 @@
 //! A store that fetches what it lacks from the providers of one root (through the node's
-//! core), keeps it, and fetches the children of each fetched node in parallel so a large file
-//! streams with many blocks in flight.
+//! core) and keeps it. Below every node it reads it fetches the children ahead of the reader —
+//! and the children of the next sibling node too — on background workers with
+//! `PREFETCH_WINDOW` requests in flight, so the network, the hash checks, the stores and the
+//! reader (a browser's download) all run at once instead of taking turns.
+//!
+//! Fetched blocks wait in memory (`Ahead::arrived`) until a writer has stored them in batches of
+//! `crate::import::BATCH_BYTES` (one durable commit each); a reader that wants a block already in
+//! flight waits for it rather than asking the network twice.
 
 use crate::net_methods::NetHandle;
 use proto_core::cid::{Cid, CODEC_DAG_PB};
@@ -9,43 +15,126 @@ use proto_core::node::{Command, Reply};
 use proto_core::store::{BlockWrite, PinStore};
 use proto_core::unixfs::read::BlockRead;
 use proto_core::unixfs::Block;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// Children fetched at once below a fetched node.
 pub const PREFETCH_WINDOW: usize = 32;
+/// How long a reader waits for a block another worker is fetching before asking itself.
+const WAIT_IN_FLIGHT: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct AheadState {
+    /// Fetched and checked, not yet stored.
+    arrived: HashMap<Cid, Arc<Vec<u8>>>,
+    /// Being fetched by a background worker.
+    in_flight: HashSet<Cid>,
+    /// A node's next sibling (in its parent's link order), to prefetch below it early.
+    next_sibling: HashMap<Cid, Cid>,
+    /// Background fetches still running (their last batch not yet stored).
+    active: usize,
+}
+
+#[derive(Default)]
+struct Ahead {
+    state: Mutex<AheadState>,
+    changed: Condvar,
+}
 
 pub struct Fetching<B> {
     pub inner: Arc<B>,
     pub net: Arc<dyn NetHandle>,
     pub root: Cid,
+    ahead: Arc<Ahead>,
 }
 
-impl<B: BlockRead + BlockWrite + Send + Sync> Fetching<B> {
+impl<B> Clone for Fetching<B> {
+    fn clone(&self) -> Self {
+        Fetching {
+            inner: self.inner.clone(),
+            net: self.net.clone(),
+            root: self.root.clone(),
+            ahead: self.ahead.clone(),
+        }
+    }
+}
+
+impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
+    pub fn new(inner: Arc<B>, net: Arc<dyn NetHandle>, root: Cid) -> Self {
+        Fetching { inner, net, root, ahead: Arc::default() }
+    }
+
+    /// One block from the network; the core checked its bytes against the CID.
     fn fetch(&self, cid: &Cid) -> Result<Vec<u8>, String> {
         match self.net.call(Command::Fetch { root: self.root.clone(), cid: cid.clone() })? {
-            // The core checked the bytes against the CID before replying.
-            Reply::Block(data) => {
-                self.inner.put_blocks(&[Block { cid: cid.clone(), bytes: data.clone() }])?;
-                Ok(data)
-            }
+            Reply::Block(data) => Ok(data),
             other => Err(format!("unexpected reply {other:?}")),
         }
     }
 
-    /// Fetches the missing children of a node with `PREFETCH_WINDOW` requests always in flight,
-    /// while a writer stores them in batches of `crate::import::BATCH_BYTES` (one durable
-    /// commit each), so fetching never waits for an fsync.
+    /// Starts fetching the children of `node` that are neither here nor on their way, on
+    /// background workers; returns at once.
     fn prefetch_children(&self, node: &[u8]) {
         let Ok(pb) = PbNode::decode(node) else { return };
-        let missing: Vec<Cid> =
-            pb.links.into_iter().map(|l| l.cid).filter(|c| !self.inner.has_block(c).unwrap_or(true)).collect();
-        if missing.is_empty() {
-            return;
+        let links: Vec<Cid> = pb.links.into_iter().map(|l| l.cid).collect();
+        let mut missing = Vec::new();
+        {
+            let Ok(mut st) = self.ahead.state.lock() else { return };
+            for pair in links.windows(2) {
+                if pair[0].codec() == CODEC_DAG_PB {
+                    st.next_sibling.insert(pair[0].clone(), pair[1].clone());
+                }
+            }
+            for c in links {
+                if st.in_flight.contains(&c) || st.arrived.contains_key(&c) || self.inner.has_block(&c).unwrap_or(true)
+                {
+                    continue;
+                }
+                st.in_flight.insert(c.clone());
+                missing.push(c);
+            }
+            if missing.is_empty() {
+                return;
+            }
+            st.active += 1;
         }
+        let me = self.clone();
+        let spawned = std::thread::Builder::new().name("prefetch".into()).spawn(move || {
+            me.fetch_all(missing);
+            if let Ok(mut st) = me.ahead.state.lock() {
+                st.active -= 1;
+            }
+            me.ahead.changed.notify_all();
+        });
+        if spawned.is_err() {
+            // No thread: forget the marks, readers fetch for themselves.
+            if let Ok(mut st) = self.ahead.state.lock() {
+                st.in_flight.clear();
+                st.active -= 1;
+            }
+            self.ahead.changed.notify_all();
+        }
+    }
+
+    /// Waits until every background fetch has stored what it fetched (a sync is done only then).
+    pub fn settle(&self) {
+        let Ok(mut st) = self.ahead.state.lock() else { return };
+        while st.active > 0 {
+            match self.ahead.changed.wait(st) {
+                Ok(next) => st = next,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Fetches `missing` with `PREFETCH_WINDOW` requests in flight while this thread stores
+    /// them in batches.
+    fn fetch_all(&self, missing: Vec<Cid>) {
         let next = AtomicUsize::new(0);
-        let (tx, rx) = sync_channel::<Block>(PREFETCH_WINDOW);
+        let (tx, rx) = sync_channel::<(Cid, Arc<Vec<u8>>)>(PREFETCH_WINDOW);
         std::thread::scope(|s| {
             for _ in 0..PREFETCH_WINDOW.min(missing.len()) {
                 let tx = tx.clone();
@@ -53,45 +142,102 @@ impl<B: BlockRead + BlockWrite + Send + Sync> Fetching<B> {
                 s.spawn(move || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(c) = missing.get(i) else { return };
-                    if let Ok(bytes) = self.fetch(c) {
-                        if tx.send(Block { cid: c.clone(), bytes }).is_err() {
+                    let got = self.fetch(c).ok().map(Arc::new);
+                    if let Ok(mut st) = self.ahead.state.lock() {
+                        st.in_flight.remove(c);
+                        if let Some(b) = &got {
+                            st.arrived.insert(c.clone(), b.clone());
+                        }
+                    }
+                    self.ahead.changed.notify_all();
+                    if let Some(b) = got {
+                        if tx.send((c.clone(), b)).is_err() {
                             return;
                         }
                     }
                 });
             }
             drop(tx);
-            let mut batch = Vec::new();
-            let mut size = 0;
-            for b in rx {
-                size += b.bytes.len();
-                batch.push(b);
-                if size >= crate::import::BATCH_BYTES {
+            // A committer stores one batch (one durable commit) while the next one gathers, so
+            // the network never waits for an fsync.
+            let (btx, brx) = sync_channel::<Vec<Block>>(1);
+            s.spawn(move || {
+                for batch in brx {
                     let _ = self.inner.put_blocks(&batch);
-                    batch.clear();
+                    if let Ok(mut st) = self.ahead.state.lock() {
+                        for b in &batch {
+                            st.arrived.remove(&b.cid);
+                        }
+                    }
+                }
+            });
+            let mut batch: Vec<Block> = Vec::new();
+            let mut size = 0;
+            for (cid, bytes) in rx {
+                size += bytes.len();
+                batch.push(Block { cid, bytes: Arc::unwrap_or_clone(bytes) });
+                if size >= crate::import::BATCH_BYTES {
+                    let _ = btx.send(std::mem::take(&mut batch));
                     size = 0;
                 }
             }
-            let _ = self.inner.put_blocks(&batch);
+            let _ = btx.send(batch);
+            drop(btx);
         });
+    }
+
+    /// A block a background worker has fetched or is fetching (waiting for it), if any.
+    fn fetched_ahead(&self, cid: &Cid) -> Option<Vec<u8>> {
+        let mut st = self.ahead.state.lock().ok()?;
+        loop {
+            if let Some(b) = st.arrived.get(cid) {
+                return Some(b.as_ref().clone());
+            }
+            if !st.in_flight.contains(cid) {
+                return None;
+            }
+            let (next, timeout) = self.ahead.changed.wait_timeout(st, WAIT_IN_FLIGHT).ok()?;
+            if timeout.timed_out() {
+                return None;
+            }
+            st = next;
+        }
+    }
+
+    /// After reading node `cid`: fetch below it, and below its next sibling.
+    fn read_ahead(&self, cid: &Cid, bytes: &[u8]) {
+        if cid.codec() != CODEC_DAG_PB {
+            return;
+        }
+        self.prefetch_children(bytes);
+        let sibling = self.ahead.state.lock().ok().and_then(|st| st.next_sibling.get(cid).cloned());
+        if let Some(s) = sibling {
+            let have =
+                self.inner.get_block(&s).ok().flatten().or_else(|| {
+                    self.ahead.state.lock().ok().and_then(|st| st.arrived.get(&s).map(|b| b.as_ref().clone()))
+                });
+            if let Some(b) = have {
+                self.prefetch_children(&b);
+            }
+        }
     }
 }
 
-impl<B: BlockRead + BlockWrite + Send + Sync> BlockRead for Fetching<B> {
+impl<B: BlockRead + BlockWrite + Send + Sync + 'static> BlockRead for Fetching<B> {
     fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
         if let Some(b) = self.inner.get_block(cid)? {
             // An inner node we have (fetched as someone's child) may still lack its children.
-            if cid.codec() == CODEC_DAG_PB {
-                self.prefetch_children(&b);
-            }
+            self.read_ahead(cid, &b);
+            return Ok(Some(b));
+        }
+        if let Some(b) = self.fetched_ahead(cid).or_else(|| self.inner.get_block(cid).ok().flatten()) {
+            self.read_ahead(cid, &b);
             return Ok(Some(b));
         }
         match self.fetch(cid) {
             Ok(data) => {
                 self.inner.put_blocks(&[Block { cid: cid.clone(), bytes: data.clone() }])?;
-                if cid.codec() == CODEC_DAG_PB {
-                    self.prefetch_children(&data);
-                }
+                self.read_ahead(cid, &data);
                 Ok(Some(data))
             }
             // Not on the network either: a plain "missing", which the gateway answers with 404.

@@ -108,22 +108,29 @@ fn net_head(net: &Option<Arc<dyn NetHandle>>, mid: &Mid) -> Result<Option<(dht::
 
 /// Fetches every block of a DAG that is not here yet.
 fn fetch_dag<B: Backend>(store: &Arc<B>, net: &Arc<dyn NetHandle>, root: &Cid) -> Result<u64, ApiError> {
-    let f = Fetching { inner: store.clone(), net: net.clone(), root: root.clone() };
-    let mut stack = vec![root.clone()];
-    let mut n = 0;
-    while let Some(c) = stack.pop() {
-        let b = f
-            .get_block(&c)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found(format!("block {c} of {root} was not found on the network")))?;
-        n += 1;
-        if c.codec() == CODEC_DAG_PB {
-            if let Ok(pb) = PbNode::decode(&b) {
-                stack.extend(pb.links.into_iter().map(|l| l.cid));
+    let f = Fetching::new(store.clone(), net.clone(), root.clone());
+    let walk = || {
+        // Depth first in link order (the order the fetcher reads ahead in).
+        let mut stack = vec![root.clone()];
+        let mut n = 0;
+        while let Some(c) = stack.pop() {
+            let b = f
+                .get_block(&c)
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::not_found(format!("block {c} of {root} was not found on the network")))?;
+            n += 1;
+            if c.codec() == CODEC_DAG_PB {
+                if let Ok(pb) = PbNode::decode(&b) {
+                    stack.extend(pb.links.into_iter().rev().map(|l| l.cid));
+                }
             }
         }
-    }
-    Ok(n)
+        Ok(n)
+    };
+    let result = walk();
+    // Everything fetched ahead is stored before the sync counts as done.
+    f.settle();
+    result
 }
 
 pub fn register<B: Backend>(

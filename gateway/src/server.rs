@@ -259,11 +259,7 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
                     let greq = gateway_request(&req, &rest, &raw_path, raw_query.as_deref(), &query);
                     match (&ctx.net, proto_core::cid::Cid::parse(rest.split('/').next().unwrap_or_default())) {
                         (Some(net), Ok(root)) => {
-                            let f = Arc::new(crate::fetching::Fetching {
-                                inner: ctx.store.clone(),
-                                net: net.clone(),
-                                root,
-                            });
+                            let f = Arc::new(crate::fetching::Fetching::new(ctx.store.clone(), net.clone(), root));
                             path_gateway::serve(&f, &greq)
                         }
                         _ => path_gateway::serve(&ctx.store, &greq),

@@ -7,23 +7,13 @@ fn mid_of(out: &str) -> String {
     out.lines().find_map(|l| l.strip_prefix("mid= ")).expect("mid line").trim().to_string()
 }
 
-fn tree(dir: &std::path::Path, title: &str) {
-    std::fs::create_dir_all(dir.join("js")).unwrap();
-    std::fs::write(
-        dir.join("index.html"),
-        format!("<html><title>{title}</title><script src=\"js/app.js\"></script></html>"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("js/app.js"), format!("console.log('{title}')")).unwrap();
-}
-
 #[test]
 fn mm_paths_and_entry_serve_a_mimeis_versions() {
     let n = Node::start();
     let work = tempfile::tempdir().unwrap();
     let (v1, v2) = (work.path().join("v1"), work.path().join("v2"));
-    tree(&v1, "first");
-    tree(&v2, "second");
+    web_tree(&v1, "first");
+    web_tree(&v2, "second");
     let mid = mid_of(&n.ok(&["mimei", "create", "-m", "webapp"]));
     let c1 = cid_from_add(&n.ok(&["ipfs", "add", "-r", v1.to_str().unwrap()]));
     let c2 = cid_from_add(&n.ok(&["ipfs", "add", "-r", v2.to_str().unwrap()]));

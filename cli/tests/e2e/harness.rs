@@ -242,3 +242,14 @@ pub fn sha256_hex(b: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// A small web app directory: `index.html` loading `js/app.js`, both naming `title`.
+pub fn web_tree(dir: &std::path::Path, title: &str) {
+    std::fs::create_dir_all(dir.join("js")).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        format!("<html><title>{title}</title><script src=\"js/app.js\"></script></html>"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("js/app.js"), format!("console.log('{title}')")).unwrap();
+}

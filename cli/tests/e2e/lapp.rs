@@ -4,16 +4,6 @@
 
 use crate::harness::*;
 
-fn tree(dir: &std::path::Path, title: &str) {
-    std::fs::create_dir_all(dir.join("js")).unwrap();
-    std::fs::write(
-        dir.join("index.html"),
-        format!("<html><title>{title}</title><script src=\"js/app.js\"></script></html>"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("js/app.js"), format!("console.log('{title}')")).unwrap();
-}
-
 fn field(out: &str, name: &str) -> String {
     out.lines().find_map(|l| l.strip_prefix(name)).unwrap_or_else(|| panic!("no {name} in {out}")).trim().to_string()
 }
@@ -62,8 +52,8 @@ fn lapp_versions_drive_what_entry_serves() {
     let work = tempfile::tempdir().unwrap();
     let d = Dev { n: &n, dir: work.path().to_path_buf() };
     let (v1, v2) = (work.path().join("v1"), work.path().join("v2"));
-    tree(&v1, "first");
-    tree(&v2, "second");
+    web_tree(&v1, "first");
+    web_tree(&v2, "second");
     let dev = d.passport("dev", "AppName=demo");
     let out = n.ok(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &dev]);
     let appid = field(&out, "app id= ");
@@ -144,7 +134,7 @@ fn lapp_refuses_bad_passports_and_other_developers_apps() {
     let work = tempfile::tempdir().unwrap();
     let d = Dev { n: &n, dir: work.path().to_path_buf() };
     let v1 = work.path().join("v1");
-    tree(&v1, "first");
+    web_tree(&v1, "first");
     let dev = d.passport("dev", "AppName=demo");
     let appid = field(&n.ok(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &dev]), "app id= ");
     n.ok(&["lapp", "backup", "-a", &appid]);
@@ -178,7 +168,7 @@ fn tar_uploads_from_other_writers_and_escapes() {
     let n = Node::start();
     let work = tempfile::tempdir().unwrap();
     let v1 = work.path().join("v1");
-    tree(&v1, "first");
+    web_tree(&v1, "first");
     let post = |tar: &[u8]| {
         http(
             &n.addr(),

@@ -546,6 +546,7 @@ pub enum MimeiCmd {
     Findprovs(MmFindprovs),
     Db(MmDb),
     Backup(MmBackup),
+    Restore(MmRestore),
     Sum(MmSum),
     Grep(MmGrep),
 }
@@ -575,6 +576,18 @@ pub struct MmBackup {
     /// a note kept with the version
     #[argh(option, short = 'm', default = "String::new()")]
     pub memo: String,
+}
+
+#[derive(FromArgs)]
+/// copy a numbered version back into cur (a database's data, or a file MiMei's working copy)
+#[argh(subcommand, name = "restore")]
+pub struct MmRestore {
+    #[argh(positional)]
+    /// the MiMei
+    pub mid: String,
+    #[argh(positional)]
+    /// the version (a number, last or release)
+    pub ver: String,
 }
 
 #[derive(FromArgs)]

@@ -106,6 +106,10 @@ pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
             let r = c.call("MMCommand", json!([a.mid, a.ver, a.words]))?;
             print_reply(&r, "");
         }
+        MimeiCmd::Restore(a) => {
+            let v = c.call("MMRestore", json!([a.mid, a.ver]))?;
+            println!("MMRestore ver= {v} into cur");
+        }
         MimeiCmd::Backup(a) => {
             let v = c.call("MMBackup", json!([a.mid, a.memo]))?;
             println!("MMBackup ver= {v}");

@@ -580,6 +580,31 @@ pub fn register<B: Backend>(
         Ok(json!(v))
     });
 
+    // MMRestore(mid, ver) → ver: a version becomes `cur` again — a file MiMei's working copy,
+    // or a database's data (its replicas follow by snapshot).
+    let a = api.clone();
+    reg.register("MMRestore", true, move |call| {
+        let mid = mid_arg(&call, 0)?;
+        let ver = call.str_arg(1, "version")?;
+        let mut m =
+            a.store.get_mimei(&mid).map_err(ApiError::internal)?.ok_or_else(|| bad(format!("unknown MiMei {mid}")))?;
+        if m.author != a.me {
+            return Err(ApiError { status: 403, message: format!("only the author can change MiMei {mid}") });
+        }
+        if m.head.info.kind == Kind::File {
+            let v = m.restore(ver).map_err(|e| bad(e.to_string()))?;
+            a.store.put_mimei(&m).map_err(ApiError::internal)?;
+            return Ok(json!(v));
+        }
+        if matches!(ver, "" | "cur") {
+            return Err(bad("restore a numbered version (or last, release) into cur"));
+        }
+        let v = m.resolve(ver).map_err(|e| bad(e.to_string()))?;
+        let (from, _) = a.version_prefix(&mid, ver)?;
+        a.db.work(&prefix(&mid, 0), Work::Restore(from)).map_err(fault)?;
+        Ok(json!(v))
+    });
+
     // PullMsg(sid, waitSeconds) → the next message for the session's user, or "" after the wait.
     let a = api.clone();
     reg.register("PullMsg", false, move |call| {

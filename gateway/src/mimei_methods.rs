@@ -297,20 +297,6 @@ pub fn register<B: Backend>(
         let uid = call.args.get(1).and_then(Value::as_str).unwrap_or_default();
         Ok(json!(m.right_of(uid).0))
     });
-    // MMRestore(mid, ver) → ver: a version's content becomes the working copy (`cur`).
-    let (s, id) = (store.clone(), me.clone());
-    reg.register("MMRestore", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let mut m = load_own(&*s, &id, &mid, "change")?;
-        if m.head.info.kind == Kind::Db {
-            return Err(ApiError::bad_request(
-                "restoring a database version into cur is not supported; open the version read-only instead (MMOpen <mid> <ver>)",
-            ));
-        }
-        let v = m.restore(call.str_arg(1, "version")?).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        s.put_mimei(&m).map_err(ApiError::internal)?;
-        Ok(json!(v))
-    });
     let (s, id) = (store.clone(), me.clone());
     reg.register("MMDelVers", true, move |call| {
         let mid = mid_arg(&call, 0)?;

@@ -101,6 +101,28 @@ fn replicas_follow_the_author_and_one_restarts_mid_stream() {
     // A replica is read-only.
     let refused = b.cli(&["mimei", "db", &mid, "SET", "x", "y"]);
     assert!(!refused.status.success(), "a replica must refuse writes");
+    // Restoring version 1 into cur undoes later writes, on the author and on its replicas.
+    author.ok(&["mimei", "db", &mid, "SET", "after", "backup"]);
+    author.ok(&["mimei", "db", &mid, "RPUSH", "log", "extra"]);
+    let later = sum(&author, &mid);
+    assert!(converges(&b, &mid, &later, Duration::from_secs(40)), "b before the restore");
+    assert_eq!(author.ok(&["mimei", "restore", &mid, "1"]), "MMRestore ver= 1 into cur\n");
+    assert_eq!(author.ok(&["mimei", "db", &mid, "LLEN", "log"]), "(integer) 400\n");
+    assert_eq!(author.ok(&["mimei", "db", &mid, "GET", "after"]), "(nil)\n");
+    let restored = sum(&author, &mid);
+    assert_ne!(restored, later);
+    for (name, n) in [("b", &b), ("c", &c)] {
+        assert!(
+            converges(n, &mid, &restored, Duration::from_secs(40)),
+            "{name} did not follow the restore: {} vs {restored}",
+            sum(n, &mid)
+        );
+    }
+    assert_eq!(c.ok(&["mimei", "db", &mid, "GET", "after"]), "(nil)\n");
+    // Writes after the restore flow as entries again.
+    author.ok(&["mimei", "db", &mid, "SET", "again", "1"]);
+    let again = sum(&author, &mid);
+    assert!(converges(&b, &mid, &again, Duration::from_secs(40)), "b after the restore");
     author.stop();
     b.stop();
     c.stop();

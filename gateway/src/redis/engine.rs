@@ -335,6 +335,22 @@ impl<'s> Batch<'s> {
         store.copy_space(t, from, to)
     }
 
+    /// Replaces keyspace `prefix` (an author's `cur`) with keyspace `from` (a version): a
+    /// restore. Replication starts over at a new position replicas reach by snapshot.
+    pub fn restore(&mut self, prefix: &[u8], from: &[u8]) -> Result<u64, Fault> {
+        let store = self.store;
+        let n = store.copy_space(self.write_txn()?, from, prefix)?;
+        let digest = digest_of(&store.space_mut(self.write_txn()?, prefix))?;
+        let leader = self.leader(prefix)?;
+        leader.rebase(digest);
+        let pos = leader.pos;
+        save_pos(store, self.write_txn()?, prefix, &pos)?;
+        if !self.changed.iter().any(|p| p == prefix) {
+            self.changed.push(prefix.to_vec());
+        }
+        Ok(n)
+    }
+
     /// Replaces keyspace `prefix` with `entries` (a snapshot from elsewhere).
     pub fn load(&mut self, prefix: &[u8], entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Fault> {
         let store = self.store;

@@ -94,6 +94,8 @@ pub enum Work {
     CopyTo(Vec<u8>),
     /// Replace this keyspace's entries.
     Load(Vec<(Vec<u8>, Vec<u8>)>),
+    /// Replace this keyspace (an author's `cur`) with another (a version): a restore.
+    Restore(Vec<u8>),
     /// As the author: answer a replica's `Want(from)` (`Done::msg`).
     Want(u64),
     /// As the author: the position to announce (`Done::msg` = `Head`, if replicated).
@@ -524,6 +526,10 @@ fn do_work(b: &mut Batch<'_>, w: &mut Watch, prefix: &[u8], work: &Work) -> Resu
         }
         Work::CopyTo(to) => {
             let n = b.copy(prefix, to)?;
+            Done { replies: vec![Reply::Int(n as i64)], ..Done::default() }
+        }
+        Work::Restore(from) => {
+            let n = b.restore(prefix, from)?;
             Done { replies: vec![Reply::Int(n as i64)], ..Done::default() }
         }
         Work::Load(entries) => {

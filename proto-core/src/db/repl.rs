@@ -365,6 +365,19 @@ impl Leader {
         Some(e)
     }
 
+    /// The keyspace was replaced wholesale (a restore of an older version): the history starts
+    /// over at a new position that replicas reach by snapshot only. Its chain hash commits to
+    /// the one before and to the new content, so no replica mistakes it for where it is.
+    pub fn rebase(&mut self, digest: [u8; 32]) {
+        let mut h = Sha256::new();
+        h.update(b"leither-db-rebase");
+        h.update(self.pos.chain);
+        h.update(digest);
+        self.pos = Pos { seq: self.pos.seq + 1, chain: h.finalize().into(), digest };
+        self.log.clear();
+        self.floor = self.pos.seq;
+    }
+
     /// Answers a replica's `Want(from)`: the entries from there, or a snapshot when the log no
     /// longer reaches back that far (or `from` is 0: start over).
     pub fn on_want(&self, txn: &dyn Read, from: u64) -> Result<Msg, Fault> {
@@ -402,6 +415,32 @@ mod tests {
         run_write(&mut rec, &Ctx { now_ms: now }, &args).unwrap();
         let (ops, d) = (rec.ops, rec.digest);
         leader.commit(ops, d)
+    }
+
+    #[test]
+    fn a_rebase_brings_replicas_over_by_snapshot() {
+        let (mut a, mut leader) = (MemKv::default(), Leader::new(100));
+        let (mut r, mut f) = (MemKv::default(), Follower::default());
+        for cmd in ["SET a 1", "SET b 2"] {
+            let e = write(&mut a, &mut leader, 0, cmd).unwrap();
+            f.on_msg(&mut r, 0, Msg::Entries(vec![e])).unwrap();
+        }
+        // The author replaces its data (as a restore does) outside the recorded writes.
+        let mut old = MemKv::default();
+        run_write(&mut old, &Ctx { now_ms: 0 }, &crate::db::resp::split_inline(b"SET a 0").unwrap()).unwrap();
+        a = old;
+        leader.rebase(digest_of(&a).unwrap());
+        // The replica hears the new head, asks, and gets a snapshot (not entries).
+        let want = f.on_msg(&mut r, 10, Msg::Head(leader.pos)).unwrap().unwrap();
+        let Msg::Want(from) = want else { panic!("{want:?}") };
+        let answer = leader.on_want(&a, from).unwrap();
+        assert!(matches!(answer, Msg::Snapshot(..)), "{answer:?}");
+        assert_eq!(f.on_msg(&mut r, 10, answer).unwrap(), None);
+        assert_eq!((a.clone(), f.pos), (r.clone(), leader.pos));
+        // And later writes flow as entries again.
+        let e = write(&mut a, &mut leader, 0, "SET c 3").unwrap();
+        assert_eq!(f.on_msg(&mut r, 20, Msg::Entries(vec![e])).unwrap(), None);
+        assert_eq!(a, r);
     }
 
     #[test]

@@ -5,17 +5,19 @@ use libfuzzer_sys::fuzz_target;
 use proto_core::frame::{encode, FrameReader};
 use proto_core::identity::Identity;
 use proto_core::rng::Seed;
-use proto_core::session::Session;
+use proto_core::session::{Ciphers, Session, Suite};
 
 fuzz_target!(|data: &[u8]| {
     let a = Identity::from_seed([1; 32]);
     let b = Identity::from_seed([2; 32]);
     // As a responder's first message.
-    let mut r = Session::responder(&b, Seed::from_u64(2)).unwrap();
+    let mut r = Session::responder(&b, Seed::from_u64(2), &Ciphers::default()).unwrap();
     let _ = r.read_handshake(data);
     // As the answer an initiator gets to its first message.
-    let (mut i, _) = Session::initiator(&a, Seed::from_u64(1), None).unwrap();
-    assert!(i.read_handshake(data).is_err() || i.remote().is_none());
+    for suite in [Suite::ChaChaPoly, Suite::AesGcm] {
+        let (mut i, _) = Session::initiator(&a, Seed::from_u64(1), None, suite, &Ciphers::default()).unwrap();
+        assert!(i.read_handshake(data).is_err() || i.remote().is_none());
+    }
     // Frames: what goes in framed comes out whole; random bytes never panic.
     let mut fr = FrameReader::default();
     fr.push(&encode(data));

@@ -7,6 +7,7 @@
 
 pub mod addrs;
 pub mod api;
+pub mod ciphers;
 pub mod content_type;
 pub mod db_methods;
 pub mod db_repl;

@@ -1,17 +1,81 @@
-//! The secure session between two nodes: a Noise XX handshake (X25519, ChaCha20-Poly1305,
-//! SHA-256) driven as a sans-IO state machine, whose payloads bind each side's Noise static key
-//! to its ed25519 identity with a signature. After the handshake a session encrypts and
-//! decrypts frames. The randomness for ephemeral keys comes from the caller's seed.
+//! The secure session between two nodes: a Noise XX handshake (X25519, SHA-256, and
+//! ChaCha20-Poly1305 or AES-256-GCM) driven as a sans-IO state machine, whose payloads bind each
+//! side's Noise static key to its ed25519 identity with a signature. After the handshake a
+//! session encrypts and decrypts frames. The randomness for ephemeral keys comes from the
+//! caller's seed.
+//!
+//! The dialing side chooses the cipher and says so in one byte before its first handshake
+//! message; every node accepts both. The runtime picks AES-GCM where the CPU has AES
+//! instructions and ChaCha20-Poly1305 elsewhere (routers). The choice is bound into the handshake
+//! by the Noise protocol name, so a changed byte fails the handshake rather than changing the
+//! cipher. A runtime may also hand in faster implementations of the same ciphers
+//! (`CipherProvider`); the bytes on the wire are the same either way.
 
 use crate::id::NodeId;
 use crate::identity::{self, Identity};
 use crate::rng::{Rng, Seed};
 use snow::params::NoiseParams;
 use snow::resolvers::{CryptoResolver, DefaultResolver};
-use snow::types::{Cipher, Dh, Hash, Random};
+use snow::types::{Dh, Hash, Random};
+/// What a `CipherProvider` implements (snow's cipher interface) and the error a failed
+/// decryption returns.
+pub use snow::{types::Cipher, Error as NoiseError};
 use std::fmt;
 
-const PATTERN: &str = "Noise_XX_25519_ChaChaPoly_SHA256";
+/// The session cipher (see the module comment).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Suite {
+    #[default]
+    ChaChaPoly,
+    AesGcm,
+}
+
+impl Suite {
+    fn pattern(self) -> &'static str {
+        match self {
+            Suite::ChaChaPoly => "Noise_XX_25519_ChaChaPoly_SHA256",
+            Suite::AesGcm => "Noise_XX_25519_AESGCM_SHA256",
+        }
+    }
+
+    fn byte(self) -> u8 {
+        match self {
+            Suite::ChaChaPoly => 0,
+            Suite::AesGcm => 1,
+        }
+    }
+
+    fn from_byte(b: u8) -> Option<Suite> {
+        match b {
+            0 => Some(Suite::ChaChaPoly),
+            1 => Some(Suite::AesGcm),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::ChaChaPoly => "chacha20-poly1305",
+            Suite::AesGcm => "aes-256-gcm",
+        }
+    }
+}
+
+/// Implementations of the session ciphers from outside the core (pure functions, like the
+/// built-in ones; the wire format is Noise's either way).
+pub trait CipherProvider: Send + Sync {
+    fn cipher(&self, suite: Suite) -> Option<Box<dyn Cipher>>;
+}
+
+/// A provider, or none (snow's built-in RustCrypto ciphers).
+#[derive(Clone, Default)]
+pub struct Ciphers(pub Option<std::sync::Arc<dyn CipherProvider>>);
+
+impl fmt::Debug for Ciphers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Ciphers(provided)" } else { "Ciphers(built-in)" })
+    }
+}
 const KEY_PROOF: &[u8] = b"leither-noise-static-key:";
 /// Largest Noise message, and the plaintext that fits in one with its 16-byte tag.
 const NOISE_MAX: usize = 65_535;
@@ -55,7 +119,7 @@ impl Random for SeededRandom {
     }
 }
 
-struct Resolver(std::cell::RefCell<Option<Rng>>);
+struct Resolver(std::cell::RefCell<Option<Rng>>, Ciphers);
 
 impl CryptoResolver for Resolver {
     fn resolve_rng(&self) -> Option<Box<dyn Random>> {
@@ -69,7 +133,13 @@ impl CryptoResolver for Resolver {
         DefaultResolver.resolve_hash(c)
     }
     fn resolve_cipher(&self, c: &snow::params::CipherChoice) -> Option<Box<dyn Cipher>> {
-        DefaultResolver.resolve_cipher(c)
+        let suite = match c {
+            snow::params::CipherChoice::ChaChaPoly => Suite::ChaChaPoly,
+            snow::params::CipherChoice::AESGCM => Suite::AesGcm,
+            #[allow(unreachable_patterns)]
+            _ => return DefaultResolver.resolve_cipher(c),
+        };
+        self.1 .0.as_ref().and_then(|p| p.cipher(suite)).or_else(|| DefaultResolver.resolve_cipher(c))
     }
 }
 
@@ -84,8 +154,8 @@ pub fn static_keypair(id: &Identity) -> ([u8; 32], [u8; 32]) {
     (secret, public)
 }
 
-fn params() -> NoiseParams {
-    PATTERN.parse().expect("a valid noise pattern")
+fn params(suite: Suite) -> NoiseParams {
+    suite.pattern().parse().expect("a valid noise pattern")
 }
 
 /// What a side proves about itself inside the handshake.
@@ -112,6 +182,12 @@ fn check_proof(payload: &[u8], noise_public: &[u8]) -> Result<NodeId, SessionErr
 }
 
 enum State {
+    /// A responder before the first message (which names the cipher).
+    Waiting {
+        secret: [u8; 32],
+        seed: Seed,
+        ciphers: Ciphers,
+    },
     Handshake(Box<snow::HandshakeState>),
     Transport(Box<snow::TransportState>),
     Failed,
@@ -123,32 +199,61 @@ pub struct Session {
     expected: Option<NodeId>,
     remote: Option<NodeId>,
     initiator: bool,
+    suite: Suite,
+}
+
+fn handshake_state(
+    suite: Suite,
+    secret: &[u8; 32],
+    seed: &Seed,
+    ciphers: &Ciphers,
+    initiator: bool,
+) -> Result<State, SessionError> {
+    let resolver = Resolver(std::cell::RefCell::new(Some(seed.derive("noise-ephemeral").rng())), ciphers.clone());
+    let b = snow::Builder::with_resolver(params(suite), Box::new(resolver)).local_private_key(secret).map_err(noise)?;
+    let hs = if initiator { b.build_initiator() } else { b.build_responder() }.map_err(noise)?;
+    Ok(State::Handshake(Box::new(hs)))
 }
 
 impl Session {
-    fn build(id: &Identity, seed: Seed, initiator: bool, expected: Option<NodeId>) -> Result<Self, SessionError> {
+    /// Starts a dial with the given cipher; returns the session and the first handshake message
+    /// to send (the cipher's byte, then Noise's first message).
+    pub fn initiator(
+        id: &Identity,
+        seed: Seed,
+        expected: Option<NodeId>,
+        suite: Suite,
+        ciphers: &Ciphers,
+    ) -> Result<(Self, Vec<u8>), SessionError> {
         let (secret, public) = static_keypair(id);
-        let resolver = Resolver(std::cell::RefCell::new(Some(seed.derive("noise-ephemeral").rng())));
-        let b = snow::Builder::with_resolver(params(), Box::new(resolver)).local_private_key(&secret).map_err(noise)?;
-        let hs = if initiator { b.build_initiator() } else { b.build_responder() }.map_err(noise)?;
-        Ok(Session {
-            state: State::Handshake(Box::new(hs)),
+        let mut s = Session {
+            state: handshake_state(suite, &secret, &seed, ciphers, true)?,
             proof: proof(id, &public),
             expected,
             remote: None,
-            initiator,
-        })
-    }
-
-    /// Starts a dial; returns the session and the first handshake message to send.
-    pub fn initiator(id: &Identity, seed: Seed, expected: Option<NodeId>) -> Result<(Self, Vec<u8>), SessionError> {
-        let mut s = Session::build(id, seed, true, expected)?;
-        let first = s.write_handshake(&[])?;
+            initiator: true,
+            suite,
+        };
+        let mut first = vec![suite.byte()];
+        first.extend(s.write_handshake(&[])?);
         Ok((s, first))
     }
 
-    pub fn responder(id: &Identity, seed: Seed) -> Result<Self, SessionError> {
-        Session::build(id, seed, false, None)
+    pub fn responder(id: &Identity, seed: Seed, ciphers: &Ciphers) -> Result<Self, SessionError> {
+        let (secret, public) = static_keypair(id);
+        Ok(Session {
+            state: State::Waiting { secret, seed, ciphers: ciphers.clone() },
+            proof: proof(id, &public),
+            expected: None,
+            remote: None,
+            initiator: false,
+            suite: Suite::default(),
+        })
+    }
+
+    /// The cipher in use (a responder knows it after the first message).
+    pub fn suite(&self) -> Suite {
+        self.suite
     }
 
     /// The authenticated peer, once the handshake is done.
@@ -181,7 +286,13 @@ impl Session {
         result
     }
 
-    fn step(&mut self, msg: &[u8]) -> Result<Option<Vec<u8>>, SessionError> {
+    fn step(&mut self, mut msg: &[u8]) -> Result<Option<Vec<u8>>, SessionError> {
+        if let State::Waiting { secret, seed, ciphers } = &self.state {
+            let (&b, rest) = msg.split_first().ok_or(SessionError::Malformed)?;
+            self.suite = Suite::from_byte(b).ok_or(SessionError::Malformed)?;
+            self.state = handshake_state(self.suite, secret, seed, ciphers, false)?;
+            msg = rest;
+        }
         let State::Handshake(hs) = &mut self.state else { return Err(SessionError::NotReady) };
         if msg.len() > NOISE_MAX {
             return Err(SessionError::Malformed);
@@ -224,18 +335,17 @@ impl Session {
     /// Encrypts one frame body: `[u16 length, noise message]*`, each covering ≤ 65519 bytes.
     pub fn encrypt(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
         let State::Transport(t) = &mut self.state else { return Err(SessionError::NotReady) };
+        // Each piece is encrypted straight into the output (no copy through a scratch buffer).
         let mut out = Vec::with_capacity(plain.len() + plain.len() / CHUNK * 18 + 18);
-        let mut buf = vec![0u8; NOISE_MAX];
-        let mut pieces = plain.chunks(CHUNK).peekable();
-        if pieces.peek().is_none() {
-            let n = t.write_message(&[], &mut buf).map_err(noise)?;
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-            out.extend_from_slice(&buf[..n]);
-        }
+        let empty: &[u8] = &[];
+        let pieces: Box<dyn Iterator<Item = &[u8]>> =
+            if plain.is_empty() { Box::new(std::iter::once(empty)) } else { Box::new(plain.chunks(CHUNK)) };
         for piece in pieces {
-            let n = t.write_message(piece, &mut buf).map_err(noise)?;
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-            out.extend_from_slice(&buf[..n]);
+            let at = out.len();
+            out.resize(at + 2 + piece.len() + 16, 0);
+            let n = t.write_message(piece, &mut out[at + 2..]).map_err(noise)?;
+            out[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
+            out.truncate(at + 2 + n);
         }
         Ok(out)
     }
@@ -243,7 +353,6 @@ impl Session {
     pub fn decrypt(&mut self, body: &[u8]) -> Result<Vec<u8>, SessionError> {
         let State::Transport(t) = &mut self.state else { return Err(SessionError::NotReady) };
         let mut out = Vec::with_capacity(body.len());
-        let mut buf = vec![0u8; NOISE_MAX];
         let mut rest = body;
         while !rest.is_empty() {
             if rest.len() < 2 {
@@ -251,8 +360,14 @@ impl Session {
             }
             let n = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
             let msg = rest.get(2..2 + n).ok_or(SessionError::Malformed)?;
-            let k = t.read_message(msg, &mut buf).map_err(noise)?;
-            out.extend_from_slice(&buf[..k]);
+            if n < 16 {
+                return Err(SessionError::Malformed);
+            }
+            // Decrypted straight into the output.
+            let at = out.len();
+            out.resize(at + n - 16, 0);
+            let k = t.read_message(msg, &mut out[at..]).map_err(noise)?;
+            out.truncate(at + k);
             rest = &rest[2 + n..];
         }
         Ok(out)
@@ -268,10 +383,19 @@ mod tests {
     use super::*;
 
     fn pair(expected: Option<NodeId>) -> (Session, Session, Result<(), SessionError>) {
+        pair_with(expected, Suite::ChaChaPoly, |_| {})
+    }
+
+    fn pair_with(
+        expected: Option<NodeId>,
+        suite: Suite,
+        tamper: impl FnOnce(&mut Vec<u8>),
+    ) -> (Session, Session, Result<(), SessionError>) {
         let a = Identity::from_seed([1; 32]);
         let b = Identity::from_seed([2; 32]);
-        let (mut i, m1) = Session::initiator(&a, Seed::from_u64(1), expected).unwrap();
-        let mut r = Session::responder(&b, Seed::from_u64(2)).unwrap();
+        let (mut i, mut m1) = Session::initiator(&a, Seed::from_u64(1), expected, suite, &Ciphers::default()).unwrap();
+        tamper(&mut m1);
+        let mut r = Session::responder(&b, Seed::from_u64(2), &Ciphers::default()).unwrap();
         let res = (|| {
             let m2 = r.read_handshake(&m1)?.ok_or(SessionError::Malformed)?;
             let m3 = i.read_handshake(&m2)?.ok_or(SessionError::Malformed)?;
@@ -296,6 +420,25 @@ mod tests {
         let last = bad.len() - 1;
         bad[last] ^= 1;
         assert!(r.decrypt(&bad).is_err(), "tampering is detected");
+    }
+
+    #[test]
+    fn both_ciphers_work_and_the_choice_cannot_be_swapped() {
+        for suite in [Suite::ChaChaPoly, Suite::AesGcm] {
+            let (mut i, mut r, res) = pair_with(None, suite, |_| {});
+            res.unwrap();
+            assert_eq!((i.suite(), r.suite()), (suite, suite));
+            let big: Vec<u8> = (0..150_000u32).map(|x| (x * 7) as u8).collect();
+            assert_eq!(r.decrypt(&i.encrypt(&big).unwrap()).unwrap(), big);
+            assert_eq!(i.decrypt(&r.encrypt(b"ok").unwrap()).unwrap(), b"ok");
+        }
+        // Flipping the cipher byte on the way makes the handshake fail (the name is bound in).
+        let (_, _, res) = pair_with(None, Suite::AesGcm, |m| m[0] = 0);
+        assert!(res.is_err());
+        let (_, _, res) = pair_with(None, Suite::ChaChaPoly, |m| m[0] = 7);
+        assert_eq!(res, Err(SessionError::Malformed));
+        let (_, _, res) = pair_with(None, Suite::ChaChaPoly, |m| m.truncate(0));
+        assert_eq!(res, Err(SessionError::Malformed));
     }
 
     #[test]

@@ -28,7 +28,12 @@ pub mod node {
         let peer_addr = opened.config.peer_socket(&addr, opts.peer_port)?;
         let identity = proto_core::identity::Identity::from_seed(opened.identity.seed());
         let network = crate::net::start(
-            opened.config.network.node_config(),
+            {
+                // The session cipher for this CPU, from ring.
+                let mut c = opened.config.network.node_config();
+                gateway::ciphers::tune(&mut c);
+                c
+            },
             identity,
             peer_addr,
             boot,

@@ -24,7 +24,12 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
     let boot = opened.config.bootstrap_addrs(&opts.bootstrap)?;
     let peer_addr = opened.config.peer_socket(&addr, opts.peer_port)?;
     let network = net::start(
-        opened.config.network.node_config(),
+        {
+            // The session cipher for this CPU, from ring.
+            let mut c = opened.config.network.node_config();
+            gateway::ciphers::tune(&mut c);
+            c
+        },
         Identity::from_seed(opened.identity.seed()),
         peer_addr,
         boot,

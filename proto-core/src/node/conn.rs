@@ -38,8 +38,8 @@ impl Conn {
         }
     }
 
-    pub fn accepted(id: &Identity, seed: Seed, _remote: Addr, now: Mono) -> Result<Self, SessionError> {
-        let s = Session::responder(id, seed)?;
+    pub fn accepted(id: &Identity, seed: Seed, _remote: Addr, now: Mono, cfg: &Config) -> Result<Self, SessionError> {
+        let s = Session::responder(id, seed, &cfg.ciphers)?;
         // The remote's source address is an ephemeral port, not where it listens: its listen
         // addresses arrive with its DHT messages.
         Ok(Conn {
@@ -56,8 +56,14 @@ impl Conn {
         })
     }
 
-    pub fn start_initiator(&mut self, id: &Identity, seed: Seed, now: Mono) -> Result<Vec<u8>, SessionError> {
-        let (s, first) = Session::initiator(id, seed, self.expected.map(NodeId::from))?;
+    pub fn start_initiator(
+        &mut self,
+        id: &Identity,
+        seed: Seed,
+        now: Mono,
+        cfg: &Config,
+    ) -> Result<Vec<u8>, SessionError> {
+        let (s, first) = Session::initiator(id, seed, self.expected.map(NodeId::from), cfg.cipher, &cfg.ciphers)?;
         self.session = Some(s);
         self.last_activity = now;
         Ok(first)

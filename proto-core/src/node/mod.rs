@@ -66,6 +66,11 @@ pub struct Config {
     /// A connection that has sent nothing for this long sends an empty frame, so a live peer's
     /// connection never reaches the idle timeout while a dead one does.
     pub keepalive_ms: u64,
+    /// The cipher of the sessions this node dials (the runtime picks AES-GCM on CPUs with AES
+    /// instructions); accepted sessions use whatever the dialer chose.
+    pub cipher: crate::session::Suite,
+    /// Faster implementations of the ciphers, if the runtime has them.
+    pub ciphers: crate::session::Ciphers,
 }
 
 impl Default for Config {
@@ -77,6 +82,8 @@ impl Default for Config {
             idle_timeout_ms: 300_000,
             max_queued: 64,
             keepalive_ms: 60_000,
+            cipher: crate::session::Suite::ChaChaPoly,
+            ciphers: crate::session::Ciphers(None),
         }
     }
 }
@@ -435,7 +442,7 @@ impl Node {
             return;
         }
         let seed = self.seed.derive(&format!("conn-{}", conn.0));
-        match Conn::accepted(&self.identity, seed, remote, self.now.mono) {
+        match Conn::accepted(&self.identity, seed, remote, self.now.mono, &self.cfg) {
             Ok(c) => {
                 self.conns.insert(conn, c);
             }
@@ -446,7 +453,7 @@ impl Node {
     fn on_connected(&mut self, conn: ConnId) {
         let seed = self.seed.derive(&format!("conn-{}", conn.0));
         let Some(c) = self.conns.get_mut(&conn) else { return };
-        match c.start_initiator(&self.identity, seed, self.now.mono) {
+        match c.start_initiator(&self.identity, seed, self.now.mono, &self.cfg) {
             Ok(first) => self.out.push_back(Output::Send { conn, bytes: crate::frame::encode(&first) }),
             Err(e) => self.close(conn, Some(e.to_string())),
         }

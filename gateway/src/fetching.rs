@@ -76,13 +76,16 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
     }
 
     /// Starts fetching the children of `node` that are neither here nor on their way, on
-    /// background workers; returns at once.
-    fn prefetch_children(&self, node: &[u8]) {
-        let Ok(pb) = PbNode::decode(node) else { return };
+    /// background workers; returns at once. Tells whether the node has children at all.
+    fn prefetch_children(&self, node: &[u8]) -> bool {
+        let Ok(pb) = PbNode::decode(node) else { return false };
+        if pb.links.is_empty() {
+            return false;
+        }
         let links: Vec<Cid> = pb.links.into_iter().map(|l| l.cid).collect();
         let mut missing = Vec::new();
         {
-            let Ok(mut st) = self.ahead.state.lock() else { return };
+            let Ok(mut st) = self.ahead.state.lock() else { return true };
             for pair in links.windows(2) {
                 if pair[0].codec() == CODEC_DAG_PB {
                     st.next_sibling.insert(pair[0].clone(), pair[1].clone());
@@ -97,7 +100,7 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
                 missing.push(c);
             }
             if missing.is_empty() {
-                return;
+                return true;
             }
             st.active += 1;
         }
@@ -117,6 +120,7 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
             }
             self.ahead.changed.notify_all();
         }
+        true
     }
 
     /// Waits until every background fetch has stored what it fetched (a sync is done only then).
@@ -204,12 +208,12 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
         }
     }
 
-    /// After reading node `cid`: fetch below it, and below its next sibling.
+    /// After reading node `cid`: fetch below it, and — if it is an inner node — below its next
+    /// sibling (a leaf's sibling is a leaf: nothing below it to start early).
     fn read_ahead(&self, cid: &Cid, bytes: &[u8]) {
-        if cid.codec() != CODEC_DAG_PB {
+        if cid.codec() != CODEC_DAG_PB || !self.prefetch_children(bytes) {
             return;
         }
-        self.prefetch_children(bytes);
         let sibling = self.ahead.state.lock().ok().and_then(|st| st.next_sibling.get(cid).cloned());
         if let Some(s) = sibling {
             let have =

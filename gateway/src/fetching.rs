@@ -1,7 +1,7 @@
 //! A store that fetches what it lacks from the providers of one root (through the node's
 //! core) and keeps it. Below every node it reads it fetches the children ahead of the reader —
 //! and the children of the next sibling node too — on background workers with
-//! `PREFETCH_WINDOW` requests in flight, so the network, the hash checks, the stores and the
+//! `prefetch_window()` requests in flight, so the network, the hash checks, the stores and the
 //! reader (a browser's download) all run at once instead of taking turns.
 //!
 //! Fetched blocks wait in memory (`Ahead::arrived`) until a writer has stored them in batches of
@@ -21,8 +21,26 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-/// Children fetched at once below a fetched node.
+/// Children fetched at once below a node: `PREFETCH_WINDOW`, or twice that on machines with
+/// at least `ROOMY_RAM` (about 10–15 % faster on the bench machine; each request in flight can
+/// hold a 256 KiB block, and two nodes' children may be in flight at once).
 pub const PREFETCH_WINDOW: usize = 32;
+const ROOMY_RAM: u64 = 2 << 30;
+
+pub fn prefetch_window() -> usize {
+    static W: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *W.get_or_init(|| {
+        let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
+        });
+        if total.is_some_and(|t| t >= ROOMY_RAM) {
+            2 * PREFETCH_WINDOW
+        } else {
+            PREFETCH_WINDOW
+        }
+    })
+}
 /// How long a reader waits for a block another worker is fetching before asking itself.
 const WAIT_IN_FLIGHT: Duration = Duration::from_secs(30);
 
@@ -134,13 +152,14 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
         }
     }
 
-    /// Fetches `missing` with `PREFETCH_WINDOW` requests in flight while this thread stores
+    /// Fetches `missing` with `prefetch_window()` requests in flight while this thread stores
     /// them in batches.
     fn fetch_all(&self, missing: Vec<Cid>) {
         let next = AtomicUsize::new(0);
-        let (tx, rx) = sync_channel::<(Cid, Arc<Vec<u8>>)>(PREFETCH_WINDOW);
+        let window = prefetch_window();
+        let (tx, rx) = sync_channel::<(Cid, Arc<Vec<u8>>)>(window);
         std::thread::scope(|s| {
-            for _ in 0..PREFETCH_WINDOW.min(missing.len()) {
+            for _ in 0..window.min(missing.len()) {
                 let tx = tx.clone();
                 let (next, missing) = (&next, &missing);
                 s.spawn(move || loop {

@@ -230,10 +230,14 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
     /// After reading node `cid`: fetch below it, and — if it is an inner node — below its next
     /// sibling (a leaf's sibling is a leaf: nothing below it to start early).
     fn read_ahead(&self, cid: &Cid, bytes: &[u8]) {
-        if cid.codec() != CODEC_DAG_PB || !self.prefetch_children(bytes) {
+        if cid.codec() != CODEC_DAG_PB {
             return;
         }
-        let sibling = self.ahead.state.lock().ok().and_then(|st| st.next_sibling.get(cid).cloned());
+        // Taken once read (leaves' entries too), so the map holds only what is still ahead.
+        let sibling = self.ahead.state.lock().ok().and_then(|mut st| st.next_sibling.remove(cid));
+        if !self.prefetch_children(bytes) {
+            return;
+        }
         if let Some(s) = sibling {
             let have =
                 self.inner.get_block(&s).ok().flatten().or_else(|| {

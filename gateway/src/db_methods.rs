@@ -548,11 +548,7 @@ pub fn register<B: Backend>(
     let a = api.clone();
     reg.register("MMBackup", true, move |call| {
         let mid = mid_arg(&call, 0)?;
-        let raw =
-            a.store.get_mimei(&mid).map_err(ApiError::internal)?.ok_or_else(|| bad(format!("unknown MiMei {mid}")))?;
-        if raw.author != a.me {
-            return Err(ApiError { status: 403, message: format!("only the author can back up MiMei {mid}") });
-        }
+        let raw = crate::mimei_methods::load_own(&*a.store, &a.me, &mid, "back up")?;
         if raw.head.info.kind == Kind::File {
             // A file MiMei (an app): its working copy becomes the next numbered version.
             let mut m = raw;
@@ -586,11 +582,7 @@ pub fn register<B: Backend>(
     reg.register("MMRestore", true, move |call| {
         let mid = mid_arg(&call, 0)?;
         let ver = call.str_arg(1, "version")?;
-        let mut m =
-            a.store.get_mimei(&mid).map_err(ApiError::internal)?.ok_or_else(|| bad(format!("unknown MiMei {mid}")))?;
-        if m.author != a.me {
-            return Err(ApiError { status: 403, message: format!("only the author can change MiMei {mid}") });
-        }
+        let mut m = crate::mimei_methods::load_own(&*a.store, &a.me, &mid, "change")?;
         if m.head.info.kind == Kind::File {
             let v = m.restore(ver).map_err(|e| bad(e.to_string()))?;
             a.store.put_mimei(&m).map_err(ApiError::internal)?;

@@ -9,8 +9,9 @@ use proto_core::unixfs::file::LinkInfo;
 use proto_core::unixfs::Profile;
 use std::collections::BTreeMap;
 
-/// Archives larger than this are refused (they are held in memory while imported).
-pub const MAX_TAR_BYTES: u64 = 1 << 30;
+/// Archives larger than this are refused: an archive is held in memory while it is imported,
+/// and a router has little of it. Web apps are far smaller; bulk content goes by `ipfs add`.
+pub const MAX_TAR_BYTES: u64 = 256 << 20;
 
 enum Node<'a> {
     File(&'a [u8]),

@@ -85,9 +85,9 @@ fn load<B: Backend>(s: &B, mid: &Mid) -> Result<Mimei, ApiError> {
 }
 
 /// A MiMei this node authors (`what` the caller wants to do with it, for the refusal).
-fn load_own<B: Backend>(s: &B, me: &Identity, mid: &Mid, what: &str) -> Result<Mimei, ApiError> {
+pub(crate) fn load_own<B: Backend>(s: &B, me: &[u8; 32], mid: &Mid, what: &str) -> Result<Mimei, ApiError> {
     let m = load(s, mid)?;
-    if m.author != me.public_key() {
+    if m.author != *me {
         return Err(ApiError { status: 403, message: format!("only the author can {what} MiMei {mid}") });
     }
     Ok(m)
@@ -204,7 +204,7 @@ pub fn register<B: Backend>(
     let (s, id) = (store.clone(), me.clone());
     reg.register("MMRelease", true, move |call| {
         let mid = mid_arg(&call, 0)?;
-        let mut m = load_own(&*s, &id, &mid, "change")?;
+        let mut m = load_own(&*s, &id.public_key(), &mid, "change")?;
         let v = m.release(call.str_arg(1, "version")?).map_err(|e| ApiError::bad_request(e.to_string()))?;
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!(v))
@@ -280,7 +280,7 @@ pub fn register<B: Backend>(
     let (s, id) = (store.clone(), me.clone());
     reg.register("MMSetRight", true, move |call| {
         let mid = mid_arg(&call, 0)?;
-        let mut m = load_own(&*s, &id, &mid, "change")?;
+        let mut m = load_own(&*s, &id.public_key(), &mid, "change")?;
         let member = call.str_arg(1, "member")?.to_string();
         let word =
             call.args.get(2).and_then(Value::as_u64).ok_or_else(|| {
@@ -300,7 +300,7 @@ pub fn register<B: Backend>(
     let (s, id) = (store.clone(), me.clone());
     reg.register("MMDelVers", true, move |call| {
         let mid = mid_arg(&call, 0)?;
-        let mut m = load_own(&*s, &id, &mid, "change")?;
+        let mut m = load_own(&*s, &id.public_key(), &mid, "change")?;
         let mut names: Vec<String> =
             call.args[1..].iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
         // `cur` of a database: wipe its current data (its numbered versions stay).
@@ -319,7 +319,7 @@ pub fn register<B: Backend>(
     let (s, id, n) = (store.clone(), me.clone(), net.clone());
     reg.register("MiMeiPublish", true, move |call| {
         let mid = mid_arg(&call, 0)?;
-        let mut m = load_own(&*s, &id, &mid, "publish")?;
+        let mut m = load_own(&*s, &id.public_key(), &mid, "publish")?;
         let rec = m.head_record(&id, now_ms());
         s.put_mimei(&m).map_err(ApiError::internal)?;
         let stored = match net_call(&n, Command::Dht(dht::Command::PutRecord(rec.clone())))? {

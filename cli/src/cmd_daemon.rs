@@ -69,6 +69,7 @@ pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
         bootstrap: a.bootstrap,
         resp_addr: a.resp_addr.as_deref().map(resp_addr_arg).transpose()?,
     };
+    storage::alloc::tune();
     runtime::run(opts, |s| {
         println!("leither node {}", s.node_id);
         println!("repo {}", repo.dir.display());

@@ -28,17 +28,22 @@ pub const PREFETCH_WINDOW: usize = 32;
 const ROOMY_RAM: u64 = 2 << 30;
 
 pub fn prefetch_window() -> usize {
-    static W: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *W.get_or_init(|| {
+    if roomy() {
+        2 * PREFETCH_WINDOW
+    } else {
+        PREFETCH_WINDOW
+    }
+}
+
+/// Whether this machine has at least `ROOMY_RAM` (not a router): it may spend memory for speed.
+pub fn roomy() -> bool {
+    static R: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *R.get_or_init(|| {
         let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
             let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
             line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kib| kib * 1024)
         });
-        if total.is_some_and(|t| t >= ROOMY_RAM) {
-            2 * PREFETCH_WINDOW
-        } else {
-            PREFETCH_WINDOW
-        }
+        total.is_some_and(|t| t >= ROOMY_RAM)
     })
 }
 /// How long a reader waits for a block another worker is fetching before asking itself.
@@ -54,12 +59,26 @@ struct AheadState {
     next_sibling: HashMap<Cid, Cid>,
     /// Background fetches still running (their last batch not yet stored).
     active: usize,
+    /// Bytes fetched from the network so far.
+    fetched: usize,
 }
 
 #[derive(Default)]
 struct Ahead {
     state: Mutex<AheadState>,
     changed: Condvar,
+}
+
+/// After a download this large the freed block buffers go back to the system.
+const RELEASE_AFTER: usize = 16 << 20;
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        let fetched = self.state.get_mut().map(|st| st.fetched).unwrap_or(0);
+        if fetched >= RELEASE_AFTER {
+            storage::alloc::release_free();
+        }
+    }
 }
 
 pub struct Fetching<B> {
@@ -88,7 +107,12 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
     /// One block from the network; the core checked its bytes against the CID.
     fn fetch(&self, cid: &Cid) -> Result<Vec<u8>, String> {
         match self.net.call(Command::Fetch { root: self.root.clone(), cid: cid.clone() })? {
-            Reply::Block(data) => Ok(data),
+            Reply::Block(data) => {
+                if let Ok(mut st) = self.ahead.state.lock() {
+                    st.fetched += data.len();
+                }
+                Ok(data)
+            }
             other => Err(format!("unexpected reply {other:?}")),
         }
     }

@@ -5,6 +5,7 @@
 //! sync, so a block that was acknowledged survives `kill -9` and power loss, and a crash in the
 //! middle of a batch leaves none of it.
 
+pub mod alloc;
 mod blocks;
 pub mod db;
 pub mod repo;

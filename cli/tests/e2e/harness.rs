@@ -126,6 +126,14 @@ impl Node {
         self.spawn()
     }
 
+    /// The process's resident anonymous memory (its heaps), in KiB.
+    pub fn rss_anon_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        let line = status.lines().find(|l| l.starts_with("RssAnon:")).expect("RssAnon line");
+        line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("RssAnon value")
+    }
+
     pub fn kill9(&mut self) {
         let mut child = self.child.take().unwrap();
         child.kill().unwrap();

@@ -65,6 +65,11 @@ fn twenty_nodes_find_each_other_and_survive_five_crashes() {
     let r = http(&nodes[19].addr(), "GET", &format!("/ipfs/{cid}"), &[], b"");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(sha256_hex(&r.body), sha256_hex(&data), "byte-identical");
+    // The download's buffers went back to the system (they once stayed in the heaps).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let kib = nodes[19].rss_anon_kib();
+    eprintln!("fetching node's anonymous memory after the download: {kib} KiB");
+    assert!(kib < 32 << 10, "the fetching node keeps {kib} KiB of heap after a 100 MiB download");
 
     // Kill five (not the bootstrap node) with SIGKILL; the rest still find each other.
     for n in nodes.iter_mut().skip(3).step_by(4).take(5) {

@@ -26,7 +26,8 @@ start_node() { # dir [bootstrap]
 head -c "$BYTES" /dev/urandom > "$W/file"
 
 # Stage limits.
-t0=$(now); dd if="$W/file" of="$W/dd.out" bs=1M conv=fsync status=none; t1=$(now); rm -f "$W/dd.out"
+t0=$(now); /usr/bin/time -f '%U %S' -o "$W/ddtime" dd if="$W/file" of="$W/dd.out" bs=1M conv=fsync status=none; t1=$(now); rm -f "$W/dd.out"
+DDCPU=$(awk '{print $1+$2}' "$W/ddtime")
 DD=$(mbps $BYTES $t0 $t1)
 SHA=$(openssl speed -evp sha256 -bytes 262144 -seconds 3 2>/dev/null | awk '/^sha256/ {v=$NF; sub("k","",v); printf "%.0f", v*1000/1e6}')
 TCP=$(python3 - "$W/file" <<'PY'
@@ -79,12 +80,14 @@ cross_cpu = ($b1x - $a1x + $b2 - $a2) / hz + $XCURL
 print(f"cross-node download ($same, fetched, verified, stored): {c:.0f} MB/s = {c/slow:.2f}x the slowest stage ({slow} MB/s); "
       f"adding node serving locally {l:.0f} MB/s, ratio {c/l:.2f}")
 # A lower bound on the CPU a cross-node download needs per byte: what serving it costs
-# (measured just above), plus encrypting and decrypting it once ($SESS MB/s per core) and
-# hashing it once ($SHA MB/s) — no copies, no disk, no DHT. All processes share $(nproc) cores.
-need = local_cpu / n + 1 / ($SESS * 1e6) + 1 / ($SHA * 1e6)
+# (measured just above), plus encrypting and decrypting it once ($SESS MB/s per core),
+# hashing it once ($SHA MB/s) and writing it to a file as dd did ($DDCPU CPU s) — no other
+# copies, no protocol, no DHT. All processes share $(nproc) cores.
+store = $DDCPU / n
+need = local_cpu / n + 1 / ($SESS * 1e6) + 1 / ($SHA * 1e6) + store
 bound = cores / need / 1e6
 print(f"CPU per byte: local serve {local_cpu / n * 1e9:.2f} ns, cross-node {cross_cpu / n * 1e9:.2f} ns "
-      f"(at least {need * 1e9:.2f} ns: serve + encrypt/decrypt + SHA-256); cross-node by process: "
+      f"(at least {need * 1e9:.2f} ns: serve + encrypt/decrypt + SHA-256 + dd's {store * 1e9:.2f} ns to write); cross-node by process: "
       f"adding node {($b1x - $a1x) / hz / n * 1e9:.2f}, fetching node {($b2 - $a2) / hz / n * 1e9:.2f}, curl {$XCURL / n * 1e9:.2f} ns")
 print(f"so on {cores} cores a cross-node download cannot pass {bound:.0f} MB/s = {bound/slow:.2f}x the slowest stage, "
       f"{bound/l:.2f}x local serve; ours is {c/bound:.2f}x that bound")

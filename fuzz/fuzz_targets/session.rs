@@ -28,4 +28,27 @@ fuzz_target!(|data: &[u8]| {
     let mut fr = FrameReader::default();
     fr.push(data);
     while let Ok(Some(_)) = fr.next_frame() {}
+    // The same bytes in reads of any size give the same frames (the reader keeps a moving
+    // start and compacts now and then).
+    if let Some((&step, rest)) = data.split_first() {
+        let mut fr = FrameReader::default();
+        let mut pieces = Vec::new();
+        'reads: for chunk in rest.chunks(usize::from(step).max(1)) {
+            fr.push(chunk);
+            loop {
+                match fr.next_frame() {
+                    Ok(Some(f)) => pieces.push(f),
+                    Ok(None) => break,
+                    Err(_) => break 'reads,
+                }
+            }
+        }
+        let mut fr = FrameReader::default();
+        fr.push(rest);
+        let mut once = Vec::new();
+        while let Ok(Some(f)) = fr.next_frame() {
+            once.push(f);
+        }
+        assert_eq!(pieces, once);
+    }
 });

@@ -207,22 +207,24 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
             drop(tx);
             // A committer stores one batch (one durable commit) while the next one gathers, so
             // the network never waits for an fsync.
-            let (btx, brx) = sync_channel::<Vec<Block>>(1);
+            // The batch shares its buffers with `arrived` (readers may still take them there).
+            let (btx, brx) = sync_channel::<Vec<(Cid, Arc<Vec<u8>>)>>(1);
             s.spawn(move || {
                 for batch in brx {
-                    let _ = self.inner.put_blocks(&batch);
+                    let refs: Vec<(&Cid, &[u8])> = batch.iter().map(|(c, b)| (c, b.as_slice())).collect();
+                    let _ = self.inner.put_block_refs(&refs);
                     if let Ok(mut st) = self.ahead.state.lock() {
-                        for b in &batch {
-                            st.arrived.remove(&b.cid);
+                        for (c, _) in &batch {
+                            st.arrived.remove(c);
                         }
                     }
                 }
             });
-            let mut batch: Vec<Block> = Vec::new();
+            let mut batch = Vec::new();
             let mut size = 0;
             for (cid, bytes) in rx {
                 size += bytes.len();
-                batch.push(Block { cid, bytes: Arc::unwrap_or_clone(bytes) });
+                batch.push((cid, bytes));
                 if size >= crate::import::BATCH_BYTES {
                     let _ = btx.send(std::mem::take(&mut batch));
                     size = 0;
@@ -301,6 +303,9 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> BlockRead for Fetching<B
 impl<B: BlockWrite> BlockWrite for Fetching<B> {
     fn put_blocks(&self, blocks: &[Block]) -> Result<(), String> {
         self.inner.put_blocks(blocks)
+    }
+    fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), String> {
+        self.inner.put_block_refs(blocks)
     }
     fn has_block(&self, cid: &Cid) -> Result<bool, String> {
         self.inner.has_block(cid)

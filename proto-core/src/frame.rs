@@ -18,34 +18,45 @@ pub fn encode(body: &[u8]) -> Vec<u8> {
 #[derive(Default)]
 pub struct FrameReader {
     buf: Vec<u8>,
+    /// Where the unread bytes of `buf` start: taking a frame only moves this, and the bytes
+    /// behind it are dropped once they are half the buffer (not moved after every frame).
+    start: usize,
 }
 
 impl FrameReader {
     pub fn push(&mut self, bytes: &[u8]) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         self.buf.extend_from_slice(bytes);
     }
 
     /// The next whole frame, `Ok(None)` when more bytes are needed, or an error when the peer
     /// announces a frame over the cap (drop the connection).
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameTooLarge> {
-        if self.buf.len() < 4 {
+        let rest = &self.buf[self.start..];
+        if rest.len() < 4 {
             return Ok(None);
         }
-        let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         if len > MAX_FRAME {
             return Err(FrameTooLarge(len));
         }
-        if self.buf.len() < 4 + len {
+        if rest.len() < 4 + len {
             return Ok(None);
         }
-        let body = self.buf[4..4 + len].to_vec();
-        self.buf.drain(..4 + len);
+        let body = rest[4..4 + len].to_vec();
+        self.start += 4 + len;
         Ok(Some(body))
     }
 
     /// Bytes waiting for the rest of their frame.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.start
     }
 }
 

@@ -334,9 +334,25 @@ impl Session {
 
     /// Encrypts one frame body: `[u16 length, noise message]*`, each covering ≤ 65519 bytes.
     pub fn encrypt(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
+        let mut out = Vec::with_capacity(plain.len() + plain.len() / CHUNK * 18 + 18);
+        self.encrypt_into(plain, &mut out)?;
+        Ok(out)
+    }
+
+    /// `encrypt` as a whole frame (`crate::frame`): the length prefix is written in front of
+    /// the ciphertext instead of copying the ciphertext behind it.
+    pub fn encrypt_frame(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
+        let mut out = Vec::with_capacity(4 + plain.len() + plain.len() / CHUNK * 18 + 18);
+        out.extend_from_slice(&[0; 4]);
+        self.encrypt_into(plain, &mut out)?;
+        let body = (out.len() - 4) as u32;
+        out[..4].copy_from_slice(&body.to_be_bytes());
+        Ok(out)
+    }
+
+    fn encrypt_into(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<(), SessionError> {
         let State::Transport(t) = &mut self.state else { return Err(SessionError::NotReady) };
         // Each piece is encrypted straight into the output (no copy through a scratch buffer).
-        let mut out = Vec::with_capacity(plain.len() + plain.len() / CHUNK * 18 + 18);
         let empty: &[u8] = &[];
         let pieces: Box<dyn Iterator<Item = &[u8]>> =
             if plain.is_empty() { Box::new(std::iter::once(empty)) } else { Box::new(plain.chunks(CHUNK)) };
@@ -347,7 +363,7 @@ impl Session {
             out[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
             out.truncate(at + 2 + n);
         }
-        Ok(out)
+        Ok(())
     }
 
     pub fn decrypt(&mut self, body: &[u8]) -> Result<Vec<u8>, SessionError> {
@@ -414,6 +430,11 @@ mod tests {
         let big: Vec<u8> = (0..200_000u32).map(|x| x as u8).collect();
         let c = i.encrypt(&big).unwrap();
         assert_eq!(r.decrypt(&c).unwrap(), big);
+        let f = i.encrypt_frame(&big).unwrap();
+        let mut reader = crate::frame::FrameReader::default();
+        reader.push(&f);
+        assert_eq!(r.decrypt(&reader.next_frame().unwrap().expect("one whole frame")).unwrap(), big);
+        assert_eq!(reader.buffered(), 0);
         let c = r.encrypt(b"").unwrap();
         assert_eq!(i.decrypt(&c).unwrap(), b"");
         let mut bad = i.encrypt(b"hello").unwrap();

@@ -11,6 +11,12 @@ use std::sync::RwLock;
 pub trait BlockWrite {
     fn put_blocks(&self, blocks: &[Block]) -> Result<(), String>;
     fn has_block(&self, cid: &Cid) -> Result<bool, String>;
+    /// `put_blocks` for blocks the caller keeps (shared elsewhere): stores may write them
+    /// without a copy into `Block`s first.
+    fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), String> {
+        let owned: Vec<Block> = blocks.iter().map(|(c, b)| Block { cid: (*c).clone(), bytes: b.to_vec() }).collect();
+        self.put_blocks(&owned)
+    }
 }
 
 /// Which roots the node keeps.

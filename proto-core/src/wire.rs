@@ -24,6 +24,15 @@ pub struct Envelope {
     pub body: Vec<u8>,
 }
 
+/// An envelope decoded in place: its body borrows the frame (block messages carry 256 KiB).
+#[derive(Debug, Decode)]
+pub struct EnvelopeRef<'a> {
+    #[n(0)]
+    pub proto: u8,
+    #[b(1)]
+    pub body: &'a minicbor::bytes::ByteSlice,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WireError {
     TooLarge(usize),
@@ -47,6 +56,14 @@ impl Envelope {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
+        if bytes.len() > MAX_MESSAGE {
+            return Err(WireError::TooLarge(bytes.len()));
+        }
+        minicbor::decode(bytes).map_err(|e| WireError::Decode(e.to_string()))
+    }
+
+    /// `decode` without copying the body.
+    pub fn decode_ref(bytes: &[u8]) -> Result<EnvelopeRef<'_>, WireError> {
         if bytes.len() > MAX_MESSAGE {
             return Err(WireError::TooLarge(bytes.len()));
         }

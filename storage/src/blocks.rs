@@ -154,9 +154,14 @@ impl BlockRead for Store {
 
 impl BlockWrite for Store {
     fn put_blocks(&self, blocks: &[Block]) -> Result<(), String> {
+        let refs: Vec<(&Cid, &[u8])> = blocks.iter().map(|b| (&b.cid, b.bytes.as_slice())).collect();
+        self.put_block_refs(&refs)
+    }
+
+    fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), String> {
         let mut txn = self.env.write_txn().map_err(s)?;
-        for b in blocks {
-            self.blocks.put(&mut txn, &b.cid.hash().to_bytes(), &b.bytes).map_err(s)?;
+        for (cid, bytes) in blocks {
+            self.blocks.put(&mut txn, &cid.hash().to_bytes(), bytes).map_err(s)?;
         }
         txn.commit().map_err(s)
     }

@@ -82,8 +82,9 @@ impl Conn {
         Ok(reply)
     }
 
-    pub fn encrypt(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
-        self.session.as_mut().ok_or(SessionError::NotReady)?.encrypt(plain)
+    /// Encrypts `plain` as one whole frame for the wire.
+    pub fn encrypt_frame(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
+        self.session.as_mut().ok_or(SessionError::NotReady)?.encrypt_frame(plain)
     }
 
     pub fn decrypt(&mut self, body: &[u8]) -> Result<Vec<u8>, SessionError> {

@@ -536,11 +536,11 @@ impl Node {
         if plain.is_empty() {
             return; // a keep-alive: its arrival already counted as activity
         }
-        match crate::wire::Envelope::decode(&plain) {
-            Ok(env) if env.proto == crate::wire::Proto::Block as u8 => self.on_block_msg(peer, &env.body),
-            Ok(env) if env.proto == crate::wire::Proto::Mimei as u8 => self.on_mimei_msg(peer, &env.body),
+        match crate::wire::Envelope::decode_ref(&plain) {
+            Ok(env) if env.proto == crate::wire::Proto::Block as u8 => self.on_block_msg(peer, env.body),
+            Ok(env) if env.proto == crate::wire::Proto::Mimei as u8 => self.on_mimei_msg(peer, env.body),
             Ok(env) if env.proto == crate::wire::Proto::Db as u8 => {
-                self.out.push_back(Output::Event(Event::DbMsg { peer, body: env.body }));
+                self.out.push_back(Output::Event(Event::DbMsg { peer, body: env.body.to_vec() }));
             }
             // The DHT decodes its own envelope and reports what it cannot read.
             _ => self.dht.handle_input(self.now, dht::Input::Received { from: peer, bytes: plain }),
@@ -571,8 +571,8 @@ impl Node {
         let now = self.now.mono;
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.last_sent = now;
-        match c.encrypt(plain) {
-            Ok(body) => self.out.push_back(Output::Send { conn, bytes: crate::frame::encode(&body) }),
+        match c.encrypt_frame(plain) {
+            Ok(bytes) => self.out.push_back(Output::Send { conn, bytes }),
             Err(e) => self.close(conn, Some(e.to_string())),
         }
     }

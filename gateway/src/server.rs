@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub net: Option<Arc<dyn crate::net_methods::NetHandle>>,
 }
 
+/// The largest piece of a response body written at once.
+const SEND_BUFFER: usize = 256 << 10;
+
 /// A response under construction, independent of tiny-http's generic type.
 pub struct Resp {
     status: u16,
@@ -66,8 +69,12 @@ impl Resp {
     }
 
     fn send(self, req: Request) {
-        let mut resp =
-            Response::new(StatusCode(self.status), self.headers, self.body, self.len.map(|l| l as usize), None);
+        // tiny-http copies the body with `io::copy`, which moves 8 KiB at a time (one `send`
+        // each) unless the reader is a `BufReader`: then each buffer goes out in one write.
+        // 256 KiB is one block of a file.
+        let cap = self.len.map_or(SEND_BUFFER, |l| (l as usize).clamp(8 << 10, SEND_BUFFER));
+        let body = io::BufReader::with_capacity(cap, self.body);
+        let mut resp = Response::new(StatusCode(self.status), self.headers, body, self.len.map(|l| l as usize), None);
         if self.len.is_some() {
             // tiny-http switches to chunked encoding above 32 KiB by default; a known length is
             // better for clients (progress, resumed downloads, HEAD).

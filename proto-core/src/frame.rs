@@ -38,6 +38,12 @@ impl FrameReader {
     /// The next whole frame, `Ok(None)` when more bytes are needed, or an error when the peer
     /// announces a frame over the cap (drop the connection).
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameTooLarge> {
+        Ok(self.next_frame_ref()?.map(<[u8]>::to_vec))
+    }
+
+    /// `next_frame`, borrowed from the read buffer instead of copied out of it (it stays valid
+    /// until the next `push`).
+    pub fn next_frame_ref(&mut self) -> Result<Option<&[u8]>, FrameTooLarge> {
         let rest = &self.buf[self.start..];
         if rest.len() < 4 {
             return Ok(None);
@@ -49,9 +55,9 @@ impl FrameReader {
         if rest.len() < 4 + len {
             return Ok(None);
         }
-        let body = rest[4..4 + len].to_vec();
+        let at = self.start + 4;
         self.start += 4 + len;
-        Ok(Some(body))
+        Ok(Some(&self.buf[at..at + len]))
     }
 
     /// Bytes waiting for the rest of their frame.

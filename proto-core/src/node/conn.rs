@@ -9,6 +9,22 @@ use crate::rng::Seed;
 use crate::session::{Session, SessionError};
 use crate::time::Mono;
 
+/// Why a connection's next frame could not be read.
+#[derive(Debug)]
+pub enum NextError {
+    TooLarge(usize),
+    Session(SessionError),
+}
+
+impl std::fmt::Display for NextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NextError::TooLarge(n) => write!(f, "frame of {n} bytes is over the limit"),
+            NextError::Session(e) => e.fmt(f),
+        }
+    }
+}
+
 pub struct Conn {
     session: Option<Session>,
     pub reader: FrameReader,
@@ -87,8 +103,14 @@ impl Conn {
         self.session.as_mut().ok_or(SessionError::NotReady)?.encrypt_frame(plain)
     }
 
-    pub fn decrypt(&mut self, body: &[u8]) -> Result<Vec<u8>, SessionError> {
-        self.session.as_mut().ok_or(SessionError::NotReady)?.decrypt(body)
+    /// The next whole frame of an established session, decrypted straight from the read
+    /// buffer; `Ok(None)` until one has arrived.
+    pub fn decrypt_next(&mut self) -> Result<Option<Vec<u8>>, NextError> {
+        let Some(frame) = self.reader.next_frame_ref().map_err(|e| NextError::TooLarge(e.0))? else {
+            return Ok(None);
+        };
+        let s = self.session.as_mut().ok_or(NextError::Session(SessionError::NotReady))?;
+        s.decrypt(frame).map(Some).map_err(NextError::Session)
     }
 
     /// When this connection must be looked at again.

@@ -465,31 +465,32 @@ impl Node {
         c.reader.push(bytes);
         loop {
             let Some(c) = self.conns.get_mut(&conn) else { return };
+            if c.session_established() {
+                match c.decrypt_next() {
+                    Ok(Some(plain)) => {
+                        let peer = c.peer.expect("established sessions know their peer");
+                        self.route(peer, plain);
+                    }
+                    Ok(None) => return,
+                    Err(e) => return self.close(conn, Some(e.to_string())),
+                }
+                continue;
+            }
             let frame = match c.reader.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => return,
                 Err(e) => return self.close(conn, Some(format!("frame of {} bytes is over the limit", e.0))),
             };
-            if c.session_established() {
-                match c.decrypt(&frame) {
-                    Ok(plain) => {
-                        let peer = c.peer.expect("established sessions know their peer");
-                        self.route(peer, plain);
+            match c.handshake(&frame) {
+                Ok(reply) => {
+                    if let Some(r) = reply {
+                        self.out.push_back(Output::Send { conn, bytes: crate::frame::encode(&r) });
                     }
-                    Err(e) => return self.close(conn, Some(e.to_string())),
-                }
-            } else {
-                match c.handshake(&frame) {
-                    Ok(reply) => {
-                        if let Some(r) = reply {
-                            self.out.push_back(Output::Send { conn, bytes: crate::frame::encode(&r) });
-                        }
-                        if let Some(peer) = c.peer.filter(|_| c.session_established()) {
-                            self.on_established(conn, peer);
-                        }
+                    if let Some(peer) = c.peer.filter(|_| c.session_established()) {
+                        self.on_established(conn, peer);
                     }
-                    Err(e) => return self.close(conn, Some(e.to_string())),
                 }
+                Err(e) => return self.close(conn, Some(e.to_string())),
             }
         }
     }

@@ -64,10 +64,15 @@ fn protect_ids(args: Vec<String>) -> Vec<String> {
     if args.iter().any(|a| a == "--") {
         return args;
     }
-    let mut out = Vec::with_capacity(args.len() + 1);
+    // The few options that take no value; every other option's value is the next argument,
+    // which argh takes as it is, leading `-` and all.
+    let is_switch =
+        |a: &str| matches!(a, "-r" | "--recursive" | "-H" | "--hidden" | "--only-hash" | "--partition" | "--db");
+    let mut out: Vec<String> = Vec::with_capacity(args.len() + 1);
     let mut protected = false;
     for a in args {
-        if !protected && is_id(&a) {
+        let option_value = out.last().is_some_and(|p| p.starts_with('-') && p.len() > 1 && !is_id(p) && !is_switch(p));
+        if !protected && is_id(&a) && !option_value {
             out.push("--".to_string());
             protected = true;
         }
@@ -133,5 +138,30 @@ fn dispatch(top: Top) -> Result<(), CliError> {
                 IpfsCmd::Pin(p) => cmd_ipfs::pin(&c, p.cmd),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::protect_ids;
+
+    fn run(args: &[&str]) -> Vec<String> {
+        protect_ids(args.iter().map(|a| a.to_string()).collect())
+    }
+
+    #[test]
+    fn ids_starting_with_a_dash_stay_ids() {
+        let id = "-atocNbRtFcz797gEZ-AYH4pLmQ";
+        // A positional id: everything from it on is positional.
+        assert_eq!(run(&["dht", "findpeer", id]), ["dht", "findpeer", "--", id]);
+        // An option's value: argh takes the next argument as it is.
+        assert_eq!(run(&["lapp", "backup", "-a", id]), ["lapp", "backup", "-a", id]);
+        assert_eq!(run(&["mimei", "get", "--mid", id, "-v", "2"]), ["mimei", "get", "--mid", id, "-v", "2"]);
+        // After a switch it is positional again.
+        assert_eq!(run(&["ipfs", "add", "-r", id]), ["ipfs", "add", "-r", "--", id]);
+        // An id after an id-valued option, positional.
+        assert_eq!(run(&["x", "-a", id, id]), ["x", "-a", id, "--", id]);
+        // Not id-shaped: left to argh.
+        assert_eq!(run(&["ipfs", "add", "-x"]), ["ipfs", "add", "-x"]);
     }
 }

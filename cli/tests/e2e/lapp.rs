@@ -158,6 +158,11 @@ fn lapp_refuses_bad_passports_and_other_developers_apps() {
     // Backing up or restoring someone else's MiMei: only its author may.
     let e = n.cli(&["lapp", "backup", "-a", "AAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
     assert!(!e.status.success());
+    // An id starting with `-` (one in 64 are) is the option's value, not an option.
+    let dashed = n.cli(&["lapp", "backup", "-a", "-AAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+    let (err, dashed_err) = (String::from_utf8_lossy(&e.stderr), String::from_utf8_lossy(&dashed.stderr));
+    assert!(!dashed.status.success() && !dashed_err.contains("Unrecognized"), "{dashed_err}");
+    assert_eq!(dashed_err.replace("-AAAAAAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAAAAAAA"), err, "same refusal");
     n.stop();
 }
 

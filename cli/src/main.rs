@@ -57,6 +57,12 @@ fn protect_db_words(mut args: Vec<String>) -> Vec<String> {
     args
 }
 
+/// The options that take no value (`#[argh(switch)]` in args.rs; a test keeps the two in step).
+/// Every other option's value is the next argument, which argh takes as it is, `-` and all.
+fn is_switch(a: &str) -> bool {
+    matches!(a, "-r" | "--recursive" | "-H" | "--hidden" | "--only-hash" | "--partition" | "--db")
+}
+
 fn protect_ids(args: Vec<String>) -> Vec<String> {
     let is_id = |a: &str| {
         a.len() == 27 && a.starts_with('-') && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -64,10 +70,6 @@ fn protect_ids(args: Vec<String>) -> Vec<String> {
     if args.iter().any(|a| a == "--") {
         return args;
     }
-    // The few options that take no value; every other option's value is the next argument,
-    // which argh takes as it is, leading `-` and all.
-    let is_switch =
-        |a: &str| matches!(a, "-r" | "--recursive" | "-H" | "--hidden" | "--only-hash" | "--partition" | "--db");
     let mut out: Vec<String> = Vec::with_capacity(args.len() + 1);
     let mut protected = false;
     for a in args {
@@ -143,7 +145,26 @@ fn dispatch(top: Top) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
-    use super::protect_ids;
+    use super::{is_switch, protect_ids};
+
+    /// Every `#[argh(switch)]` in args.rs, by its long and short names.
+    #[test]
+    fn every_switch_is_known() {
+        let src = include_str!("args.rs");
+        let lines: Vec<&str> = src.lines().map(str::trim).collect();
+        let mut seen = 0;
+        for (i, l) in lines.iter().enumerate().filter(|(_, l)| l.starts_with("#[argh(switch")) {
+            let field = lines[i + 1..].iter().find(|f| f.starts_with("pub ")).expect("a field after the attribute");
+            let name = field.trim_start_matches("pub ").split(':').next().unwrap().trim().replace('_', "-");
+            assert!(is_switch(&format!("--{name}")), "switch --{name} is missing from is_switch");
+            if let Some(short) = l.split("short = '").nth(1).and_then(|r| r.chars().next()) {
+                assert!(is_switch(&format!("-{short}")), "switch -{short} is missing from is_switch");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 5, "found only {seen} switches in args.rs");
+        assert!(!is_switch("-a") && !is_switch("--mid"));
+    }
 
     fn run(args: &[&str]) -> Vec<String> {
         protect_ids(args.iter().map(|a| a.to_string()).collect())

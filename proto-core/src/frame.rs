@@ -7,6 +7,12 @@ pub const MAX_FRAME: usize = 4 * 1024 * 1024 + 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameTooLarge(pub usize);
 
+impl std::fmt::Display for FrameTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "frame of {} bytes is over the limit", self.0)
+    }
+}
+
 pub fn encode(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + body.len());
     out.extend_from_slice(&(body.len() as u32).to_be_bytes());

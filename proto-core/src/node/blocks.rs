@@ -162,13 +162,14 @@ impl Node {
         self.wants.remove(&rid);
         match data {
             Some(d) if f.cid.hash().verifies(&d) => {
-                let f = self.fetches.remove(&fid).expect("present");
+                let mut commands = self.fetches.remove(&fid).expect("present").commands;
                 // Each waiting command gets the block; the last one takes it without a copy.
-                let mut d = Some(d);
-                let n = f.commands.len();
-                for (i, id) in f.commands.into_iter().enumerate() {
-                    let bytes = if i + 1 == n { d.take().unwrap_or_default() } else { d.clone().unwrap_or_default() };
-                    self.reply(id, Ok(Reply::Block(bytes)));
+                let last = commands.pop();
+                for id in commands {
+                    self.reply(id, Ok(Reply::Block(d.clone())));
+                }
+                if let Some(id) = last {
+                    self.reply(id, Ok(Reply::Block(d)));
                 }
             }
             Some(_) => {

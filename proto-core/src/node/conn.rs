@@ -2,7 +2,7 @@
 
 use super::Config;
 use crate::dht::{Addr, CommandId, Key};
-use crate::frame::FrameReader;
+use crate::frame::{FrameReader, FrameTooLarge};
 use crate::id::NodeId;
 use crate::identity::Identity;
 use crate::rng::Seed;
@@ -12,14 +12,14 @@ use crate::time::Mono;
 /// Why a connection's next frame could not be read.
 #[derive(Debug)]
 pub enum NextError {
-    TooLarge(usize),
+    TooLarge(FrameTooLarge),
     Session(SessionError),
 }
 
 impl std::fmt::Display for NextError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NextError::TooLarge(n) => write!(f, "frame of {n} bytes is over the limit"),
+            NextError::TooLarge(e) => e.fmt(f),
             NextError::Session(e) => e.fmt(f),
         }
     }
@@ -106,7 +106,7 @@ impl Conn {
     /// The next whole frame of an established session, decrypted straight from the read
     /// buffer; `Ok(None)` until one has arrived.
     pub fn decrypt_next(&mut self) -> Result<Option<Vec<u8>>, NextError> {
-        let Some(frame) = self.reader.next_frame_ref().map_err(|e| NextError::TooLarge(e.0))? else {
+        let Some(frame) = self.reader.next_frame_ref().map_err(NextError::TooLarge)? else {
             return Ok(None);
         };
         let s = self.session.as_mut().ok_or(NextError::Session(SessionError::NotReady))?;

@@ -479,7 +479,7 @@ impl Node {
             let frame = match c.reader.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => return,
-                Err(e) => return self.close(conn, Some(format!("frame of {} bytes is over the limit", e.0))),
+                Err(e) => return self.close(conn, Some(e.to_string())),
             };
             match c.handshake(&frame) {
                 Ok(reply) => {

@@ -41,6 +41,8 @@ pub struct Call<'a> {
     pub user: Option<String>,
     /// The caller may change the node (API token or the owner's session).
     pub may_write: bool,
+    /// Where the call came from (`None` for the node's own calls).
+    pub remote: Option<std::net::IpAddr>,
 }
 
 impl Call<'_> {
@@ -91,6 +93,15 @@ pub struct Registry {
 pub struct Caller {
     /// The request carried the node's API token.
     pub token: bool,
+    /// Where the request came from (`None` for the node's own calls): rate limits count by it.
+    pub remote: Option<std::net::IpAddr>,
+}
+
+impl Caller {
+    /// The node itself (background work, internal dispatch): the token's rights, no address.
+    pub fn node() -> Caller {
+        Caller { token: true, remote: None }
+    }
 }
 
 impl Registry {
@@ -124,7 +135,7 @@ impl Registry {
         if m.write && !may_write {
             return Err(ApiError { status: 401, message: format!("{} changes the node and needs its API token or the owner's session (Login with the node key's passport)", m.name) });
         }
-        m.call(Call { args, query, body, user, may_write })
+        m.call(Call { args, query, body, user, may_write, remote: caller.remote })
     }
 }
 

@@ -102,7 +102,7 @@ pub fn sync_on_head(
         let reg = registry.clone();
         let mid = proto_core::mimei::Mid(record.key).to_string();
         let _ = std::thread::Builder::new().name("mimei-sync".into()).spawn(move || {
-            let caller = crate::api::Caller { token: true };
+            let caller = crate::api::Caller::node();
             if let Err(e) =
                 reg.dispatch("MiMeiSync", vec![serde_json::Value::String(mid.clone())], &caller, None, BTreeMap::new())
             {
@@ -123,7 +123,7 @@ pub fn catch_up<B: crate::Backend>(
     let _ = std::thread::Builder::new().name("mimei-catch-up".into()).spawn(move || {
         std::thread::sleep(delay);
         let Ok(all) = store.list_mimeis() else { return };
-        let caller = crate::api::Caller { token: true };
+        let caller = crate::api::Caller::node();
         for m in all.into_iter().filter(|m| m.author != me) {
             let mid = m.mid().to_string();
             if let Err(e) = registry.dispatch(

@@ -204,7 +204,7 @@ fn tpt<B: Backend>(ctx: &Arc<Ctx<B>>, rest: &str, client: &str, own: Option<&str
         .and_then(|m| ctx.store.get_mimei(&m).ok().flatten())
         .is_some_and(|m| m.last().is_some());
     let mut providers: Vec<String> = own.filter(|_| holds).map(str::to_string).into_iter().collect();
-    let caller = crate::api::Caller { token: true };
+    let caller = crate::api::Caller::node();
     let found = ctx.registry.dispatch("MiMeiFindProvs", vec![serde_json::json!(aid)], &caller, None, BTreeMap::new());
     match found {
         Ok(serde_json::Value::Array(ps)) => {
@@ -389,7 +389,7 @@ pub fn hprose_dispatch<B>(ctx: &Ctx<B>, body: &[u8], auth_ok: bool) -> Vec<u8> {
     let results: Vec<_> = calls
         .into_iter()
         .map(|c| {
-            let caller = crate::api::Caller { token: auth_ok };
+            let caller = crate::api::Caller { token: auth_ok, remote: None };
             let result =
                 ctx.registry.dispatch(&c.name, c.args.clone(), &caller, None, BTreeMap::new()).map_err(|e| e.message);
             (result, c.by_ref.then_some(c.args))
@@ -410,7 +410,10 @@ fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option
     let Some(method) = ctx.registry.get(name) else {
         return api_error(&ApiError::not_found(format!("unknown method \"{name}\""))).send(req);
     };
-    let caller = crate::api::Caller { token: token_ok(header_value(&req, "Authorization"), &ctx.token) };
+    let caller = crate::api::Caller {
+        token: token_ok(header_value(&req, "Authorization"), &ctx.token),
+        remote: req.remote_addr().map(|a| a.ip()),
+    };
     let query = parse_query(raw_query);
     let raw_body = header_value(&req, "Content-Type").is_some_and(|t| t.starts_with("application/octet-stream"));
     let result = if raw_body && method.streams_body {
@@ -421,7 +424,7 @@ fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option
             );
             return api_error(&ApiError { status: 401, message }).send(req);
         }
-        method.call(Call { args: Vec::new(), query, body: Some(req.as_reader()), user: None, may_write: caller.token })
+        method.call(Call { args: Vec::new(), query, body: Some(req.as_reader()), user: None, may_write: caller.token, remote: caller.remote })
     } else {
         if req.body_length().is_some_and(|n| n > MAX_JSON_BODY) {
             return api_error(&ApiError {

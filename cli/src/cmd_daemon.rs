@@ -64,7 +64,6 @@ pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
     let opts = runtime::RunOptions {
         repo: repo.dir.clone(),
         http_addr,
-        http_threads: 4,
         peer_port: a.peer_port,
         bootstrap: a.bootstrap,
         resp_addr: a.resp_addr.as_deref().map(resp_addr_arg).transpose()?,

@@ -2,6 +2,7 @@
 //! codec (`POST /api/<Method>`) lives in `server`; another codec (hprose) decodes its own bytes
 //! into the same `Vec<Value>` arguments and calls the same registry.
 
+use crate::park::Polled;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -64,7 +65,7 @@ impl Call<'_> {
     }
 }
 
-type Handler = Box<dyn Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync>;
+type Handler = Box<dyn Fn(Call<'_>) -> Result<Polled, ApiError> + Send + Sync>;
 
 pub struct Method {
     pub name: &'static str,
@@ -76,7 +77,16 @@ pub struct Method {
 }
 
 impl Method {
+    /// Runs the method; a long poll blocks this thread until its answer.
     pub fn call(&self, call: Call<'_>) -> Result<Value, ApiError> {
+        match (self.handler)(call)? {
+            Polled::Ready(v) => Ok(v),
+            Polled::Wait(p) => Ok(p.wait()),
+        }
+    }
+
+    /// Runs the method; a long poll comes back parked.
+    pub fn call_parkable(&self, call: Call<'_>) -> Result<Polled, ApiError> {
         (self.handler)(call)
     }
 }
@@ -110,11 +120,26 @@ impl Registry {
     pub fn dispatch(
         &self,
         name: &str,
-        mut args: Vec<Value>,
+        args: Vec<Value>,
         caller: &Caller,
         body: Option<&mut dyn Read>,
         query: BTreeMap<String, String>,
     ) -> Result<Value, ApiError> {
+        match self.dispatch_parkable(name, args, caller, body, query)? {
+            Polled::Ready(v) => Ok(v),
+            Polled::Wait(p) => Ok(p.wait()),
+        }
+    }
+
+    /// `dispatch` for a codec that parks long polls instead of blocking a thread on them.
+    pub fn dispatch_parkable(
+        &self,
+        name: &str,
+        mut args: Vec<Value>,
+        caller: &Caller,
+        body: Option<&mut dyn Read>,
+        query: BTreeMap<String, String>,
+    ) -> Result<Polled, ApiError> {
         let Some(m) = self.get(name) else {
             return Err(ApiError::not_found(format!("Can't find this function {name}().")));
         };
@@ -135,7 +160,7 @@ impl Registry {
         if m.write && !may_write {
             return Err(ApiError { status: 401, message: format!("{} changes the node and needs its API token or the owner's session (Login with the node key's passport)", m.name) });
         }
-        m.call(Call { args, query, body, user, may_write, remote: caller.remote })
+        m.call_parkable(Call { args, query, body, user, may_write, remote: caller.remote })
     }
 }
 
@@ -143,6 +168,19 @@ impl Registry {
     pub fn register<F>(&mut self, name: &'static str, write: bool, handler: F)
     where
         F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
+    {
+        self.insert(Method {
+            name,
+            write,
+            streams_body: false,
+            handler: Box::new(move |c| handler(c).map(Polled::Ready)),
+        });
+    }
+
+    /// A method that may answer later (a long poll): it gives back `Polled::Wait`.
+    pub fn register_long_poll<F>(&mut self, name: &'static str, write: bool, handler: F)
+    where
+        F: Fn(Call<'_>) -> Result<Polled, ApiError> + Send + Sync + 'static,
     {
         self.insert(Method { name, write, streams_body: false, handler: Box::new(handler) });
     }
@@ -152,7 +190,12 @@ impl Registry {
     where
         F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
     {
-        self.insert(Method { name, write, streams_body: true, handler: Box::new(handler) });
+        self.insert(Method {
+            name,
+            write,
+            streams_body: true,
+            handler: Box::new(move |c| handler(c).map(Polled::Ready)),
+        });
     }
 
     fn insert(&mut self, m: Method) {

@@ -36,7 +36,7 @@ struct Open {
 #[derive(Default)]
 struct Mailbox {
     queues: Mutex<HashMap<String, std::collections::VecDeque<String>>>,
-    ready: std::sync::Condvar,
+    posted: Arc<crate::park::Signal>,
 }
 
 impl Mailbox {
@@ -49,26 +49,12 @@ impl Mailbox {
                 box_.pop_front();
             }
         }
-        self.ready.notify_all();
+        self.posted.notify();
     }
 
-    /// The next message for `user`, waiting up to `wait`; "" when none came.
-    fn pull(&self, user: &str, wait: Duration) -> String {
-        let deadline = Instant::now() + wait;
-        let Ok(mut q) = self.queues.lock() else { return String::new() };
-        loop {
-            if let Some(m) = q.get_mut(user).and_then(|b| b.pop_front()) {
-                return m;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return String::new();
-            }
-            match self.ready.wait_timeout(q, deadline - now) {
-                Ok((guard, _)) => q = guard,
-                Err(_) => return String::new(),
-            }
-        }
+    /// The next message for `user`, if one is there.
+    fn take(&self, user: &str) -> Option<String> {
+        self.queues.lock().ok()?.get_mut(user)?.pop_front()
     }
 }
 
@@ -598,10 +584,25 @@ pub fn register<B: Backend>(
     });
 
     // PullMsg(sid, waitSeconds) → the next message for the session's user, or "" after the wait.
+    // A wait is parked, not a thread held: the HTTP server answers when a message is posted.
     let a = api.clone();
-    reg.register("PullMsg", false, move |call| {
+    reg.register_long_poll("PullMsg", false, move |call| {
         let secs = call.args.first().and_then(Value::as_f64).unwrap_or(0.0).clamp(0.0, 60.0);
-        Ok(Value::String(a.mail.pull(call.user.as_deref().unwrap_or_default(), Duration::from_secs_f64(secs))))
+        let user = call.user.clone().unwrap_or_default();
+        if let Some(m) = a.mail.take(&user) {
+            return Ok(crate::park::Polled::Ready(Value::String(m)));
+        }
+        if secs == 0.0 {
+            return Ok(crate::park::Polled::Ready(Value::String(String::new())));
+        }
+        let a = a.clone();
+        let wait = Duration::from_secs_f64(secs);
+        Ok(crate::park::Polled::Wait(crate::park::Park::new(
+            wait,
+            a.mail.posted.clone(),
+            Value::String(String::new()),
+            move || a.mail.take(&user).map(Value::String),
+        )))
     });
 
     // MMSum(mid, ver) → {digest, keys}: SHA-256 of the version's snapshot encoding.

@@ -151,7 +151,8 @@ pub struct Services<'a, B: crate::Backend> {
     pub seed: [u8; 32],
     pub token: String,
     pub http_addr: &'a str,
-    pub http_threads: usize,
+    /// The HTTP server's limits (config.json `http`).
+    pub http: storage::http_limits::HttpLimits,
     pub entropy: fn() -> [u8; 32],
     /// The database store and its periodic flush interval.
     pub db: std::sync::Arc<storage::db::DbStore>,
@@ -249,8 +250,7 @@ impl<B: crate::Backend> Services<'_, B> {
         }));
         let me = proto_core::identity::Identity::from_seed(self.seed).public_key();
         catch_up(registry.clone(), self.store.clone(), me, std::time::Duration::from_secs(2));
-        let cfg =
-            crate::server::ServerConfig { token: self.token, threads: self.http_threads.max(1), net: Some(self.net) };
+        let cfg = crate::server::ServerConfig { token: self.token, limits: self.http, net: Some(self.net) };
         let running = crate::server::start(self.http_addr, self.store, registry, cfg)?;
         let _ = port_slot.set(running.addr.port());
         Ok(running)
@@ -262,7 +262,6 @@ pub struct RunOptions {
     pub repo: std::path::PathBuf,
     /// Overrides the config's HTTP address (e.g. `127.0.0.1:0` in tests).
     pub http_addr: Option<String>,
-    pub http_threads: usize,
     /// Overrides the peer listen port (0 = any free port).
     pub peer_port: Option<u16>,
     /// Extra bootstrap multiaddrs for this run.

@@ -1,16 +1,19 @@
-//! The HTTP server on tiny-http: routing, the JSON codec of the API, token checks and request
-//! limits. Worker threads each take requests from the shared listener.
+//! The node's routes on the HTTP server (`crate::http`): the path gateway (`/ipfs/`, `/mm/`),
+//! app entry and template pages, the JSON API (`/api/<Method>`), hprose on `/webapi/` and
+//! `/ws/`, and the rules for tokens and cross-site requests (docs/passports.md).
 
 use crate::api::{ApiError, Call, Registry};
+use crate::http::{self, Head, Intake, Reply, Request, WsInfo, WsReply};
+use crate::park::Polled;
 use crate::path_gateway::{self, GatewayRequest};
 use crate::Backend;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use tiny_http::{Header, Method as HttpMethod, Request, Response, StatusCode};
+
+pub use crate::http::{error_response, header, Header, Resp, Running};
 
 /// Largest JSON argument body the API accepts.
 pub const MAX_JSON_BODY: usize = 1 << 20;
@@ -18,135 +21,32 @@ pub const MAX_JSON_BODY: usize = 1 << 20;
 pub struct ServerConfig {
     /// The node's API token; write methods need `Authorization: Bearer <token>`.
     pub token: String,
-    pub threads: usize,
+    pub limits: http::Limits,
     /// The peer network, for fetching content this node does not have.
     pub net: Option<Arc<dyn crate::net_methods::NetHandle>>,
 }
 
-/// The largest piece of a response body written at once.
-const SEND_BUFFER: usize = 256 << 10;
-
-/// A response under construction, independent of tiny-http's generic type.
-pub struct Resp {
-    status: u16,
-    headers: Vec<Header>,
-    body: Box<dyn Read + Send>,
-    len: Option<u64>,
-}
-
-pub fn header(name: &str, value: &str) -> Header {
-    // Header values we build are ASCII; a value tiny-http refuses is replaced, never a panic.
-    Header::from_bytes(name.as_bytes(), value.as_bytes())
-        .unwrap_or_else(|_| Header::from_bytes(name.as_bytes(), &b"invalid"[..]).expect("ascii header"))
-}
-
-impl Resp {
-    pub fn empty(status: u16) -> Self {
-        Resp { status, headers: Vec::new(), body: Box::new(io::empty()), len: Some(0) }
-    }
-
-    pub fn bytes(status: u16, body: Vec<u8>, ctype: &str) -> Self {
-        let len = body.len() as u64;
-        Resp { status, headers: vec![header("Content-Type", ctype)], body: Box::new(Cursor::new(body)), len: Some(len) }
-    }
-
-    pub fn stream(status: u16, body: Box<dyn Read + Send>, len: Option<u64>, ctype: &str) -> Self {
-        Resp { status, headers: vec![header("Content-Type", ctype)], body, len }
-    }
-
-    pub fn json(status: u16, v: &Value) -> Self {
-        Resp::bytes(status, v.to_string().into_bytes(), "application/json")
-    }
-
-    pub fn with_header(mut self, h: Header) -> Self {
-        self.headers.push(h);
-        self
-    }
-
-    pub fn without_header(mut self, name: &'static str) -> Self {
-        self.headers.retain(|h| !h.field.equiv(name));
-        self
-    }
-
-    fn send(self, req: Request) {
-        // tiny-http copies the body with `io::copy`, which moves 8 KiB at a time (one `send`
-        // each) unless the reader is a `BufReader`: then each buffer goes out in one write.
-        // 256 KiB is one block of a file.
-        let cap = self.len.map_or(SEND_BUFFER, |l| (l as usize).clamp(8 << 10, SEND_BUFFER));
-        let body = io::BufReader::with_capacity(cap, self.body);
-        let mut resp = Response::new(StatusCode(self.status), self.headers, body, self.len.map(|l| l as usize), None);
-        if self.len.is_some() {
-            // tiny-http switches to chunked encoding above 32 KiB by default; a known length is
-            // better for clients (progress, resumed downloads, HEAD).
-            resp = resp.with_chunked_threshold(usize::MAX);
-        }
-        // The client may have gone away; nothing to do about it.
-        let _ = req.respond(resp);
-    }
-}
-
-/// A plain-text error with a status; every gateway error reads as one line.
-pub fn error_response(status: u16, message: &str) -> Resp {
-    Resp::bytes(status, format!("{message}\n").into_bytes(), "text/plain; charset=utf-8")
-}
+/// Methods that make or use an account: a browser page of another site may not call them with
+/// a request it can send without a CORS preflight.
+const ACCOUNT_METHODS: &[&str] = &["register", "login", "loginwithppt", "logout", "signppt"];
 
 fn api_error(e: &ApiError) -> Resp {
     Resp::json(e.status, &json!({"error": e.message}))
-}
-
-pub struct Running {
-    server: Arc<tiny_http::Server>,
-    workers: Vec<JoinHandle<()>>,
-    pub addr: SocketAddr,
-}
-
-impl Running {
-    /// The URL clients on this machine use (an unspecified bind address becomes 127.0.0.1).
-    pub fn api_url(&self) -> String {
-        let host = if self.addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { self.addr.ip().to_string() };
-        format!("http://{host}:{}", self.addr.port())
-    }
-
-    /// Stops accepting requests and waits for the workers.
-    pub fn shutdown(self) {
-        for _ in &self.workers {
-            self.server.unblock();
-        }
-        for w in self.workers {
-            let _ = w.join();
-        }
-    }
 }
 
 pub struct Ctx<B> {
     store: Arc<B>,
     registry: Arc<Registry>,
     token: String,
+    limits: http::Limits,
     /// When set, the gateway fetches missing blocks from the network.
     net: Option<Arc<dyn crate::net_methods::NetHandle>>,
 }
 
 pub fn start<B: Backend>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg: ServerConfig) -> io::Result<Running> {
-    let server = tiny_http::Server::http(addr)
-        .map_err(|e| io::Error::new(io::ErrorKind::AddrInUse, format!("cannot listen on {addr}: {e}")))?;
-    let local = server.server_addr().to_ip().ok_or_else(|| io::Error::other("not an IP listener"))?;
-    let server = Arc::new(server);
-    let ctx = Arc::new(Ctx { store, registry, token: cfg.token, net: cfg.net });
-    let mut workers = Vec::new();
-    for i in 0..cfg.threads.max(1) {
-        let (server, ctx) = (server.clone(), ctx.clone());
-        let handle = std::thread::Builder::new().name(format!("http-{i}")).spawn(move || {
-            while let Ok(req) = server.recv() {
-                handle(&ctx, req);
-            }
-        })?;
-        workers.push(handle);
-    }
-    Ok(Running { server, workers, addr: local })
-}
-
-fn header_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers().iter().find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
+    let limits = cfg.limits.clone();
+    let ctx = Arc::new(Ctx { store, registry, token: cfg.token, limits: cfg.limits, net: cfg.net });
+    http::start(addr, ctx, limits)
 }
 
 pub fn percent_decode(s: &str) -> Option<String> {
@@ -179,7 +79,7 @@ pub fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
 
 /// `/tpt/<mid>,<appid>/` or `/tpt/,<appid>/` (or `/tpt/<mid>/`, its default app): the template
 /// page listing the app's providers.
-fn tpt<B: Backend>(ctx: &Arc<Ctx<B>>, rest: &str, client: &str, own: Option<&str>) -> Resp {
+fn tpt<B: Backend>(ctx: &Ctx<B>, rest: &str, client: &str, own: Option<&str>) -> Resp {
     let target = rest.trim_end_matches('/');
     let (mid, app) = target.split_once(',').unwrap_or((target, ""));
     let aid = if app.is_empty() {
@@ -244,26 +144,102 @@ fn gateway_request<'a>(
         raw_path,
         raw_query,
         format: query.get("format").map(String::as_str),
-        accept: header_value(req, "Accept"),
-        range: header_value(req, "Range"),
-        if_none_match: header_value(req, "If-None-Match"),
+        accept: req.header("Accept"),
+        range: req.header("Range"),
+        if_none_match: req.header("If-None-Match"),
     }
 }
 
-fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
+fn is_ws_path(p: &str) -> bool {
+    p == "/ws" || p.starts_with("/ws/")
+}
+
+fn is_webapi_path(p: &str) -> bool {
+    p == "/webapi" || p.starts_with("/webapi/") || is_ws_path(p)
+}
+
+fn path_of(target: &str) -> &str {
+    target.split_once('?').map_or(target, |(p, _)| p)
+}
+
+/// Whether a browser sent this request from a page of another origin. Browsers send `Origin`
+/// with every cross-origin POST (and `Sec-Fetch-Site`); other clients send neither.
+pub fn cross_site(head: &Head) -> bool {
+    if head.header("Sec-Fetch-Site").is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
+        return true;
+    }
+    let Some(origin) = head.header("Origin") else { return false };
+    let host = head.header("Host").unwrap_or_default();
+    let o = origin.split_once("://").map_or(origin, |(_, rest)| rest).trim_end_matches('/');
+    origin == "null" || !o.eq_ignore_ascii_case(host)
+}
+
+impl<B: Backend> http::Service for Ctx<B> {
+    fn intake(&self, head: &Head) -> Intake {
+        let path = path_of(&head.target);
+        if head.method == "GET" && is_ws_path(path) && head.lists("Upgrade", "websocket") {
+            return Intake::WebSocket;
+        }
+        if head.method == "POST"
+            && head.header("Content-Type").is_some_and(|t| t.starts_with("application/octet-stream"))
+        {
+            if let Some(m) = path.strip_prefix("/api/").and_then(|n| self.registry.get(n)) {
+                if m.streams_body {
+                    return Intake::Stream;
+                }
+            }
+        }
+        Intake::Buffer
+    }
+
+    fn call(&self, req: &mut Request) -> Reply {
+        handle(self, req)
+    }
+
+    fn ws_open(&self, head: &Head, remote: SocketAddr) -> Result<WsInfo, Resp> {
+        if head.header("Sec-WebSocket-Key").is_none() {
+            return Err(error_response(400, "missing Sec-WebSocket-Key"));
+        }
+        if head.header("Sec-WebSocket-Version").is_some_and(|v| v.trim() != "13") {
+            return Err(error_response(426, "only WebSocket version 13 is served")
+                .with_header(header("Sec-WebSocket-Version", "13")));
+        }
+        Ok(WsInfo { remote, auth_ok: token_ok(head.header("Authorization"), &self.token) })
+    }
+
+    fn ws_message(&self, info: &WsInfo, msg: &[u8]) -> WsReply {
+        if msg.len() < 4 {
+            return WsReply::None; // not an hprose message; nothing to answer
+        }
+        let id = msg[..4].to_vec();
+        let with_id = move |body: Vec<u8>| {
+            let mut r = id.clone();
+            r.extend(body);
+            r
+        };
+        let who = Who { token: info.auth_ok, remote: Some(info.remote.ip()), cross_site: false };
+        match hprose_dispatch(self, &msg[4..], &who) {
+            HproseOut::Now(b) => WsReply::Now(with_id(b)),
+            HproseOut::Later(park, finish) => WsReply::Later(park, Box::new(move |v| with_id(finish(v)))),
+        }
+    }
+}
+
+fn handle<B: Backend>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
     let url = req.url().to_string();
     let (raw_path, raw_query) = match url.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
         None => (url.clone(), None),
     };
-    let method = req.method().clone();
-    let resp = match (&method, raw_path.as_str()) {
-        (HttpMethod::Get | HttpMethod::Head, p) if p.starts_with("/ipfs/") => {
+    let method = req.method().to_string();
+    let get = method == "GET" || method == "HEAD";
+    let resp = match raw_path.as_str() {
+        p if get && p.starts_with("/ipfs/") => {
             let query = parse_query(raw_query.as_deref());
             match percent_decode(&p["/ipfs/".len()..]) {
                 None => error_response(400, "the path is not valid percent-encoded UTF-8"),
                 Some(rest) => {
-                    let greq = gateway_request(&req, &rest, &raw_path, raw_query.as_deref(), &query);
+                    let greq = gateway_request(req, &rest, &raw_path, raw_query.as_deref(), &query);
                     match (&ctx.net, proto_core::cid::Cid::parse(rest.split('/').next().unwrap_or_default())) {
                         (Some(net), Ok(root)) => {
                             let f = Arc::new(crate::fetching::Fetching::new(ctx.store.clone(), net.clone(), root));
@@ -274,50 +250,42 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
                 }
             }
         }
-        (HttpMethod::Get | HttpMethod::Head, p) if p.starts_with("/mm/") => {
+        p if get && p.starts_with("/mm/") => {
             let query = parse_query(raw_query.as_deref());
             match percent_decode(&p["/mm/".len()..]) {
                 None => error_response(400, "the path is not valid percent-encoded UTF-8"),
                 Some(rest) => {
-                    let base = gateway_request(&req, "", &raw_path, raw_query.as_deref(), &query);
+                    let base = gateway_request(req, "", &raw_path, raw_query.as_deref(), &query);
                     // Template pages on other nodes load apps from here.
                     crate::mm_gateway::serve_mm(&ctx.store, &rest, &base)
                         .with_header(header("Access-Control-Allow-Origin", "*"))
                 }
             }
         }
-        (HttpMethod::Get | HttpMethod::Head, "/entry") => {
-            crate::mm_gateway::entry(&*ctx.store, &parse_query(raw_query.as_deref()))
-                .with_header(header("Access-Control-Allow-Origin", "*"))
+        "/entry" if get => crate::mm_gateway::entry(&*ctx.store, &parse_query(raw_query.as_deref()))
+            .with_header(header("Access-Control-Allow-Origin", "*")),
+        p if get && p.starts_with("/tpt/") => {
+            let client = req.remote_addr().ip().to_string();
+            tpt(ctx, &p["/tpt/".len()..], &client, req.header("Host"))
         }
-        (HttpMethod::Get | HttpMethod::Head, p) if p.starts_with("/tpt/") => {
-            let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-            tpt(ctx, &p["/tpt/".len()..], &client, header_value(&req, "Host"))
+        p if is_ws_path(p) && method == "GET" && req.head.lists("Upgrade", "websocket") => {
+            error_response(400, "a WebSocket upgrade needs Connection: Upgrade and Sec-WebSocket-Key")
         }
-        (HttpMethod::Get, p)
-            if (p == "/ws" || p.starts_with("/ws/"))
-                && header_value(&req, "Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) =>
-        {
-            return hprose_ws(ctx, req);
-        }
-        (_, p) if p == "/webapi" || p.starts_with("/webapi/") || p == "/ws" || p.starts_with("/ws/") => {
-            return hprose_http(ctx, req)
-        }
-        (HttpMethod::Post, p) if p.starts_with("/api/") => {
+        p if is_webapi_path(p) => return hprose_http(ctx, req),
+        p if method == "POST" && p.starts_with("/api/") => {
             let name = p["/api/".len()..].to_string();
             return api(ctx, req, &name, raw_query.as_deref());
         }
-        (_, "/api/" | "/ipfs/") => error_response(400, "missing method name or cid"),
-        (_, p) if p.starts_with("/api/") => error_response(405, "API methods are called with POST"),
-        (HttpMethod::Get | HttpMethod::Head, "/") => {
+        "/api/" | "/ipfs/" => error_response(400, "missing method name or cid"),
+        p if p.starts_with("/api/") => error_response(405, "API methods are called with POST"),
+        "/" if get => {
             // A Host name mapped with SetDomain gets its app's template page.
-            let host =
-                header_value(&req, "Host").map(|h| h.rsplit_once(':').map_or(h, |(n, _)| n).to_ascii_lowercase());
+            let host = req.header("Host").map(|h| h.rsplit_once(':').map_or(h, |(n, _)| n).to_ascii_lowercase());
             let target = host.and_then(|h| ctx.store.kv_get(format!("domain/{h}").as_bytes()).ok().flatten());
             match target.and_then(|t| String::from_utf8(t).ok()) {
                 Some(t) => {
-                    let client = req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-                    tpt(ctx, &t, &client, header_value(&req, "Host"))
+                    let client = req.remote_addr().ip().to_string();
+                    tpt(ctx, &t, &client, req.header("Host"))
                 }
                 // Also what template pages probe and time.
                 None => Resp::bytes(200, b"leither node\n".to_vec(), "text/plain; charset=utf-8")
@@ -327,131 +295,172 @@ fn handle<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
         }
         _ => error_response(404, &format!("no such page: {raw_path}")),
     };
-    resp.send(req);
+    Reply::Now(resp)
 }
 
 /// Largest hprose request body.
 pub const MAX_HPROSE_BODY: usize = 16 << 20;
 
-/// hprose over HTTP (hprose-2.0.md §3): always status 200, `E` replies for errors, CORS that
-/// echoes the origin, GET returns the function list.
-fn hprose_http<B: Backend>(ctx: &Ctx<B>, mut req: Request) {
-    let origin = header_value(&req, "Origin").filter(|o| *o != "null").map(str::to_string);
-    let auth_ok = token_ok(header_value(&req, "Authorization"), &ctx.token);
-    let body = match req.method() {
-        HttpMethod::Post => {
+/// Who calls, as a codec sees it.
+struct Who {
+    token: bool,
+    remote: Option<std::net::IpAddr>,
+    /// A browser page of another site sent the request without a preflight.
+    cross_site: bool,
+}
+
+/// hprose over HTTP (hprose-2.0.md §3): always status 200, `E` replies for errors, GET returns
+/// the function list. CORS lets any page call (no credentials are involved: the token is a
+/// header a page cannot add without a preflight, and none is answered).
+fn hprose_http<B: Backend>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
+    let who = Who {
+        token: token_ok(req.header("Authorization"), &ctx.token),
+        remote: Some(req.remote_addr().ip()),
+        cross_site: cross_site(&req.head),
+    };
+    let cors = |r: Resp| r.with_header(header("Access-Control-Allow-Origin", "*"));
+    let out = match req.method() {
+        "POST" => {
             let mut body = Vec::new();
             match req.as_reader().take(MAX_HPROSE_BODY as u64 + 1).read_to_end(&mut body) {
-                Ok(_) if body.len() > MAX_HPROSE_BODY => crate::hprose::error_reply("request body is too large"),
-                Ok(_) => hprose_dispatch(ctx, &body, auth_ok),
-                Err(e) => crate::hprose::error_reply(&format!("cannot read the request body: {e}")),
+                Ok(_) if body.len() > MAX_HPROSE_BODY => {
+                    HproseOut::Now(crate::hprose::error_reply("request body is too large"))
+                }
+                Ok(_) => hprose_dispatch(ctx, &body, &who),
+                Err(e) => HproseOut::Now(crate::hprose::error_reply(&format!("cannot read the request body: {e}"))),
             }
         }
-        HttpMethod::Get => crate::hprose::function_list(ctx.registry.names()),
-        _ => Vec::new(),
+        "GET" => HproseOut::Now(crate::hprose::function_list(ctx.registry.names())),
+        "OPTIONS" => {
+            return Reply::Now(
+                cors(Resp::empty(204))
+                    .with_header(header("Access-Control-Allow-Methods", "GET, POST"))
+                    .with_header(header("Access-Control-Max-Age", "86400")),
+            )
+        }
+        _ => HproseOut::Now(Vec::new()),
     };
-    let mut resp = Resp::bytes(200, body, "text/plain");
-    resp = match origin {
-        Some(o) => resp
-            .with_header(header("Access-Control-Allow-Origin", &o))
-            .with_header(header("Access-Control-Allow-Credentials", "true")),
-        None => resp.with_header(header("Access-Control-Allow-Origin", "*")),
-    };
-    resp.send(req);
+    match out {
+        HproseOut::Now(b) => Reply::Now(cors(Resp::bytes(200, b, "text/plain"))),
+        HproseOut::Later(park, finish) => {
+            Reply::Later(park, Box::new(move |v| cors(Resp::bytes(200, finish(v), "text/plain"))))
+        }
+    }
 }
 
-/// hprose over WebSocket: upgrade, then serve the connection on this worker's own thread.
-fn hprose_ws<B: Backend>(ctx: &Arc<Ctx<B>>, req: Request) {
-    let Some(key) = header_value(&req, "Sec-WebSocket-Key").map(crate::ws::accept_key) else {
-        return error_response(400, "missing Sec-WebSocket-Key").send(req);
-    };
-    let auth_ok = token_ok(header_value(&req, "Authorization"), &ctx.token);
-    let resp = Response::empty(StatusCode(101))
-        .with_header(header("Upgrade", "websocket"))
-        .with_header(header("Connection", "Upgrade"))
-        .with_header(header("Sec-WebSocket-Accept", &key));
-    let mut stream = req.upgrade("websocket", resp);
-    let ctx = ctx.clone();
-    // A connection lives long; it gets its own thread so HTTP workers stay free.
-    let _ = std::thread::Builder::new().name("ws".into()).spawn(move || {
-        crate::ws::serve(&mut *stream, &|body| hprose_dispatch(&ctx, body, auth_ok));
-    });
+enum HproseOut {
+    Now(Vec<u8>),
+    Later(crate::park::Park, Box<dyn FnOnce(Value) -> Vec<u8> + Send>),
 }
 
-/// Runs every call of an hprose request through the registry.
-pub fn hprose_dispatch<B>(ctx: &Ctx<B>, body: &[u8], auth_ok: bool) -> Vec<u8> {
-    use crate::hprose::{function_list, parse_request, reply, Request};
-    let calls = match parse_request(body) {
-        Ok(Request::FunctionList) => return function_list(ctx.registry.names()),
+/// Refuses a cross-site call of a write or account method.
+fn refuse_cross_site(registry: &Registry, name: &str, who: &Who) -> Result<(), ApiError> {
+    if !who.cross_site {
+        return Ok(());
+    }
+    let write = registry.get(name).is_some_and(|m| m.write);
+    if write || ACCOUNT_METHODS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(ApiError {
+            status: 403,
+            message: format!("{name} refuses cross-site requests from browser pages (docs/passports.md)"),
+        });
+    }
+    Ok(())
+}
+
+/// Runs every call of an hprose request through the registry. A batch of one call may park a
+/// long poll; in a longer batch a long poll answers with what it has now.
+fn hprose_dispatch<B>(ctx: &Ctx<B>, body: &[u8], who: &Who) -> HproseOut {
+    use crate::hprose::{function_list, parse_request_with, reply, HproseLimits, Request};
+    let limits = HproseLimits { max_decoded: ctx.limits.max_decoded_bytes, ..Default::default() };
+    let calls = match parse_request_with(body, &limits) {
+        Ok(Request::FunctionList) => return HproseOut::Now(function_list(ctx.registry.names())),
         Ok(Request::Calls(c)) => c,
-        Err(e) => return crate::hprose::error_reply(&e.0),
+        Err(e) => return HproseOut::Now(crate::hprose::error_reply(&e.0)),
     };
-    let results: Vec<_> = calls
-        .into_iter()
-        .map(|c| {
-            let caller = crate::api::Caller { token: auth_ok, remote: None };
-            let result =
-                ctx.registry.dispatch(&c.name, c.args.clone(), &caller, None, BTreeMap::new()).map_err(|e| e.message);
-            (result, c.by_ref.then_some(c.args))
-        })
-        .collect();
-    reply(&results)
+    let caller = crate::api::Caller { token: who.token, remote: who.remote };
+    let single = calls.len() == 1;
+    let mut results = Vec::with_capacity(calls.len());
+    for c in calls {
+        let by_ref = c.by_ref.then(|| c.args.clone());
+        let outcome = refuse_cross_site(&ctx.registry, &c.name, who)
+            .and_then(|_| ctx.registry.dispatch_parkable(&c.name, c.args, &caller, None, BTreeMap::new()));
+        let result = match outcome {
+            Ok(Polled::Ready(v)) => Ok(v),
+            Ok(Polled::Wait(park)) if single => {
+                return HproseOut::Later(park, Box::new(move |v| reply(&[(Ok(v), by_ref)])));
+            }
+            Ok(Polled::Wait(park)) => Ok(park.now()),
+            Err(e) => Err(e.message),
+        };
+        results.push((result, by_ref));
+    }
+    HproseOut::Now(reply(&results))
 }
 
-/// Constant-time comparison so the token cannot be guessed byte by byte from timings.
+/// Constant-time comparison so the token cannot be guessed byte by byte from timings. The
+/// scheme is case-insensitive (RFC 9110 §11.1).
 fn token_ok(given: Option<&str>, token: &str) -> bool {
-    let Some(given) = given.and_then(|h| h.strip_prefix("Bearer ")) else {
+    let Some((scheme, given)) = given.and_then(|h| h.trim().split_once(' ')) else {
         return false;
     };
-    given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    let given = given.trim();
+    scheme.eq_ignore_ascii_case("bearer")
+        && given.len() == token.len()
+        && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-fn api<B: Backend>(ctx: &Ctx<B>, mut req: Request, name: &str, raw_query: Option<&str>) {
+fn api<B: Backend>(ctx: &Ctx<B>, req: &mut Request, name: &str, raw_query: Option<&str>) -> Reply {
     let Some(method) = ctx.registry.get(name) else {
-        return api_error(&ApiError::not_found(format!("unknown method \"{name}\""))).send(req);
+        return Reply::Now(api_error(&ApiError::not_found(format!("unknown method \"{name}\""))));
     };
     let caller = crate::api::Caller {
-        token: token_ok(header_value(&req, "Authorization"), &ctx.token),
-        remote: req.remote_addr().map(|a| a.ip()),
+        token: token_ok(req.header("Authorization"), &ctx.token),
+        remote: Some(req.remote_addr().ip()),
     };
+    let who = Who { token: caller.token, remote: caller.remote, cross_site: cross_site(&req.head) };
+    if let Err(e) = refuse_cross_site(&ctx.registry, method.name, &who) {
+        return Reply::Now(api_error(&e));
+    }
     let query = parse_query(raw_query);
-    let raw_body = header_value(&req, "Content-Type").is_some_and(|t| t.starts_with("application/octet-stream"));
+    let raw_body = req.header("Content-Type").is_some_and(|t| t.starts_with("application/octet-stream"));
     let result = if raw_body && method.streams_body {
         if method.write && !caller.token {
             let message = format!(
                 "{} changes the node and needs its API token (the api.token file in the node's repo)",
                 method.name
             );
-            return api_error(&ApiError { status: 401, message }).send(req);
+            return Reply::Now(api_error(&ApiError { status: 401, message }));
         }
-        method.call(Call { args: Vec::new(), query, body: Some(req.as_reader()), user: None, may_write: caller.token, remote: caller.remote })
-    } else {
-        if req.body_length().is_some_and(|n| n > MAX_JSON_BODY) {
-            return api_error(&ApiError {
-                status: 413,
-                message: format!("request body is over the {MAX_JSON_BODY}-byte limit"),
+        method
+            .call(Call {
+                args: Vec::new(),
+                query,
+                body: Some(req.as_reader()),
+                user: None,
+                may_write: caller.token,
+                remote: caller.remote,
             })
-            .send(req);
+            .map(Polled::Ready)
+    } else {
+        let too_big =
+            || ApiError { status: 413, message: format!("request body is over the {MAX_JSON_BODY}-byte limit") };
+        if req.body_length().is_some_and(|n| n > MAX_JSON_BODY as u64) {
+            return Reply::Now(api_error(&too_big()));
         }
         let mut body = Vec::new();
         if let Err(e) = req.as_reader().take(MAX_JSON_BODY as u64 + 1).read_to_end(&mut body) {
-            return api_error(&ApiError::bad_request(format!("cannot read the request body: {e}"))).send(req);
+            return Reply::Now(api_error(&ApiError::bad_request(format!("cannot read the request body: {e}"))));
         }
         if body.len() > MAX_JSON_BODY {
-            return api_error(&ApiError {
-                status: 413,
-                message: format!("request body is over the {MAX_JSON_BODY}-byte limit"),
-            })
-            .send(req);
+            return Reply::Now(api_error(&too_big()));
         }
-        match decode_args(&body) {
-            Ok(args) => ctx.registry.dispatch(name, args, &caller, None, query),
-            Err(e) => Err(e),
-        }
+        decode_args(&body).and_then(|args| ctx.registry.dispatch_parkable(name, args, &caller, None, query))
     };
     match result {
-        Ok(v) => Resp::json(200, &json!({ "result": v })).send(req),
-        Err(e) => api_error(&e).send(req),
+        Ok(Polled::Ready(v)) => Reply::Now(Resp::json(200, &json!({ "result": v }))),
+        Ok(Polled::Wait(park)) => Reply::Later(park, Box::new(|v| Resp::json(200, &json!({ "result": v })))),
+        Err(e) => Reply::Now(api_error(&e)),
     }
 }
 

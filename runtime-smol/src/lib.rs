@@ -48,7 +48,7 @@ pub mod node {
             seed: opened.identity.seed(),
             token: opened.token,
             http_addr: &addr,
-            http_threads: opts.http_threads,
+            http: opened.config.http.clone(),
             entropy,
             db: Arc::new(opened.db),
             db_sync_interval_ms: opened.config.db.sync_interval_ms,

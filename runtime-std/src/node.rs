@@ -44,7 +44,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         seed: opened.identity.seed(),
         token: opened.token,
         http_addr: &addr,
-        http_threads: opts.http_threads,
+        http: opened.config.http.clone(),
         entropy,
         db: Arc::new(opened.db),
         db_sync_interval_ms: opened.config.db.sync_interval_ms,

@@ -8,6 +8,7 @@
 pub mod alloc;
 mod blocks;
 pub mod db;
+pub mod http_limits;
 pub mod repo;
 
 pub use blocks::{Store, StoreError};

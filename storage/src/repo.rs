@@ -46,6 +46,8 @@ pub struct Config {
     pub resp_addr: String,
     /// The database's durability (`"db": {"durability": "process" | "always", "sync_interval_ms": N}`).
     pub db: DbSettings,
+    /// The HTTP server's limits (`"http": {…}`).
+    pub http: crate::http_limits::HttpLimits,
 }
 
 /// How the database store commits (see storage::db).
@@ -111,6 +113,7 @@ impl Default for Config {
             network: NetLimits::default(),
             resp_addr: DEFAULT_RESP_ADDR.into(),
             db: DbSettings::default(),
+            http: Default::default(),
         }
     }
 }
@@ -147,6 +150,7 @@ impl Config {
             },
             "resp_addr": self.resp_addr,
             "db": {"durability": self.db.durability.name(), "sync_interval_ms": self.db.sync_interval_ms},
+            "http": self.http.to_json(),
         })
     }
 
@@ -201,7 +205,8 @@ impl Config {
                     x.as_u64().filter(|v| *v > 0).ok_or("db.sync_interval_ms must be a positive number")?;
             }
         }
-        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db })
+        let http = crate::http_limits::HttpLimits::from_json(v.get("http"))?;
+        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db, http })
     }
 }
 
@@ -432,8 +437,10 @@ mod tests {
             network: NetLimits::default(),
             resp_addr: "".into(),
             db: DbSettings { durability: crate::db::Durability::Always, sync_interval_ms: 50 },
+            http: Default::default(),
         };
         c.network.max_conns = 17;
+        c.http.max_conns_per_ip = 9;
         repo.write_config(&c).unwrap();
         assert_eq!(repo.config().unwrap(), c);
         assert_eq!(repo.config().unwrap().network.node_config().max_conns, 17);

@@ -32,7 +32,8 @@ pub struct GatewayRequest<'a> {
 
 fn status_of(e: &ReadError) -> u16 {
     match e {
-        ReadError::Missing(_) | ReadError::NotFound(_) => 404,
+        // A path below a file names nothing: not found, as kubo answers.
+        ReadError::Missing(_) | ReadError::NotFound(_) | ReadError::NotADirectory(_) => 404,
         ReadError::Store(_) => 500,
         _ => 502,
     }

@@ -58,7 +58,7 @@ impl Default for HttpLimits {
             ws_max_outbox: 32 << 20,
             ws_idle_timeout_ms: 600_000,
             max_parked: 4096,
-            max_decoded_bytes: 64 << 20,
+            max_decoded_bytes: 32 << 20,
         }
     }
 }

@@ -33,6 +33,11 @@ impl Node {
     }
 
     pub fn start_env(bootstrap: &[String], env: &[(&str, &str)]) -> Node {
+        Node::init(bootstrap).spawn_env(env)
+    }
+
+    /// A fresh repo (`leither init`), not started: edit its config.json, then `spawn`.
+    pub fn init(bootstrap: &[String]) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let n = Node { dir, child: None, api: String::new(), id: String::new(), resp: String::new() };
         let mut args =
@@ -42,7 +47,16 @@ impl Node {
         }
         let out = n.cli(&args);
         assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
-        n.spawn_env(env)
+        n
+    }
+
+    /// Changes the repo's config.json (before `spawn`).
+    pub fn configure(self, edit: impl FnOnce(&mut serde_json::Value)) -> Node {
+        let path = self.repo().join("config.json");
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        edit(&mut v);
+        std::fs::write(&path, v.to_string()).unwrap();
+        self
     }
 
     /// Starts `leither run` on this repo and waits for its address line.
@@ -50,8 +64,22 @@ impl Node {
         self.spawn_env(&[])
     }
 
-    pub fn spawn_env(mut self, env: &[(&str, &str)]) -> Node {
-        let mut child = Command::new(BIN)
+    pub fn spawn_env(self, env: &[(&str, &str)]) -> Node {
+        self.spawn_wrapped(&[], env)
+    }
+
+    /// Starts the node through `wrapper` (e.g. `prlimit --data=…`, which execs the node in the
+    /// same process).
+    pub fn spawn_wrapped(mut self, wrapper: &[&str], env: &[(&str, &str)]) -> Node {
+        let mut cmd = match wrapper.split_first() {
+            Some((w, rest)) => {
+                let mut c = Command::new(w);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = cmd
             .args(["run", "--repo"])
             .arg(self.repo())
             .envs(env.iter().copied())

@@ -2,6 +2,7 @@
 //! One test binary (ripgrep's layout) with a module per area.
 
 mod harness;
+mod probe;
 
 mod app_browser;
 mod apps;
@@ -11,6 +12,7 @@ mod crash;
 mod db_api;
 mod db_repl;
 mod gateway;
+mod hardening;
 mod hprose;
 mod interop_js;
 mod lapp;

@@ -107,7 +107,9 @@ pub fn start(addr: &str, service: Arc<dyn Service>, limits: Limits) -> io::Resul
     let ctx_for_stop = ctx;
     let main = std::thread::Builder::new().name("http-loop".into()).spawn(move || {
         lp.run();
+        // Parked calls are answered with what they have, and those answers sent.
         ctx_for_stop.parker.stop();
+        lp.drain(Duration::from_millis(500));
         drop(lp);
     })?;
     threads.insert(0, main);
@@ -178,6 +180,27 @@ impl Loop {
                 next_tick = now + TICK;
             }
             self.rearm_all();
+        }
+    }
+
+    /// After a stop: delivers what workers and the parker still send, for up to `wait`.
+    fn drain(&mut self, wait: Duration) {
+        let until = Instant::now() + wait;
+        loop {
+            let parked = self.conns.values().any(|c| matches!(c.phase, Phase::Parked | Phase::Busy));
+            let pending = self.conns.values().any(Conn::has_output);
+            if (!parked && !pending) || Instant::now() >= until {
+                return;
+            }
+            match self.done.recv_timeout(Duration::from_millis(10)) {
+                Ok(d) => self.finished(d, Instant::now()),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+            let keys: Vec<usize> = self.conns.keys().copied().collect();
+            for k in keys {
+                self.flush(k, Instant::now());
+            }
         }
     }
 
@@ -413,7 +436,9 @@ impl Loop {
                     }
                     let need = *need;
                     let Phase::Body { head, .. } = std::mem::replace(&mut c.phase, Phase::Busy) else { unreachable!() };
-                    let body: Vec<u8> = c.buf.drain(..need).collect();
+                    // The buffer becomes the body when it holds nothing else (no copy).
+                    let body =
+                        if c.buf.len() == need { std::mem::take(&mut c.buf) } else { c.buf.drain(..need).collect() };
                     c.phase = Phase::Ready(Ready::Buffered { head, body });
                     c.deadline = None;
                     self.waiting.push_back(key);
@@ -536,6 +561,8 @@ impl Loop {
             c.queue_output(b"HTTP/1.1 100 Continue\r\n\r\n", now);
         }
         c.deadline = Some(now + Duration::from_millis(self.limits.body_timeout_ms));
+        // One allocation of the body's size, not a doubling series of copies.
+        c.buf.reserve_exact(len.saturating_sub(c.buf.len()));
         c.phase = Phase::Body { head, need: len };
         Ok(())
     }

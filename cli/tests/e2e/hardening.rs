@@ -1,0 +1,282 @@
+//! Hostile clients on the HTTP port: each reproduction of a way to crash, stall or exhaust a
+//! node, run against a node under a memory limit. During and after each attack the node must
+//! answer a gateway read and a Redis PING within a second, and its memory stay bounded.
+
+use crate::harness::{api, http, Node};
+use crate::probe::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// What a bomb may add to the node's peak RSS over its idle RSS.
+const BOMB_RSS_KIB: u64 = 64 << 10;
+
+fn bomb(refs: usize, len: usize) -> Vec<u8> {
+    let mut b = format!("Cs2\"Id\"a{}{{s{len}\"", refs + 1).into_bytes();
+    b.extend(std::iter::repeat_n(b'a', len));
+    b.push(b'"');
+    for _ in 0..refs {
+        b.extend_from_slice(b"r1;");
+    }
+    b.extend_from_slice(b"}z");
+    b
+}
+
+#[test]
+fn hprose_reference_bombs_are_refused_over_http_and_websocket() {
+    let (n, cid) = limited_node(|_| {});
+    assert_serving(&n, &cid, "idle");
+    let idle = status_kib(&n, "VmRSS");
+    reset_peak(&n);
+    for (refs, len) in [(300, 1_000_000), (1_000_000, 8_000_000)] {
+        let body = bomb(refs, len);
+        let started = Instant::now();
+        let r = http(&n.addr(), "POST", "/webapi/", &[], &body);
+        assert_eq!(r.status, 200);
+        assert!(r.text().starts_with('E') && r.text().contains("decodes to more than"), "{}", r.text());
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert_serving(&n, &cid, "after an hprose bomb over HTTP");
+    }
+    // The same through /ws/: the reply carries the request id back.
+    let mut ws = ws_open(&n.addr());
+    let mut msg = 7u32.to_be_bytes().to_vec();
+    msg.extend(bomb(1_000_000, 8_000_000));
+    ws.write_all(&ws_frame(0x2, &msg, true)).unwrap();
+    let (op, reply) = ws_read(&mut ws).expect("a reply to the bomb");
+    assert_eq!(op, 0x2);
+    assert_eq!(&reply[..4], &7u32.to_be_bytes());
+    assert!(String::from_utf8_lossy(&reply[4..]).contains("decodes to more than"));
+    assert_serving(&n, &cid, "after an hprose bomb over WebSocket");
+    let peak = status_kib(&n, "VmHWM");
+    assert!(peak < idle + BOMB_RSS_KIB, "peak RSS {peak} KiB, idle {idle} KiB");
+}
+
+#[test]
+fn long_request_lines_and_heads_are_refused_and_stalled_heads_time_out() {
+    let (n, cid) = limited_node(|c| http_limit(c, "head_timeout_ms", 1500));
+    let addr = n.addr();
+    let idle = status_kib(&n, "VmRSS");
+    reset_peak(&n);
+    // A 100 MB URL: refused with 414 after the first 8 KiB, the rest never read.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /").unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..100 {
+        if s.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    assert!(resp.starts_with(b"HTTP/1.1 414"), "{}", String::from_utf8_lossy(&resp[..resp.len().min(200)]));
+    // Headers over 64 KiB: 431.
+    let mut big = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..2000 {
+        big.extend_from_slice(format!("X-Pad-{i}: {}\r\n", "v".repeat(40)).as_bytes());
+    }
+    assert_eq!(status_within(&addr, &big, Duration::from_secs(5)), Some(431));
+    // 101 header fields: 431.
+    let mut many = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..101 {
+        many.extend_from_slice(format!("X-{i}: 1\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    assert_eq!(status_within(&addr, &many, Duration::from_secs(5)), Some(431));
+    // Three stalled heads just under the limit are answered 408 at the head deadline.
+    let mut stalled: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            let mut h = b"GET / HTTP/1.1\r\n".to_vec();
+            h.extend(std::iter::repeat_n(b'x', 60 << 10).collect::<Vec<_>>());
+            let _ = s.write_all(b"GET / HTTP/1.1\r\nX-Long: ");
+            let _ = s.write_all(&h[16..]);
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s
+        })
+        .collect();
+    assert_serving(&n, &cid, "while three heads stall");
+    let started = Instant::now();
+    for s in &mut stalled {
+        let mut r = Vec::new();
+        let _ = s.read_to_end(&mut r);
+        assert!(r.starts_with(b"HTTP/1.1 408"), "{}", String::from_utf8_lossy(&r));
+    }
+    assert!(started.elapsed() < Duration::from_secs(4), "the stalled heads were held {:?}", started.elapsed());
+    assert_serving(&n, &cid, "after the stalled heads");
+    let peak = status_kib(&n, "VmHWM");
+    assert!(peak < idle + BOMB_RSS_KIB, "peak RSS {peak} KiB, idle {idle} KiB");
+}
+
+#[test]
+fn slow_bodies_and_long_polls_hold_no_worker() {
+    let (n, cid) = limited_node(|c| http_limit(c, "workers", 4));
+    let addr = n.addr();
+    // Four (and then forty) bodies that never finish, on a node with four workers.
+    let mut slow = Vec::new();
+    for _ in 0..40 {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.write_all(b"POST /api/Id HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n[").unwrap();
+        slow.push(s);
+    }
+    // Forty long polls of a minute each.
+    let polls: Vec<_> = (0..40)
+        .map(|_| {
+            let a = addr.clone();
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let r = api(&a, "PullMsg", "[60]", None);
+                (r, started.elapsed())
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..5 {
+        assert_serving(&n, &cid, &format!("with 40 slow bodies and 40 long polls held (round {i})"));
+        let started = Instant::now();
+        let (status, body) = api(&addr, "Id", "[]", None);
+        assert_eq!(status, 200, "{body}");
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+    drop(slow);
+    // A long poll ends at its wait with an empty message; a short one answers at once.
+    let started = Instant::now();
+    let (status, body) = api(&addr, "PullMsg", "[1]", None);
+    assert_eq!((status, body.as_str()), (200, "{\"result\":\"\"}"));
+    assert!(started.elapsed() >= Duration::from_millis(900) && started.elapsed() < Duration::from_secs(3));
+    // The forty minute-long polls are still parked; stopping the node answers them.
+    n.stop();
+    for p in polls {
+        let ((status, _), took) = p.join().unwrap();
+        assert!(took < Duration::from_secs(30), "a parked poll was held {took:?}");
+        let _ = status;
+    }
+}
+
+#[test]
+fn cross_site_pages_cannot_register_or_write() {
+    let n = Node::start();
+    let addr = n.addr();
+    let evil = [("Origin", "http://evil.example"), ("Content-Type", "text/plain")];
+    let r = http(&addr, "POST", "/api/Register", &evil, br#"["mallory","pw",""]"#);
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("cross-site"), "{}", r.text());
+    let r = http(&addr, "POST", "/api/MMCreate", &evil, b"[]");
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = http(&addr, "POST", "/api/Register", &[("Sec-Fetch-Site", "cross-site")], br#"["mallory","pw",""]"#);
+    assert_eq!(r.status, 403, "{}", r.text());
+    // hprose over HTTP: an `E` reply for that call.
+    let r = http(&addr, "POST", "/webapi/", &evil, b"Cs8\"Register\"a3{s7\"mallory\"s2\"pw\"s0\"\"}z");
+    assert_eq!(r.status, 200);
+    assert!(r.text().starts_with("E") && r.text().contains("cross-site"), "{}", r.text());
+    // Read methods stay open to any page, and a page of the node itself may register.
+    let r = http(&addr, "POST", "/api/Id", &evil, b"[]");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let own = format!("http://{addr}");
+    let r = http(&addr, "POST", "/api/Register", &[("Origin", own.as_str())], br#"["alice","pw",""]"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Programs (no Origin) are not browsers: they register as before.
+    let (status, body) = api(&addr, "Register", r#"["bob","pw",""]"#, None);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn connections_are_capped_per_address_and_in_total() {
+    let (n, cid) = limited_node(|c| {
+        http_limit(c, "max_conns_per_ip", 20);
+        http_limit(c, "max_conns", 60);
+    });
+    let addr = n.addr();
+    let held: Vec<TcpStream> = (0..20).map(|_| connect_from("127.0.0.2", &addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // The 21st from that address is told why and closed.
+    let mut extra = connect_from("127.0.0.2", &addr).unwrap();
+    extra.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut r = String::new();
+    let _ = extra.read_to_string(&mut r);
+    assert!(r.starts_with("HTTP/1.1 503") && r.contains("connections from 127.0.0.2"), "{r}");
+    // Others are served.
+    assert_serving(&n, &cid, "with one address at its cap");
+    // Up to the total: two more addresses fill it, then everyone is told.
+    let mut more = Vec::new();
+    for a in ["127.0.0.3", "127.0.0.4"] {
+        for _ in 0..20 {
+            more.push(connect_from(a, &addr).unwrap());
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let get = format!("GET /ipfs/{cid} HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status_within(&addr, get.as_bytes(), Duration::from_secs(2)), Some(503));
+    drop(more);
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_serving(&n, &cid, "after the connections closed");
+}
+
+#[test]
+fn websocket_frames_follow_rfc6455() {
+    let (n, cid) = limited_node(|c| http_limit(c, "ws_max_message", 1 << 20));
+    let close_code = |s: &mut TcpStream| -> Option<u16> {
+        loop {
+            match ws_read(s) {
+                Some((0x8, p)) if p.len() >= 2 => return Some(u16::from_be_bytes([p[0], p[1]])),
+                Some((0x8, _)) | None => return None,
+                Some(_) => continue,
+            }
+        }
+    };
+    // A masked call works; a ping gets its pong.
+    let mut ws = ws_open(&n.addr());
+    let mut call = 1u32.to_be_bytes().to_vec();
+    call.extend_from_slice(b"Cs2\"Id\"z");
+    ws.write_all(&ws_frame(0x2, &call, true)).unwrap();
+    let (op, reply) = ws_read(&mut ws).unwrap();
+    assert_eq!((op, &reply[..4]), (0x2, &1u32.to_be_bytes()[..]));
+    ws.write_all(&ws_frame(0x9, b"hi", true)).unwrap();
+    assert_eq!(ws_read(&mut ws), Some((0xA, b"hi".to_vec())));
+    // Unmasked client frames: closed with 1002.
+    let mut ws = ws_open(&n.addr());
+    ws.write_all(&ws_frame(0x2, &call, false)).unwrap();
+    assert_eq!(close_code(&mut ws), Some(1002));
+    // A 70 KB ping: 1002 (control frames carry at most 125 bytes).
+    let mut ws = ws_open(&n.addr());
+    ws.write_all(&ws_frame(0x9, &vec![0u8; 70_000], true)).unwrap();
+    assert_eq!(close_code(&mut ws), Some(1002));
+    // A message over the limit: 1009, refused from its header.
+    let mut ws = ws_open(&n.addr());
+    let mut head = ws_frame(0x2, &[], true);
+    head[1] = 0x80 | 127;
+    head.truncate(2);
+    head.extend_from_slice(&(8u64 << 20).to_be_bytes());
+    head.extend_from_slice(&[1, 2, 3, 4]);
+    ws.write_all(&head).unwrap();
+    assert_eq!(close_code(&mut ws), Some(1009));
+    assert_serving(&n, &cid, "after bad WebSocket frames");
+}
+
+#[test]
+fn http_semantics_bearer_case_paths_below_files_and_latin1_headers() {
+    let n = Node::start();
+    let addr = n.addr();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f.txt");
+    std::fs::write(&f, b"file\n").unwrap();
+    let cid = n.add(&f);
+    let r = http(&addr, "GET", &format!("/ipfs/{cid}/a/b"), &[], b"");
+    assert_eq!(r.status, 404, "{}", r.text());
+    // The scheme of Authorization ignores case (RFC 9110 §11.1).
+    let token = n.token();
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let auth = format!("{scheme} {token}");
+        let r = http(&addr, "POST", "/api/MMCreate", &[("Authorization", auth.as_str())], b"[]");
+        assert_ne!(r.status, 401, "{scheme}: {}", r.text());
+    }
+    // A byte outside ASCII in a header value is answered, not a closed connection.
+    let raw = format!("GET /ipfs/{cid} HTTP/1.1\r\nHost: x\r\nX-Name: caf\u{e9}\r\nConnection: close\r\n\r\n");
+    let mut latin1: Vec<u8> = raw.chars().map(|c| c as u32 as u8).collect();
+    latin1.truncate(raw.chars().count());
+    assert_eq!(status_within(&addr, &latin1, Duration::from_secs(2)), Some(200));
+    // A chunked request body is refused with 411, not misread.
+    let chunked = b"POST /api/Id HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n";
+    assert_eq!(status_within(&addr, chunked, Duration::from_secs(2)), Some(411));
+}

@@ -41,11 +41,31 @@ pub struct Ctx<B> {
     limits: http::Limits,
     /// When set, the gateway fetches missing blocks from the network.
     net: Option<Arc<dyn crate::net_methods::NetHandle>>,
+    /// Gateway requests fetching from the network now.
+    fetches: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// A response body that holds one of the gateway's network-fetch slots until it is dropped.
+struct Slotted {
+    body: Box<dyn Read + Send>,
+    slots: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Read for Slotted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.body.read(buf)
+    }
+}
+
+impl Drop for Slotted {
+    fn drop(&mut self) {
+        self.slots.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 pub fn start<B: Backend>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg: ServerConfig) -> io::Result<Running> {
     let limits = cfg.limits.clone();
-    let ctx = Arc::new(Ctx { store, registry, token: cfg.token, limits: cfg.limits, net: cfg.net });
+    let ctx = Arc::new(Ctx { store, registry, token: cfg.token, limits: cfg.limits, net: cfg.net, fetches: Arc::default() });
     http::start(addr, ctx, limits)
 }
 
@@ -241,6 +261,9 @@ fn handle<B: Backend>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
                 Some(rest) => {
                     let greq = gateway_request(req, &rest, &raw_path, raw_query.as_deref(), &query);
                     match (&ctx.net, proto_core::cid::Cid::parse(rest.split('/').next().unwrap_or_default())) {
+                        (Some(net), Ok(root)) if !ctx.store.has_block(&root).unwrap_or(false) => {
+                            fetch_from_network(ctx, net, root, &greq)
+                        }
                         (Some(net), Ok(root)) => {
                             let f = Arc::new(crate::fetching::Fetching::new(ctx.store.clone(), net.clone(), root));
                             path_gateway::serve(&f, &greq)
@@ -296,6 +319,27 @@ fn handle<B: Backend>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
         _ => error_response(404, &format!("no such page: {raw_path}")),
     };
     Reply::Now(resp)
+}
+
+/// Serves a root this node lacks, holding one of `max_fetches` slots until the response body
+/// is done: waiting on the network must not take every worker.
+fn fetch_from_network<B: Backend>(
+    ctx: &Ctx<B>,
+    net: &Arc<dyn crate::net_methods::NetHandle>,
+    root: proto_core::cid::Cid,
+    greq: &GatewayRequest<'_>,
+) -> Resp {
+    use std::sync::atomic::Ordering;
+    let max = ctx.limits.max_fetches;
+    if ctx.fetches.fetch_add(1, Ordering::SeqCst) >= max {
+        ctx.fetches.fetch_sub(1, Ordering::SeqCst);
+        return error_response(503, &format!("the node is fetching {max} roots from the network already; try again shortly"))
+            .with_header(header("Retry-After", "2"));
+    }
+    let f = Arc::new(crate::fetching::Fetching::new(ctx.store.clone(), net.clone(), root));
+    let mut resp = path_gateway::serve(&f, greq);
+    resp.body = Box::new(Slotted { body: resp.body, slots: ctx.fetches.clone() });
+    resp
 }
 
 /// Largest hprose request body.

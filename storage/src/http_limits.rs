@@ -33,6 +33,8 @@ pub struct HttpLimits {
     pub ws_idle_timeout_ms: u64,
     /// Long polls (`PullMsg`) parked at once.
     pub max_parked: usize,
+    /// Gateway requests fetching a root this node lacks from the network at once (503 above).
+    pub max_fetches: usize,
     /// The decoded size of one request's arguments (hprose references count their copies).
     pub max_decoded_bytes: usize,
 }
@@ -58,6 +60,7 @@ impl Default for HttpLimits {
             ws_max_outbox: 32 << 20,
             ws_idle_timeout_ms: 600_000,
             max_parked: 4096,
+            max_fetches: 4,
             max_decoded_bytes: 32 << 20,
         }
     }
@@ -91,6 +94,7 @@ macro_rules! each_field {
             ws_max_outbox,
             ws_idle_timeout_ms,
             max_parked,
+            max_fetches,
             max_decoded_bytes
         )
     };

@@ -2,9 +2,11 @@
 //! into the same argument vectors as the JSON codec and call the same registry, so every method
 //! is callable both ways.
 
+mod limits;
 mod reader;
 mod writer;
 
+pub use limits::{decoded_size, HproseLimits, MAX_DECODED, MAX_DEPTH, NODE_COST};
 pub use reader::{HproseError, Reader};
 pub use writer::{write, write_str};
 
@@ -27,8 +29,15 @@ pub enum Request {
 /// Most calls one batch may carry.
 pub const MAX_CALLS: usize = 1024;
 
+/// Decodes a request within the default limits.
 pub fn parse_request(body: &[u8]) -> Result<Request, HproseError> {
-    let mut r = Reader::new(body);
+    parse_request_with(body, &HproseLimits::default())
+}
+
+/// Decodes a request within `limits`: all its calls together decode to at most
+/// `limits.max_decoded` bytes as [`decoded_size`] counts them, refused before that is allocated.
+pub fn parse_request_with(body: &[u8], limits: &HproseLimits) -> Result<Request, HproseError> {
+    let mut r = Reader::with_limits(body, limits);
     match r.peek() {
         Some(b'z') if body.len() == 1 => return Ok(Request::FunctionList),
         Some(b'C') => {}

@@ -212,6 +212,8 @@ impl<B: crate::Backend> Services<'_, B> {
         db: Option<std::sync::Arc<crate::redis::DbService>>,
         shutdown: impl Fn() + Send + Sync + 'static,
     ) -> std::io::Result<crate::server::Running> {
+        // The runtimes hand over the repo's path, not its config: read its "users" section.
+        let users = storage::repo::Repo::new(&self.info.repo).config().map_err(std::io::Error::other)?.users;
         let registry = crate::node_methods::registry(
             self.store.clone(),
             self.info,
@@ -219,6 +221,7 @@ impl<B: crate::Backend> Services<'_, B> {
             self.seed,
             self.entropy,
             db.clone(),
+            users,
             shutdown,
         );
         let registry = std::sync::Arc::new(registry);

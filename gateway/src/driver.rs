@@ -153,6 +153,8 @@ pub struct Services<'a, B: crate::Backend> {
     pub http_addr: &'a str,
     /// The HTTP server's limits (config.json `http`).
     pub http: storage::http_limits::HttpLimits,
+    /// Who may register accounts (config.json `users`).
+    pub users: storage::repo::UserSettings,
     pub entropy: fn() -> [u8; 32],
     /// The database store and its periodic flush interval.
     pub db: std::sync::Arc<storage::db::DbStore>,
@@ -213,6 +215,7 @@ impl<B: crate::Backend> Services<'_, B> {
         db: Option<std::sync::Arc<crate::redis::DbService>>,
         shutdown: impl Fn() + Send + Sync + 'static,
     ) -> std::io::Result<crate::server::Running> {
+        let users = self.users.clone();
         let registry = crate::node_methods::registry(
             self.store.clone(),
             self.info,
@@ -220,6 +223,7 @@ impl<B: crate::Backend> Services<'_, B> {
             self.seed,
             self.entropy,
             db.clone(),
+            users,
             shutdown,
         );
         let registry = std::sync::Arc::new(registry);

@@ -13,6 +13,7 @@ pub mod db_methods;
 pub mod db_repl;
 pub mod driver;
 pub mod fetching;
+pub mod hash_gate;
 pub mod hprose;
 pub mod http;
 pub mod import;

@@ -14,7 +14,8 @@ pub struct NodeInfo {
 }
 
 /// The full method table of a node: node methods, IPFS methods and, with a network, the
-/// swarm and DHT methods.
+/// swarm and DHT methods. `users` rations registrations and password hashing.
+#[allow(clippy::too_many_arguments)]
 pub fn registry<B: crate::Backend>(
     store: Arc<B>,
     info: NodeInfo,
@@ -22,10 +23,12 @@ pub fn registry<B: crate::Backend>(
     seed: [u8; 32],
     entropy: fn() -> [u8; 32],
     db: Option<Arc<crate::redis::DbService>>,
+    users: crate::session::UserSettings,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
-    let sessions = Arc::new(crate::session::Sessions::new(info.node_id.clone(), entropy).with_users(store.clone()));
+    let sessions = crate::session::Sessions::new(info.node_id.clone(), entropy).with_users(store.clone());
+    let sessions = Arc::new(sessions.with_settings(users));
     crate::session::register(&mut reg, sessions.clone());
     crate::session::register_sign(&mut reg, seed);
     reg.sessions = Some(sessions);

@@ -65,7 +65,8 @@ impl Drop for Slotted {
 
 pub fn start<B: Backend>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg: ServerConfig) -> io::Result<Running> {
     let limits = cfg.limits.clone();
-    let ctx = Arc::new(Ctx { store, registry, token: cfg.token, limits: cfg.limits, net: cfg.net, fetches: Arc::default() });
+    let ctx =
+        Arc::new(Ctx { store, registry, token: cfg.token, limits: cfg.limits, net: cfg.net, fetches: Arc::default() });
     http::start(addr, ctx, limits)
 }
 
@@ -333,8 +334,11 @@ fn fetch_from_network<B: Backend>(
     let max = ctx.limits.max_fetches;
     if ctx.fetches.fetch_add(1, Ordering::SeqCst) >= max {
         ctx.fetches.fetch_sub(1, Ordering::SeqCst);
-        return error_response(503, &format!("the node is fetching {max} roots from the network already; try again shortly"))
-            .with_header(header("Retry-After", "2"));
+        return error_response(
+            503,
+            &format!("the node is fetching {max} roots from the network already; try again shortly"),
+        )
+        .with_header(header("Retry-After", "2"));
     }
     let f = Arc::new(crate::fetching::Fetching::new(ctx.store.clone(), net.clone(), root));
     let mut resp = path_gateway::serve(&f, greq);

@@ -2,11 +2,15 @@
 //! `Logout(sid)`. A session id is 40 hex characters, lives in memory and expires after an hour
 //! without use. Calls may pass a session id as their first argument, as programs written for the
 //! original do; it is taken off before the method runs and decides what the call may change.
+//! `Register` and `Login(name, pass)` run argon2: registrations are rationed per source address
+//! and per node, and hashes run at most `max_concurrent_hashes` at once (docs/passports.md).
 
 use crate::api::{ApiError, Registry};
+use crate::hash_gate::HashGate;
 use proto_core::ppt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,6 +33,10 @@ pub struct Session {
 /// Recent login attempts: the whole node's, and each identity's.
 type Attempts = (VecDeque<Instant>, BTreeMap<String, VecDeque<Instant>>);
 
+pub use storage::repo::UserSettings;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
 pub struct Sessions {
     node_id: String,
     /// Where registered users live (name → id and argon2id password hash).
@@ -36,17 +44,44 @@ pub struct Sessions {
     map: Mutex<BTreeMap<String, Session>>,
     attempts: Mutex<Attempts>,
     entropy: Box<dyn Fn() -> [u8; 32] + Send + Sync>,
+    settings: UserSettings,
+    /// Registrations in the last hour: the whole node's, and each source's.
+    registrations: Mutex<Attempts>,
+    hashes: HashGate,
+    /// Held from the "name is free" check to the account's write.
+    accounts: Mutex<()>,
 }
 
 fn window(q: &mut VecDeque<Instant>, now: Instant, max: usize) -> bool {
-    while q.front().is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60)) {
-        q.pop_front();
-    }
+    expire(q, now, Duration::from_secs(60));
     if q.len() >= max {
         return false;
     }
     q.push_back(now);
     true
+}
+
+fn expire(q: &mut VecDeque<Instant>, now: Instant, age: Duration) {
+    while q.front().is_some_and(|t| now.duration_since(*t) > age) {
+        q.pop_front();
+    }
+}
+
+/// Whom registrations are counted against: an IPv4 address, an IPv6 /64 (one host gets a whole
+/// /64), or "local" for calls without an address.
+pub fn source(remote: Option<IpAddr>) -> String {
+    match remote.map(|ip| ip.to_canonical()) {
+        None => "local".into(),
+        Some(IpAddr::V4(a)) => a.to_string(),
+        Some(IpAddr::V6(a)) => {
+            let s = a.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError { status: 503, message: "the node is busy hashing passwords; try again".into() }
 }
 
 pub fn is_sid(s: &str) -> bool {
@@ -61,7 +96,23 @@ impl Sessions {
             map: Mutex::new(BTreeMap::new()),
             attempts: Mutex::new((VecDeque::new(), BTreeMap::new())),
             entropy: Box::new(entropy),
+            settings: UserSettings::default(),
+            registrations: Mutex::new((VecDeque::new(), BTreeMap::new())),
+            hashes: HashGate::new(UserSettings::default().max_concurrent_hashes),
+            accounts: Mutex::new(()),
         }
+    }
+
+    /// Who may register and how much hashing runs at once (config.json `"users"`).
+    pub fn with_settings(mut self, settings: UserSettings) -> Self {
+        self.hashes = HashGate::new(settings.max_concurrent_hashes);
+        self.settings = settings;
+        self
+    }
+
+    /// The cap on concurrent password hashes.
+    pub fn hash_gate(&self) -> &HashGate {
+        &self.hashes
     }
 
     /// Enables `Register` and `Login(name, pass)`, with accounts kept in `store`.
@@ -75,8 +126,11 @@ impl Sessions {
     }
 
     /// Makes an account; its id comes from a fresh key pair kept on the node.
-    fn register(&self, name: &str, pass: &str, email: &str) -> Result<Value, ApiError> {
+    fn register(&self, name: &str, pass: &str, email: &str, remote: Option<IpAddr>) -> Result<Value, ApiError> {
         use argon2::password_hash::{PasswordHasher, SaltString};
+        if !self.settings.registration {
+            return Err(ApiError { status: 403, message: "registration is turned off on this node".into() });
+        }
         if name.is_empty() || name.len() > 64 || name.contains(['/', '\0']) {
             return Err(ApiError::bad_request("a user name is 1 to 64 characters without '/'"));
         }
@@ -85,20 +139,73 @@ impl Sessions {
         }
         let key = format!("user/{name}");
         let users = self.users()?;
-        if users.kv_get(key.as_bytes()).map_err(ApiError::internal)?.is_some() {
-            return Err(ApiError::bad_request(format!("the user name {name} is taken")));
-        }
+        let taken = || -> Result<(), ApiError> {
+            match users.kv_get(key.as_bytes()).map_err(ApiError::internal)? {
+                Some(_) => Err(ApiError::bad_request(format!("the user name {name} is taken"))),
+                None => Ok(()),
+            }
+        };
+        taken()?;
+        let booked = self.book_registration(remote)?;
+        let Some(slot) = self.hashes.acquire(Duration::from_millis(self.settings.hash_wait_ms)) else {
+            self.unbook_registration(booked);
+            return Err(busy());
+        };
         let salt = SaltString::encode_b64(&(self.entropy)()[..16]).map_err(|e| ApiError::internal(e.to_string()))?;
         let hash = argon2::Argon2::default()
             .hash_password(pass.as_bytes(), &salt)
             .map_err(|e| ApiError::internal(e.to_string()))?
             .to_string();
+        drop(slot);
         let id = proto_core::identity::Identity::from_seed((self.entropy)());
         let uid = id.node_id().to_string();
         let seed: String = id.seed().iter().map(|b| format!("{b:02x}")).collect();
         let rec = json!({"uid": uid, "hash": hash, "email": email, "seed": seed});
+        // Two registrations of one name may hash at once: only the first to get here writes.
+        let _write = self.accounts.lock().map_err(|_| ApiError::internal("account table poisoned"))?;
+        taken()?;
         users.kv_put(key.as_bytes(), Some(rec.to_string().as_bytes())).map_err(ApiError::internal)?;
         Ok(Value::String(uid))
+    }
+
+    /// Counts a registration against its source's and the node's hourly allowance.
+    fn book_registration(&self, remote: Option<IpAddr>) -> Result<(String, Instant), ApiError> {
+        let (now, from) = (Instant::now(), source(remote));
+        let mut r = self.registrations.lock().map_err(|_| ApiError::internal("registration table poisoned"))?;
+        expire(&mut r.0, now, HOUR);
+        if r.1.len() > 1000 {
+            r.1.retain(|_, q| {
+                expire(q, now, HOUR);
+                !q.is_empty()
+            });
+        }
+        let per = r.1.entry(from.clone()).or_default();
+        expire(per, now, HOUR);
+        let too_many =
+            |m: &str| ApiError { status: 429, message: format!("too many registrations {m}; try again later") };
+        if per.len() >= self.settings.registers_per_source_per_hour {
+            return Err(too_many("from this address"));
+        }
+        if r.0.len() >= self.settings.registers_per_node_per_hour {
+            return Err(too_many("on this node"));
+        }
+        r.0.push_back(now);
+        r.1.entry(from.clone()).or_default().push_back(now);
+        Ok((from, now))
+    }
+
+    /// Gives back a booking whose registration never ran (no hashing slot came free).
+    fn unbook_registration(&self, (from, at): (String, Instant)) {
+        if let Ok(mut r) = self.registrations.lock() {
+            if let Some(i) = r.0.iter().rposition(|t| *t == at) {
+                r.0.remove(i);
+            }
+            if let Some(q) = r.1.get_mut(&from) {
+                if let Some(i) = q.iter().rposition(|t| *t == at) {
+                    q.remove(i);
+                }
+            }
+        }
     }
 
     fn login_name(&self, name: &str, pass: &str) -> Result<Value, ApiError> {
@@ -112,7 +219,9 @@ impl Sessions {
         let hash = rec.get("hash").and_then(Value::as_str).ok_or_else(refused)?;
         let parsed =
             PasswordHash::new(hash).map_err(|_| ApiError::internal("a stored password hash does not decode"))?;
+        let slot = self.hashes.acquire(Duration::from_millis(self.settings.hash_wait_ms)).ok_or_else(busy)?;
         argon2::Argon2::default().verify_password(pass.as_bytes(), &parsed).map_err(|_| refused())?;
+        drop(slot);
         let uid = rec.get("uid").and_then(Value::as_str).unwrap_or_default().to_string();
         let sid = self.open(uid.clone(), false)?;
         Ok(json!({"Sid": sid, "Uid": uid}))
@@ -210,9 +319,9 @@ pub fn register(reg: &mut Registry, sessions: Arc<Sessions>) {
             let m: Value = serde_json::from_str(&arg(0))
                 .map_err(|_| ApiError::bad_request("Register takes (name, pass, email) or one JSON map"))?;
             let f = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-            return s.register(&f("name"), &f("pass"), &f("email"));
+            return s.register(&f("name"), &f("pass"), &f("email"), call.remote);
         }
-        s.register(&arg(0), &arg(1), &arg(2))
+        s.register(&arg(0), &arg(1), &arg(2), call.remote)
     });
     let s = sessions.clone();
     reg.register("LoginWithPPT", false, move |call| s.login_ppt(call.str_arg(0, "passport")?));

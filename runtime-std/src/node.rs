@@ -45,6 +45,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         token: opened.token,
         http_addr: &addr,
         http: opened.config.http.clone(),
+        users: opened.config.users.clone(),
         entropy,
         db: Arc::new(opened.db),
         db_sync_interval_ms: opened.config.db.sync_interval_ms,

@@ -48,6 +48,71 @@ pub struct Config {
     pub db: DbSettings,
     /// The HTTP server's limits (`"http": {…}`).
     pub http: crate::http_limits::HttpLimits,
+    /// Accounts made on this node (`"users": {…}`; absent fields keep defaults).
+    pub users: UserSettings,
+}
+
+/// Who may make an account with `Register`, and how much argon2 hashing the node does at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSettings {
+    /// `false`: `Register` is refused (403).
+    pub registration: bool,
+    /// Registrations accepted per source address (an IPv6 /64) in any hour (429 beyond).
+    pub registers_per_source_per_hour: usize,
+    /// Registrations accepted on the whole node in any hour (429 beyond).
+    pub registers_per_node_per_hour: usize,
+    /// Password hashes (`Register`, `Login(name, pass)`) running at once on the node.
+    pub max_concurrent_hashes: usize,
+    /// How long a call waits for a free hashing slot before it is refused (503).
+    pub hash_wait_ms: u64,
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        UserSettings {
+            registration: true,
+            registers_per_source_per_hour: 10,
+            registers_per_node_per_hour: 200,
+            max_concurrent_hashes: 2,
+            hash_wait_ms: 2000,
+        }
+    }
+}
+
+impl UserSettings {
+    fn to_json(&self) -> Value {
+        json!({
+            "registration": self.registration,
+            "registers_per_source_per_hour": self.registers_per_source_per_hour,
+            "registers_per_node_per_hour": self.registers_per_node_per_hour,
+            "max_concurrent_hashes": self.max_concurrent_hashes,
+            "hash_wait_ms": self.hash_wait_ms,
+        })
+    }
+
+    fn from_json(o: &Value) -> Result<Self, String> {
+        let mut u = UserSettings::default();
+        if let Some(x) = o.get("registration") {
+            u.registration = x.as_bool().ok_or("users.registration must be true or false")?;
+        }
+        let positive = |k: &str, d: usize| -> Result<usize, String> {
+            match o.get(k) {
+                None => Ok(d),
+                Some(x) => x
+                    .as_u64()
+                    .filter(|v| *v > 0)
+                    .and_then(|v| usize::try_from(v).ok())
+                    .ok_or(format!("users.{k} must be a positive number")),
+            }
+        };
+        u.registers_per_source_per_hour = positive("registers_per_source_per_hour", u.registers_per_source_per_hour)?;
+        u.registers_per_node_per_hour = positive("registers_per_node_per_hour", u.registers_per_node_per_hour)?;
+        u.max_concurrent_hashes = positive("max_concurrent_hashes", u.max_concurrent_hashes)?;
+        if let Some(x) = o.get("hash_wait_ms") {
+            u.hash_wait_ms = x.as_u64().ok_or("users.hash_wait_ms must be a number of milliseconds")?;
+        }
+        Ok(u)
+    }
 }
 
 /// How the database store commits (see storage::db).
@@ -114,6 +179,7 @@ impl Default for Config {
             resp_addr: DEFAULT_RESP_ADDR.into(),
             db: DbSettings::default(),
             http: Default::default(),
+            users: UserSettings::default(),
         }
     }
 }
@@ -151,6 +217,7 @@ impl Config {
             "resp_addr": self.resp_addr,
             "db": {"durability": self.db.durability.name(), "sync_interval_ms": self.db.sync_interval_ms},
             "http": self.http.to_json(),
+            "users": self.users.to_json(),
         })
     }
 
@@ -206,7 +273,12 @@ impl Config {
             }
         }
         let http = crate::http_limits::HttpLimits::from_json(v.get("http"))?;
-        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db, http })
+        let users = match v.get("users") {
+            None => UserSettings::default(),
+            Some(o) if o.is_object() => UserSettings::from_json(o)?,
+            Some(_) => return Err("users must be an object like {\"registration\": false}".into()),
+        };
+        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db, http, users })
     }
 }
 
@@ -438,6 +510,7 @@ mod tests {
             resp_addr: "".into(),
             db: DbSettings { durability: crate::db::Durability::Always, sync_interval_ms: 50 },
             http: Default::default(),
+            users: UserSettings::default(),
         };
         c.network.max_conns = 17;
         c.http.max_conns_per_ip = 9;
@@ -450,5 +523,47 @@ mod tests {
         assert!(repo.config().unwrap_err().to_string().contains("network.keepalive_ms"));
         fs::write(repo.config_path(), "{\"db\": {\"durability\": \"never\"}}").unwrap();
         assert!(repo.config().unwrap_err().to_string().contains("db.durability"));
+    }
+
+    #[test]
+    fn user_settings_default_round_trip_and_reject_junk() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        let d = repo.config().unwrap().users;
+        assert_eq!((d.registration, d.registers_per_source_per_hour, d.registers_per_node_per_hour), (true, 10, 200));
+        assert_eq!((d.max_concurrent_hashes, d.hash_wait_ms), (2, 2000));
+        // A written config names every field; a partial one keeps the defaults of the others.
+        repo.write_config(&Config::default()).unwrap();
+        let text = fs::read_to_string(repo.config_path()).unwrap();
+        for k in ["registration", "registers_per_source_per_hour", "registers_per_node_per_hour"] {
+            assert!(text.contains(&format!("\"{k}\"")), "{k} missing from {text}");
+        }
+        fs::write(repo.config_path(), r#"{"users": {"registration": false, "hash_wait_ms": 0}}"#).unwrap();
+        let u = repo.config().unwrap().users;
+        assert!(!u.registration);
+        assert_eq!((u.hash_wait_ms, u.registers_per_source_per_hour, u.max_concurrent_hashes), (0, 10, 2));
+        let c = Config {
+            users: UserSettings {
+                registration: false,
+                registers_per_source_per_hour: 3,
+                registers_per_node_per_hour: 7,
+                max_concurrent_hashes: 1,
+                hash_wait_ms: 250,
+            },
+            ..Config::default()
+        };
+        repo.write_config(&c).unwrap();
+        assert_eq!(repo.config().unwrap(), c);
+        for (bad, field) in [
+            (r#"{"users": {"registration": "no"}}"#, "users.registration"),
+            (r#"{"users": {"max_concurrent_hashes": 0}}"#, "users.max_concurrent_hashes"),
+            (r#"{"users": {"registers_per_node_per_hour": -1}}"#, "users.registers_per_node_per_hour"),
+            (r#"{"users": {"hash_wait_ms": "2s"}}"#, "users.hash_wait_ms"),
+            (r#"{"users": true}"#, "users must be an object"),
+        ] {
+            fs::write(repo.config_path(), bad).unwrap();
+            let e = repo.config().unwrap_err().to_string();
+            assert!(e.contains(field), "{bad}: {e}");
+        }
     }
 }

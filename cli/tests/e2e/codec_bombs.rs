@@ -134,10 +134,10 @@ fn illegal_websocket_frames_close_with_their_code() {
     s.write_all(&masked(0x89, &vec![0; 70_000])[..20]).unwrap();
     let (first, p) = read_frame(&mut s);
     assert_eq!((first, close_code(&p)), (0x88, 1002));
-    // A message over 1 MiB announced: 1009 before its payload is sent.
+    // A message over the 16 MiB limit announced: 1009 before its payload is sent.
     let mut s = ws(&node);
     let mut head = vec![0x82, 0xff];
-    head.extend_from_slice(&(8u64 << 20).to_be_bytes());
+    head.extend_from_slice(&(32u64 << 20).to_be_bytes());
     s.write_all(&head).unwrap();
     let (first, p) = read_frame(&mut s);
     assert_eq!((first, close_code(&p)), (0x88, 1009));

@@ -474,6 +474,18 @@ impl Loop {
                         }
                     }
                     let eof = c.eof;
+                    // What a WebSocket holds beyond a small message counts against the node's
+                    // buffer budget like a request body; past it the connection is told to come
+                    // back later.
+                    let held = ws.decoder.buffered() + ws.queued.iter().map(Vec::len).sum::<usize>();
+                    let held = if held > SMALL_BODY { held } else { 0 };
+                    self.buffered = self.buffered - c.reserved + held;
+                    c.reserved = held;
+                    if held > 0 && self.buffered > self.limits.max_buffered_bytes {
+                        out.extend(crate::ws::close_frame(1013, "the node is busy; try again later"));
+                        ws.closing = true;
+                        close = true;
+                    }
                     if !out.is_empty() {
                         c.queue_output(&out, now);
                     }
@@ -696,6 +708,11 @@ impl Loop {
             ws.inflight = ws.inflight.saturating_sub(1);
         }
         let more = !ws.queued.is_empty();
+        // A message that went to a worker no longer counts against the buffer budget.
+        let held = ws.decoder.buffered() + ws.queued.iter().map(Vec::len).sum::<usize>();
+        let held = if held > SMALL_BODY { held } else { 0 };
+        self.buffered = self.buffered - c.reserved + held;
+        c.reserved = held;
         if let Some(r) = reply {
             let frame = crate::ws::encode(0x2, &r);
             c.queue_output(&frame, now);

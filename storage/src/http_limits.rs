@@ -140,9 +140,7 @@ mod tests {
 
     #[test]
     fn limits_round_trip_and_refuse_junk() {
-        let mut l = HttpLimits::default();
-        l.max_conns_per_ip = 3;
-        l.head_timeout_ms = 250;
+        let l = HttpLimits { max_conns_per_ip: 3, head_timeout_ms: 250, ..Default::default() };
         assert_eq!(HttpLimits::from_json(Some(&l.to_json())).unwrap(), l);
         let partial = json!({"workers": 2});
         assert_eq!(HttpLimits::from_json(Some(&partial)).unwrap().workers, 2);

@@ -35,6 +35,14 @@ pub struct HttpLimits {
     pub max_parked: usize,
     /// Gateway requests fetching a root this node lacks from the network at once (503 above).
     pub max_fetches: usize,
+    /// A response still going out after this long (a slow reader, a big file) moves from its
+    /// worker to a drain thread, of which there are at most `max_draining` (and
+    /// `max_draining_per_ip` for one address); a drained response slower than `min_send_rate`
+    /// bytes/s once `write_timeout_ms` has passed is cut off.
+    pub handoff_ms: u64,
+    pub max_draining: usize,
+    pub max_draining_per_ip: usize,
+    pub min_send_rate: u64,
     /// The decoded size of one request's arguments (hprose references count their copies).
     pub max_decoded_bytes: usize,
 }
@@ -61,6 +69,10 @@ impl Default for HttpLimits {
             ws_idle_timeout_ms: 600_000,
             max_parked: 4096,
             max_fetches: 4,
+            handoff_ms: 200,
+            max_draining: 256,
+            max_draining_per_ip: 16,
+            min_send_rate: 1024,
             max_decoded_bytes: 32 << 20,
         }
     }
@@ -95,6 +107,10 @@ macro_rules! each_field {
             ws_idle_timeout_ms,
             max_parked,
             max_fetches,
+            handoff_ms,
+            max_draining,
+            max_draining_per_ip,
+            min_send_rate,
             max_decoded_bytes
         )
     };

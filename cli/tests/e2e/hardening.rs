@@ -280,3 +280,40 @@ fn http_semantics_bearer_case_paths_below_files_and_latin1_headers() {
     let chunked = b"POST /api/Id HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n";
     assert_eq!(status_within(&addr, chunked, Duration::from_secs(2)), Some(411));
 }
+
+#[test]
+fn slow_readers_are_drained_off_the_workers_and_cut_off() {
+    let (n, cid) = limited_node(|c| {
+        http_limit(c, "workers", 2);
+        http_limit(c, "write_timeout_ms", 2000);
+    });
+    let addr = n.addr();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    let data = crate::harness::bytes(16 << 20, 5);
+    std::fs::write(&big, &data).unwrap();
+    let big_cid = n.add(&big);
+    // Twelve clients ask for 16 MiB and read nothing: each fills its socket buffers and stalls.
+    let get = format!("GET /ipfs/{big_cid} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut slow = Vec::new();
+    for i in 0..12 {
+        let mut s = connect_from(&format!("127.0.0.{}", 2 + i % 3), &addr).unwrap();
+        s.write_all(get.as_bytes()).unwrap();
+        slow.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_serving(&n, &cid, "with twelve slow readers on two workers");
+    // A client that reads gets the whole file meanwhile.
+    let r = http(&addr, "GET", &format!("/ipfs/{big_cid}"), &[], b"");
+    assert_eq!((r.status, r.body.len()), (200, data.len()));
+    assert!(r.body == data);
+    // The slow ones are cut off once they have stalled past the write timeout.
+    std::thread::sleep(Duration::from_millis(3500));
+    for mut s in slow {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = Vec::new();
+        let ended = s.read_to_end(&mut got).is_ok() || got.len() < data.len();
+        assert!(ended && got.len() < data.len(), "a stalled reader got {} bytes and was not cut off", got.len());
+    }
+    assert_serving(&n, &cid, "after the slow readers");
+}

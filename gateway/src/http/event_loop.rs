@@ -76,6 +76,7 @@ pub fn start(addr: &str, service: Arc<dyn Service>, limits: Limits) -> io::Resul
         done: done_tx,
         wake: poller.clone(),
         parker,
+        drains: Arc::default(),
     });
     let jobs = Arc::new(Mutex::new(job_rx));
     let mut threads = Vec::new();
@@ -579,20 +580,36 @@ impl Loop {
         Ok(())
     }
 
-    /// Hands waiting jobs to idle workers: oldest first, skipping addresses at their cap.
+    /// The next waiting job to run: of the addresses with the fewest jobs running (and under
+    /// their cap), the oldest. A client that already has workers waits behind one that has none.
+    fn next_waiting(&self) -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        for (i, key) in self.waiting.iter().enumerate() {
+            let Some(c) = self.conns.get(key) else { return Some(i) };
+            let running = self.inflight_ip.get(&c.ip()).copied().unwrap_or(0);
+            if running >= self.limits.max_inflight_per_ip {
+                continue;
+            }
+            if best.is_none_or(|(_, r)| running < r) {
+                best = Some((i, running));
+                if running == 0 {
+                    break;
+                }
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    /// Hands waiting jobs to idle workers, fairly across addresses (`next_waiting`).
     fn pump(&mut self) {
-        let mut i = 0;
-        while self.idle_workers > 0 && i < self.waiting.len() {
+        while self.idle_workers > 0 {
+            let Some(i) = self.next_waiting() else { return };
             let key = self.waiting[i];
             let Some(c) = self.conns.get_mut(&key) else {
                 self.waiting.remove(i);
                 continue;
             };
             let ip = c.ip();
-            if self.inflight_ip.get(&ip).copied().unwrap_or(0) >= self.limits.max_inflight_per_ip {
-                i += 1;
-                continue;
-            }
             let job = match &mut c.phase {
                 Phase::Ready(_) => {
                     let Phase::Ready(ready) = std::mem::replace(&mut c.phase, Phase::Busy) else { unreachable!() };
@@ -609,7 +626,8 @@ impl Loop {
                 }
                 Phase::WebSocket(ws) => {
                     if ws.inflight >= self.limits.ws_max_inflight {
-                        i += 1;
+                        // It waits again when one of its calls is answered (`ws_reply`).
+                        self.waiting.remove(i);
                         continue;
                     }
                     let Some(msg) = ws.queued.pop_front() else {
@@ -652,9 +670,16 @@ impl Loop {
 
     fn finished(&mut self, d: Done, now: Instant) {
         match d {
-            Done::Http { key, stream, after } => {
+            Done::HandedOff { key } => {
                 let ip = self.conns.get(&key).map(Conn::ip);
                 self.worker_free(ip);
+                self.release(key);
+            }
+            Done::Http { key, stream, after, worker } => {
+                if worker {
+                    let ip = self.conns.get(&key).map(Conn::ip);
+                    self.worker_free(ip);
+                }
                 self.release(key);
                 let Some(stream) = stream.filter(|s| s.set_nonblocking(true).is_ok()) else {
                     return self.close(key);

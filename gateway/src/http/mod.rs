@@ -6,12 +6,14 @@
 //! "HTTP server").
 
 mod conn;
+mod drain;
 mod event_loop;
 pub mod head;
 mod parker;
 mod pool;
 pub mod request;
 pub mod response;
+mod sending;
 
 pub use event_loop::{start, Running};
 pub use head::{Head, HeadLimits};

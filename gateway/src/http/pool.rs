@@ -18,8 +18,11 @@ pub(crate) enum Job {
 
 /// What comes back to the event loop.
 pub(crate) enum Done {
-    /// A worker finished a request (and is free). `stream` is `None` when it was closed.
-    Http { key: usize, stream: Option<TcpStream>, after: After },
+    /// A request is finished (by a worker, which is free now, or by a drain thread:
+    /// `worker` false). `stream` is `None` when it was closed.
+    Http { key: usize, stream: Option<TcpStream>, after: After, worker: bool },
+    /// A worker handed its response to a drain thread and is free; the connection stays busy.
+    HandedOff { key: usize },
     /// A worker finished a WebSocket message (and is free).
     Ws { key: usize, reply: Option<Vec<u8>> },
     /// A parked HTTP call's response.
@@ -41,6 +44,7 @@ pub(crate) struct Ctx {
     pub done: Sender<Done>,
     pub wake: Arc<polling::Poller>,
     pub parker: Parker,
+    pub drains: Arc<super::drain::Drains>,
 }
 
 impl Ctx {
@@ -70,7 +74,7 @@ fn http(ctx: &Ctx, key: usize, stream: TcpStream, remote: SocketAddr, ready: Rea
         && stream.set_read_timeout(Some(Duration::from_millis(l.body_timeout_ms))).is_ok()
         && stream.set_write_timeout(Some(Duration::from_millis(l.write_timeout_ms))).is_ok();
     if !blocking {
-        return ctx.send(Done::Http { key, stream: None, after: After::Close });
+        return ctx.send(Done::Http { key, stream: None, after: After::Close, worker: true });
     }
     let (head, body, mut writer) = match ready {
         Ready::Buffered { head, body } => (head, Body::Buffered(Cursor::new(body)), Some(stream)),
@@ -92,7 +96,7 @@ fn http(ctx: &Ctx, key: usize, stream: TcpStream, remote: SocketAddr, ready: Rea
     let mut req = Request { head, remote, body };
     let reply = ctx.service.call(&mut req);
     // The socket, and whether the body was read to its end (else the connection cannot go on).
-    let (mut stream, whole) = match req.body {
+    let (stream, whole) = match req.body {
         Body::Buffered(_) => (writer.take().expect("buffered requests keep their socket here"), true),
         Body::Stream(sb) => {
             let whole = sb.remaining == 0 && sb.prefix.position() as usize == sb.prefix.get_ref().len();
@@ -102,15 +106,11 @@ fn http(ctx: &Ctx, key: usize, stream: TcpStream, remote: SocketAddr, ready: Rea
     let keep = keep && whole;
     match reply {
         Reply::Now(resp) => {
-            let after = match resp.write_to(&mut stream, http11, head_only, keep) {
-                Ok(true) => After::KeepAlive,
-                _ => After::Close,
-            };
-            let stream = matches!(after, After::KeepAlive).then_some(stream);
-            ctx.send(Done::Http { key, stream, after });
+            let sending = super::sending::Sending::new(resp, http11, head_only, keep);
+            respond(ctx, key, remote, stream, sending);
         }
         Reply::Later(park, finish) => {
-            ctx.send(Done::Http { key, stream: Some(stream), after: After::Parked });
+            ctx.send(Done::Http { key, stream: Some(stream), after: After::Parked, worker: true });
             let (done, wake) = (ctx.done.clone(), ctx.wake.clone());
             ctx.parker.park(
                 park,
@@ -120,6 +120,39 @@ fn http(ctx: &Ctx, key: usize, stream: TcpStream, remote: SocketAddr, ready: Rea
                     let _ = wake.notify();
                 }),
             );
+        }
+    }
+}
+
+/// Writes a response; one still going out after `handoff_ms` moves to a drain thread.
+fn respond(ctx: &Ctx, key: usize, remote: SocketAddr, mut stream: TcpStream, mut sending: super::sending::Sending) {
+    use super::sending::Pumped;
+    let l = &ctx.limits;
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(l.handoff_ms.min(l.write_timeout_ms))));
+    let deadline = std::time::Instant::now() + Duration::from_millis(l.handoff_ms);
+    let mut may_hand_off = true;
+    loop {
+        let until = may_hand_off.then_some(deadline);
+        match sending.pump(&mut stream, until) {
+            Ok(Pumped::Done) => {
+                let keep = sending.keep_alive();
+                let after = if keep { After::KeepAlive } else { After::Close };
+                return ctx.send(Done::Http { key, stream: keep.then_some(stream), after, worker: true });
+            }
+            Ok(_) if may_hand_off => {
+                let (done, wake) = (ctx.done.clone(), ctx.wake.clone());
+                match super::drain::hand_off(&ctx.drains, l, key, remote.ip(), stream, sending, done, wake) {
+                    Ok(()) => return ctx.send(Done::HandedOff { key }),
+                    // Every drain thread is busy: this worker goes on writing.
+                    Err((s, snd)) => {
+                        stream = s;
+                        sending = snd;
+                        may_hand_off = false;
+                    }
+                }
+            }
+            Ok(_) if sending.last_progress.elapsed() < Duration::from_millis(l.write_timeout_ms) => {}
+            _ => return ctx.send(Done::Http { key, stream: None, after: After::Close, worker: true }),
         }
     }
 }

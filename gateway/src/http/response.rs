@@ -69,7 +69,7 @@ impl Resp {
     }
 
     /// The status line and fields. `keep_alive` false adds `Connection: close`.
-    fn head_bytes(&self, http11: bool, keep_alive: bool, chunked: bool) -> Vec<u8> {
+    pub(crate) fn head_bytes(&self, http11: bool, keep_alive: bool, chunked: bool) -> Vec<u8> {
         let mut h = Vec::with_capacity(256);
         let version = if http11 { "HTTP/1.1" } else { "HTTP/1.0" };
         let _ = write!(h, "{version} {} {}\r\n", self.status, reason(self.status));
@@ -97,60 +97,16 @@ impl Resp {
         h
     }
 
-    /// Writes the response. `head_only` for HEAD requests. Returns whether the connection can
-    /// carry another request (the body went out whole and framed).
-    pub fn write_to(mut self, w: &mut dyn Write, http11: bool, head_only: bool, keep_alive: bool) -> io::Result<bool> {
-        let chunked = self.len.is_none() && http11;
-        // An unknown length on HTTP/1.0 is delimited by closing the connection.
-        let keep_alive = keep_alive && (self.len.is_some() || chunked || head_only || self.bodiless());
-        let head = self.head_bytes(http11, keep_alive, chunked);
-        if head_only || self.bodiless() {
-            w.write_all(&head)?;
-            w.flush()?;
-            return Ok(keep_alive);
-        }
-        let mut buf = vec![0u8; SEND_BUFFER.min(self.len.map_or(SEND_BUFFER, |l| (l as usize).max(1)))];
-        let mut first = Some(head);
-        let mut sent = 0u64;
+    /// Writes the whole response. `head_only` for HEAD requests. Returns whether the
+    /// connection can carry another request (the body went out whole and framed).
+    pub fn write_to(self, w: &mut dyn Write, http11: bool, head_only: bool, keep_alive: bool) -> io::Result<bool> {
+        let mut s = super::sending::Sending::new(self, http11, head_only, keep_alive);
         loop {
-            let n = read_full(&mut self.body, &mut buf)?;
-            if let Some(max) = self.len {
-                if sent + n as u64 > max {
-                    return Err(io::Error::other("a response body is longer than its Content-Length"));
-                }
-            }
-            let mut out = first.take().unwrap_or_default();
-            if n > 0 {
-                if chunked {
-                    let _ = write!(out, "{n:x}\r\n");
-                }
-                if out.is_empty() {
-                    w.write_all(&buf[..n])?;
-                } else {
-                    // The head goes out with the first piece of the body: one send for small replies.
-                    out.extend_from_slice(&buf[..n]);
-                    w.write_all(&out)?;
-                }
-                if chunked {
-                    w.write_all(b"\r\n")?;
-                }
-                sent += n as u64;
-            } else {
-                if chunked {
-                    out.extend_from_slice(b"0\r\n\r\n");
-                }
-                if !out.is_empty() {
-                    w.write_all(&out)?;
-                }
-                break;
+            match s.pump(w, None)? {
+                super::sending::Pumped::Done => return Ok(s.keep_alive()),
+                _ => return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")),
             }
         }
-        w.flush()?;
-        if self.len.is_some_and(|l| l != sent) {
-            // The peer cannot frame what follows; it learns of the error by the close.
-            return Ok(false);
-        }
-        Ok(keep_alive)
     }
 
     /// The whole response as bytes (small replies written by the event loop).
@@ -161,23 +117,6 @@ impl Resp {
             Err(_) => (out, false),
         }
     }
-}
-
-/// The largest piece of a body written at once: one block of a file.
-const SEND_BUFFER: usize = 256 << 10;
-
-/// Reads until `buf` is full or the reader ends.
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 pub fn reason(status: u16) -> &'static str {

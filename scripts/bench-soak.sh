@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 RUN=${SECONDS_PER_RUN:-20}
 HONEST=${HONEST:-200}
 HOSTILE=${HOSTILE:-500}
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 cargo build --release -q -p cli
 cargo build --release -q -p cli --example http_soak
 B=$PWD/target/release/leither
@@ -19,7 +19,7 @@ cleanup() { for r in "$W"/n*; do [ -d "$r" ] && $B --repo "$r" stop >/dev/null 2
 trap cleanup EXIT
 api_of() { python3 -c "import json;print(json.load(open('$1/daemon.json'))['api'].split('//')[1])"; }
 start_node() { # dir [bootstrap]
-  $B --repo "$1" init -p 0 --peer-port 0 --listen 127.0.0.1 --resp-addr "" >/dev/null
+  $B --repo "$1" init -p 0 --peer-port 0 --listen 127.0.0.1 --resp-addr off >/dev/null
   if [ -n "${2:-}" ]; then $B --repo "$1" run -b "$2" > "$1.log" 2>&1 & else $B --repo "$1" run > "$1.log" 2>&1 & fi
   for _ in $(seq 200); do grep -q "API and gateway" "$1.log" 2>/dev/null && break; sleep 0.05; done
 }

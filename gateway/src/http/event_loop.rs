@@ -104,6 +104,7 @@ pub fn start(addr: &str, service: Arc<dyn Service>, limits: Limits) -> io::Resul
         jobs: job_tx,
         done: done_rx,
         stop: stop.clone(),
+        scratch: vec![0; READ_CHUNK],
     };
     let ctx_for_stop = ctx;
     let main = std::thread::Builder::new().name("http-loop".into()).spawn(move || {
@@ -138,6 +139,8 @@ struct Loop {
     jobs: Sender<Job>,
     done: Receiver<Done>,
     stop: Arc<AtomicBool>,
+    /// Where reads land before they are appended to a connection's buffer.
+    scratch: Vec<u8>,
 }
 
 impl Loop {
@@ -327,14 +330,25 @@ impl Loop {
             return;
         }
         let old = c.buf.len();
-        c.buf.resize(old + room, 0);
-        match s.read(&mut c.buf[old..]) {
+        // A body reads into its buffer (sized once for the whole body); anything else through
+        // the loop's scratch buffer, so an idle or slow connection holds only what it sent.
+        let got = if matches!(c.phase, Phase::Body { .. }) {
+            c.buf.resize(old + room, 0);
+            let r = s.read(&mut c.buf[old..]);
+            c.buf.truncate(old + *r.as_ref().unwrap_or(&0));
+            r
+        } else {
+            let r = s.read(&mut self.scratch[..room]);
+            if let Ok(n) = r {
+                c.buf.extend_from_slice(&self.scratch[..n]);
+            }
+            r
+        };
+        match got {
             Ok(0) => {
-                c.buf.truncate(old);
                 c.eof = true;
             }
-            Ok(n) => {
-                c.buf.truncate(old + n);
+            Ok(_) => {
                 if matches!(c.phase, Phase::Head) && old == 0 && c.scanned == 0 {
                     // A new request started: its head must arrive within the head timeout.
                     let d = now + Duration::from_millis(self.limits.head_timeout_ms);
@@ -344,9 +358,8 @@ impl Loop {
                     c.deadline = Some(now + Duration::from_millis(self.limits.ws_idle_timeout_ms));
                 }
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => c.buf.truncate(old),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
             Err(_) => {
-                c.buf.truncate(old);
                 c.eof = true;
             }
         }

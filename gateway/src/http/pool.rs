@@ -143,7 +143,9 @@ fn respond(ctx: &Ctx, key: usize, remote: SocketAddr, mut stream: TcpStream, mut
                 let (done, wake) = (ctx.done.clone(), ctx.wake.clone());
                 match super::drain::hand_off(&ctx.drains, l, key, remote.ip(), stream, sending, done, wake) {
                     Ok(()) => return ctx.send(Done::HandedOff { key }),
-                    // Every drain thread is busy: this worker goes on writing.
+                    // Every drain thread this client may have is busy: this worker goes on
+                    // writing while the client keeps reading, and lets go of it at its first
+                    // stall (a worker never waits on a reader that stopped).
                     Err((s, snd)) => {
                         stream = s;
                         sending = snd;
@@ -151,7 +153,7 @@ fn respond(ctx: &Ctx, key: usize, remote: SocketAddr, mut stream: TcpStream, mut
                     }
                 }
             }
-            Ok(_) if sending.last_progress.elapsed() < Duration::from_millis(l.write_timeout_ms) => {}
+            Ok(Pumped::Paused) => {}
             _ => return ctx.send(Done::Http { key, stream: None, after: After::Close, worker: true }),
         }
     }

@@ -198,8 +198,14 @@ impl Loop {
             };
             let input = match ev {
                 Ev::Accepted(conn, stream, peer) => {
-                    self.open(ex, conn, stream);
-                    Input::Accepted { conn, remote: Addr(Multiaddr::from_socket(peer).as_bytes().to_vec()) }
+                    // The core decides first; a refused stream is dropped (closed) here, before
+                    // any task is spent on it.
+                    let remote = Addr(Multiaddr::from_socket(peer).as_bytes().to_vec());
+                    self.core.handle_input(t, Input::Accepted { conn, remote });
+                    if self.core.is_open(conn) {
+                        self.open(ex, conn, stream);
+                    }
+                    continue;
                 }
                 Ev::Dialed(conn, stream) => {
                     self.open(ex, conn, stream);

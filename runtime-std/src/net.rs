@@ -206,13 +206,14 @@ impl Loop {
             let now = now(self.start);
             let input = match ev {
                 Ev::Accepted(conn, stream, peer) => {
-                    let _ = stream.set_nodelay(true);
-                    match stream.try_clone() {
-                        Ok(r) => spawn_reader(conn, r, self.tx.clone()),
-                        Err(_) => continue,
+                    // The core decides first; a refused stream is dropped (closed) here, before
+                    // any thread is spent on it.
+                    let remote = Addr(Multiaddr::from_socket(peer).as_bytes().to_vec());
+                    self.core.handle_input(now, Input::Accepted { conn, remote });
+                    if self.core.is_open(conn) {
+                        self.open_accepted(conn, stream);
                     }
-                    self.writers.insert(conn, spawn_writer(stream));
-                    Input::Accepted { conn, remote: Addr(Multiaddr::from_socket(peer).as_bytes().to_vec()) }
+                    continue;
                 }
                 Ev::Dialed(conn, stream) => {
                     let _ = stream.set_nodelay(true);
@@ -239,6 +240,18 @@ impl Loop {
             };
             self.core.handle_input(now, input);
         }
+    }
+
+    fn open_accepted(&mut self, conn: ConnId, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        match stream.try_clone() {
+            Ok(r) => spawn_reader(conn, r, self.tx.clone()),
+            Err(_) => {
+                let now = now(self.start);
+                return self.core.handle_input(now, Input::Closed { conn });
+            }
+        }
+        self.writers.insert(conn, spawn_writer(stream));
     }
 
     fn drain(&mut self) {

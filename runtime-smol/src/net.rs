@@ -17,7 +17,10 @@ use storage::Store;
 
 const WRITE_QUEUE: usize = 1024;
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection's read buffer starts at `READ_BUF_MIN` and doubles while reads fill it, up to
+/// `READ_BUF`: bulk transfers get large reads, a silent or slow connection holds little memory.
 const READ_BUF: usize = 256 * 1024;
+const READ_BUF_MIN: usize = 16 * 1024;
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 enum Ev {
@@ -131,7 +134,7 @@ async fn accept_loop(listener: TcpListener, tx: Sender<Ev>) {
 }
 
 async fn reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = vec![0u8; READ_BUF_MIN];
     loop {
         match stream.read(&mut buf).await {
             Ok(0) | Err(_) => {
@@ -141,6 +144,9 @@ async fn reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
             Ok(n) => {
                 if tx.send(Ev::Bytes(conn, buf[..n].to_vec())).await.is_err() {
                     return;
+                }
+                if n == buf.len() && n < READ_BUF {
+                    buf.resize(n * 2, 0);
                 }
             }
         }

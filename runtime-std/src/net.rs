@@ -18,7 +18,10 @@ use storage::Store;
 /// Frames queued for one connection's writer before the peer counts as too slow.
 const WRITE_QUEUE: usize = 1024;
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection's read buffer starts at `READ_BUF_MIN` and doubles while reads fill it, up to
+/// `READ_BUF`: bulk transfers get large reads, a silent or slow connection holds little memory.
 const READ_BUF: usize = 256 * 1024;
+const READ_BUF_MIN: usize = 16 * 1024;
 /// How long an API call waits for the core's answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -143,7 +146,7 @@ fn accept_loop(listener: TcpListener, tx: Sender<Ev>) {
 
 fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
     let _ = std::thread::Builder::new().name("peer-read".into()).spawn(move || {
-        let mut buf = vec![0u8; READ_BUF];
+        let mut buf = vec![0u8; READ_BUF_MIN];
         loop {
             match stream.read(&mut buf) {
                 Ok(0) | Err(_) => {
@@ -153,6 +156,9 @@ fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
                 Ok(n) => {
                     if tx.send(Ev::Bytes(conn, buf[..n].to_vec())).is_err() {
                         return;
+                    }
+                    if n == buf.len() && n < READ_BUF {
+                        buf.resize(n * 2, 0);
                     }
                 }
             }

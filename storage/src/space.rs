@@ -29,6 +29,8 @@ pub struct FsSpace {
 
 /// The room on the filesystem holding `path`.
 #[cfg(unix)]
+// The fields are 32 bits wide on 32-bit hosts (armv7), 64 on others: `from` is a no-op here only.
+#[allow(clippy::useless_conversion)]
 pub fn fs_space(path: &Path) -> io::Result<FsSpace> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes())
@@ -44,8 +46,12 @@ pub fn fs_space(path: &Path) -> io::Result<FsSpace> {
     // SAFETY: statvfs returned 0, so it wrote the whole struct.
     #[allow(unsafe_code)]
     let st = unsafe { st.assume_init() };
-    let unit = st.f_frsize as u64;
-    Ok(FsSpace { total: st.f_blocks as u64 * unit, free: st.f_bfree as u64 * unit, avail: st.f_bavail as u64 * unit })
+    let unit = u64::from(st.f_frsize);
+    Ok(FsSpace {
+        total: u64::from(st.f_blocks) * unit,
+        free: u64::from(st.f_bfree) * unit,
+        avail: u64::from(st.f_bavail) * unit,
+    })
 }
 
 #[cfg(not(unix))]

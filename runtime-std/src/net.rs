@@ -18,8 +18,9 @@ use storage::Store;
 /// Frames queued for one connection's writer before the peer counts as too slow.
 const WRITE_QUEUE: usize = 1024;
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
-/// A connection's read buffer starts at `READ_BUF_MIN` and doubles while reads fill it, up to
-/// `READ_BUF`: bulk transfers get large reads, a silent or slow connection holds little memory.
+/// A connection's read buffer is `READ_BUF_MIN` until a read fills it, then `READ_BUF` (one
+/// step, not doubling: buffers of many sizes fragmented the heap): bulk transfers get large
+/// reads, a silent or slow connection holds little memory.
 const READ_BUF: usize = 256 * 1024;
 const READ_BUF_MIN: usize = 16 * 1024;
 /// How long an API call waits for the core's answer.
@@ -158,7 +159,7 @@ fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
                         return;
                     }
                     if n == buf.len() && n < READ_BUF {
-                        buf.resize(n * 2, 0);
+                        buf.resize(READ_BUF, 0);
                     }
                 }
             }

@@ -95,17 +95,6 @@ impl Store {
         Ok(n)
     }
 
-    /// A write outside any add stored these blocks: they are no add's to remove any more.
-    pub(crate) fn claim(&self, keys: &[Vec<u8>]) {
-        let mut holds = self.holds();
-        if holds.is_empty() {
-            return;
-        }
-        for k in keys {
-            holds.remove(k);
-        }
-    }
-
     /// Drops from `candidates` every block a pin reaches (a walk of every pinned DAG).
     fn keep_pinned(&self, candidates: &mut BTreeSet<Vec<u8>>) -> Result<(), String> {
         let mut seen = BTreeSet::new();
@@ -130,10 +119,20 @@ impl Store {
         Ok(())
     }
 
-    fn holds(&self) -> std::sync::MutexGuard<'_, Holds> {
+    pub(crate) fn holds(&self) -> std::sync::MutexGuard<'_, Holds> {
         // A panic while holding it leaves counts that are still safe to use: at worst a block
         // is kept that could have gone.
         self.adding.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A write outside any add stored these blocks: they are no add's to remove any more.
+pub(crate) fn claim(holds: &mut Holds, keys: &[Vec<u8>]) {
+    if holds.is_empty() {
+        return;
+    }
+    for k in keys {
+        holds.remove(k);
     }
 }
 

@@ -224,12 +224,14 @@ impl BlockWrite for Store {
     fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), String> {
         let attempted: u64 = blocks.iter().map(|(_, b)| b.len() as u64).sum();
         let keys: Vec<Vec<u8>> = blocks.iter().map(|(cid, _)| cid.hash().to_bytes()).collect();
+        // Held across the commit, so a failed add's removal never takes a block stored here.
+        let mut holds = self.holds();
         let mut txn = self.env.write_txn().map_err(|e| self.write_err(&e, attempted))?;
         for (key, (_, bytes)) in keys.iter().zip(blocks) {
             self.blocks.put(&mut txn, key, bytes).map_err(|e| self.write_err(&e, attempted))?;
         }
         txn.commit().map_err(|e| self.write_err(&e, attempted))?;
-        self.claim(&keys);
+        crate::adds::claim(&mut holds, &keys);
         Ok(())
     }
 

@@ -94,8 +94,8 @@ fn a_full_disk_fails_one_add_clearly_and_the_node_restarts_on_it() {
     assert!(after["DiskFree"] < 1 << 20, "the disk should be full now: {after:?}");
 
     // Restart with the disk full to the last byte.
-    node.ok(&["stop"]);
     let mut node = node;
+    node.ok(&["stop"]);
     let _ = node.child.take().unwrap().wait();
     let filler = fill(mnt.path());
     assert!(std::fs::metadata(&filler).is_ok());

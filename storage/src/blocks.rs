@@ -360,4 +360,23 @@ mod tests {
         assert_eq!(store.load_prefix(b"dht/").unwrap(), vec![(b"dht/b".to_vec(), b"2".to_vec())]);
         assert!(!store.pin_rm(&root.cid).unwrap());
     }
+
+    #[test]
+    fn usage_counts_blocks_pages_and_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let empty = store.usage().unwrap();
+        assert_eq!(empty.blocks, 0);
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let (_, blocks) = import_bytes(Profile::UNIXFS_V0_2015, &data);
+        store.put_blocks(&blocks).unwrap();
+        let full = store.usage().unwrap();
+        assert_eq!(full.blocks, blocks.len() as u64);
+        // A million bytes of blocks take at least that many bytes of pages, in a file as large.
+        assert!(full.used_bytes >= empty.used_bytes + 1_000_000, "{empty:?} {full:?}");
+        assert!(full.file_bytes >= full.used_bytes && full.map_bytes >= full.file_bytes, "{full:?}");
+        let disk = full.disk.expect("statvfs works here");
+        assert!(disk.total > 0 && disk.avail <= disk.total);
+        assert_eq!(store.dir(), dir.path());
+    }
 }

@@ -42,6 +42,46 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Ends the test process if it runs past `secs`: a hung step fails the test instead of holding
+/// the suite, and the node (found by its daemon file) and the mount are cleaned up first.
+struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(secs: u64, repo: PathBuf, mount: PathBuf) -> Watchdog {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_secs(secs) {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            eprintln!("the disk-full test did not finish within {secs} s");
+            let pid = std::fs::read(repo.join("daemon.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["pid"].as_u64());
+            if let Some(pid) = pid {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+            let _ = Command::new("umount").arg("-l").arg(&mount).status();
+            std::process::exit(1);
+        });
+        Watchdog { done }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// `ipfs repo stat`'s numeric fields.
 fn stat(n: &Node) -> std::collections::BTreeMap<String, u64> {
     let out = n.cli_within(20, &["ipfs", "repo", "stat"]);
@@ -70,7 +110,9 @@ fn a_full_disk_fails_one_add_clearly_and_the_node_restarts_on_it() {
     let t0 = Instant::now();
     let mnt = Tmpfs::mount(64);
     let work = tempfile::tempdir().unwrap();
-    let node = Node::init_in(tempfile::tempdir_in(mnt.path()).unwrap(), &[]).spawn();
+    let node = Node::init_in(tempfile::tempdir_in(mnt.path()).unwrap(), &[]);
+    let _watchdog = Watchdog::start(180, node.repo(), mnt.path().to_path_buf());
+    let node = node.spawn();
 
     let small = bytes(300_000, 11);
     std::fs::write(work.path().join("small"), &small).unwrap();
@@ -119,5 +161,5 @@ fn a_full_disk_fails_one_add_clearly_and_the_node_restarts_on_it() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no space left on device"));
     assert_eq!(http(&node.addr(), "GET", &format!("/ipfs/{cid}"), &[], b"").status, 200);
     node.stop();
-    assert!(t0.elapsed() < Duration::from_secs(240), "took {:?}", t0.elapsed());
+    eprintln!("disk-full run took {:?}", t0.elapsed());
 }

@@ -142,6 +142,68 @@ mod tests {
         assert_eq!(n.conn_count(), 4);
     }
 
+    /// Node `b` dials `a` and both run until their session is up; returns a's side of it.
+    fn establish(a: &mut Node, b: &mut Node, t: u64, accepted: u64) -> ConnId {
+        let a_addr = from("127.0.0.1", 4801);
+        b.handle_input(
+            at(t),
+            Input::Command { id: crate::dht::CommandId(1), command: crate::node::Command::Connect(a_addr) },
+        );
+        let dialed = loop {
+            match b.poll_output() {
+                Some(Output::Dial { conn, .. }) => break conn,
+                Some(_) => {}
+                None => panic!("no dial"),
+            }
+        };
+        let (ac, bc) = (ConnId(accepted), dialed);
+        a.handle_input(at(t), Input::Accepted { conn: ac, remote: from("10.0.0.9", 5000 + accepted as u16) });
+        b.handle_input(at(t), Input::Connected { conn: bc });
+        for _ in 0..20 {
+            let mut moved = false;
+            while let Some(o) = b.poll_output() {
+                if let Output::Send { conn, bytes } = o {
+                    assert_eq!(conn, bc);
+                    a.handle_input(at(t), Input::Bytes { conn: ac, bytes });
+                    moved = true;
+                }
+            }
+            while let Some(o) = a.poll_output() {
+                match o {
+                    Output::Send { conn, bytes } if conn == ac => {
+                        b.handle_input(at(t), Input::Bytes { conn: bc, bytes });
+                        moved = true;
+                    }
+                    Output::Close { conn } => panic!("a closed {conn:?}"),
+                    _ => {}
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        assert!(a.conns.get(&ac).is_some_and(|c| c.session_established()), "no session");
+        ac
+    }
+
+    #[test]
+    fn a_node_full_of_sessions_refuses_newcomers() {
+        let mut a = node(Config { max_conns: 2, max_conns_per_ip: 100, ..Config::default() });
+        let mut peers: Vec<Node> = (0..2)
+            .map(|i| {
+                let id = Identity::from_seed([20 + i; 32]);
+                Node::new(Config::default(), id, vec![], Seed::from_u64(50 + i as u64), dht::Restored::default(), at(0))
+            })
+            .collect();
+        for (i, p) in peers.iter_mut().enumerate() {
+            establish(&mut a, p, 1, 1 + i as u64);
+        }
+        assert_eq!(a.conn_count(), 2);
+        // Every connection is a session: nothing to drop, so the newcomer is closed at once.
+        assert_eq!(accept(&mut a, 2, 9, from("10.0.0.3", 1)), vec![9]);
+        assert!(a.is_open(ConnId(1)) && a.is_open(ConnId(2)) && !a.is_open(ConnId(9)));
+    }
+
     #[test]
     fn a_full_node_drops_a_pending_handshake_or_refuses() {
         let cfg = Config { max_conns: 3, max_handshakes: 10, max_conns_per_ip: 100, ..Config::default() };

@@ -291,7 +291,27 @@ pub enum IpfsCmd {
     Get(IpfsGet),
     Ls(IpfsLs),
     Pin(IpfsPin),
+    Repo(IpfsRepo),
 }
+
+#[derive(FromArgs)]
+/// the node's repo
+#[argh(subcommand, name = "repo")]
+pub struct IpfsRepo {
+    #[argh(subcommand)]
+    pub cmd: RepoCmd,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum RepoCmd {
+    Stat(RepoStat),
+}
+
+#[derive(FromArgs)]
+/// what the store holds and the free space on its disk, in bytes
+#[argh(subcommand, name = "stat")]
+pub struct RepoStat {}
 
 #[derive(FromArgs)]
 /// add a file (or a directory with -r); prints its CID

@@ -1,4 +1,4 @@
-//! `ipfs add | cat | get | ls | pin`.
+//! `ipfs add | cat | get | ls | pin | repo stat`.
 
 use crate::args::{IpfsAdd, PinCmd};
 use crate::client::{CliError, Client};
@@ -176,6 +176,17 @@ pub fn pin(c: &Client, cmd: PinCmd) -> Result<(), CliError> {
             for p in c.call("PinLs", json!([]))?.as_array().cloned().unwrap_or_default() {
                 println!("{} recursive", p.as_str().unwrap_or_default());
             }
+        }
+    }
+    Ok(())
+}
+
+/// kubo's `repo stat` layout, plus the room on the repo's disk.
+pub fn repo_stat(c: &Client) -> Result<(), CliError> {
+    let r = c.call("RepoStat", json!([]))?;
+    for key in ["NumObjects", "RepoSize", "StorageMax", "RepoPath", "Version", "FileSize", "DiskSize", "DiskFree"] {
+        if r.get(key).is_some() {
+            println!("{:<12}{}", format!("{key}:"), s(&r, key));
         }
     }
     Ok(())

@@ -138,6 +138,9 @@ fn dispatch(top: Top) -> Result<(), CliError> {
                 IpfsCmd::Get(a) => cmd_ipfs::get(&c, &a.cid, a.output),
                 IpfsCmd::Ls(a) => cmd_ipfs::ls(&c, &a.cid),
                 IpfsCmd::Pin(p) => cmd_ipfs::pin(&c, p.cmd),
+                IpfsCmd::Repo(r) => match r.cmd {
+                    args::RepoCmd::Stat(_) => cmd_ipfs::repo_stat(&c),
+                },
             }
         }
     }

@@ -5,6 +5,7 @@
 use proto_core::store::BlockWrite;
 use proto_core::unixfs::dir::{symlink_block, DirBuilder};
 use proto_core::unixfs::file::{FileImporter, LinkInfo};
+use proto_core::unixfs::read::BlockRead;
 use proto_core::unixfs::{Block, Profile};
 use std::fmt;
 use std::io::{self, Read};
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use storage::AddHeld;
 
 /// Blocks are committed once this many bytes are pending (one LMDB transaction each).
 pub const BATCH_BYTES: usize = 8 << 20;
@@ -40,16 +42,57 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
+/// Where an add's blocks go. The node's store remembers what a running add wrote, so that a
+/// failed add leaves nothing behind that nothing pins or references (`storage::adds`); stores
+/// that keep no such record (in memory) just store the blocks.
+pub trait AddTarget: BlockWrite + Send + Sync {
+    fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), String> {
+        let _ = held;
+        self.put_blocks(blocks)
+    }
+    /// The add is done and its root pinned.
+    fn release_add(&self, held: AddHeld) {
+        let _ = held;
+    }
+    /// The add failed: removes what only it wrote; returns how many blocks went.
+    fn abort_add(&self, held: AddHeld) -> Result<u64, String> {
+        let _ = held;
+        Ok(0)
+    }
+}
+
+impl AddTarget for storage::Store {
+    fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), String> {
+        storage::Store::put_add_blocks(self, held, blocks)
+    }
+    fn release_add(&self, held: AddHeld) {
+        storage::Store::release_add(self, held)
+    }
+    fn abort_add(&self, held: AddHeld) -> Result<u64, String> {
+        storage::Store::abort_add(self, held)
+    }
+}
+
+impl AddTarget for proto_core::store::MemStore {}
+impl<B: BlockRead + BlockWrite + Send + Sync + 'static> AddTarget for crate::fetching::Fetching<B> {}
+
 /// A block store shared with the writer thread.
-pub type SharedStore = Arc<dyn BlockWrite + Send + Sync>;
+pub type SharedStore = Arc<dyn AddTarget>;
+
+type Writer = JoinHandle<(Result<u64, String>, AddHeld)>;
 
 /// Batches blocks and commits them on a writer thread, so hashing the next batch overlaps the
 /// previous batch's fsync. At most two batches are in flight (one queued, one being written),
 /// which bounds memory. With no store (`--only-hash`) blocks are dropped and their buffers
 /// handed back for reuse.
+///
+/// An add that is dropped without `commit` (it failed anywhere) removes the blocks that only
+/// it wrote (`AddTarget::abort_add`).
 pub struct Batcher {
+    store: Option<SharedStore>,
     tx: Option<SyncSender<Vec<Block>>>,
-    writer: Option<JoinHandle<Result<u64, String>>>,
+    writer: Option<Writer>,
+    held: AddHeld,
     back: Option<Receiver<Vec<u8>>>,
     spent: Vec<Vec<u8>>,
     pending: Vec<Block>,
@@ -58,21 +101,32 @@ pub struct Batcher {
 
 impl Batcher {
     pub fn new(store: Option<SharedStore>) -> Result<Self, ImportError> {
-        let mut b =
-            Batcher { tx: None, writer: None, back: None, spent: Vec::new(), pending: Vec::new(), pending_bytes: 0 };
+        let mut b = Batcher {
+            store: store.clone(),
+            tx: None,
+            writer: None,
+            held: AddHeld::default(),
+            back: None,
+            spent: Vec::new(),
+            pending: Vec::new(),
+            pending_bytes: 0,
+        };
         if let Some(store) = store {
             let (btx, brx) = sync_channel::<Vec<Block>>(1);
             let (rtx, rrx) = sync_channel::<Vec<u8>>(RECYCLE);
             let writer = move || {
                 let mut n = 0u64;
+                let mut held = AddHeld::default();
                 for batch in brx {
-                    store.put_blocks(&batch)?;
+                    if let Err(e) = store.put_add_blocks(&mut held, &batch) {
+                        return (Err(e), held);
+                    }
                     n += batch.len() as u64;
                     for b in batch {
                         let _ = rtx.try_send(b.bytes);
                     }
                 }
-                Ok(n)
+                (Ok(n), held)
             };
             let h = std::thread::Builder::new()
                 .name("block-writer".into())
@@ -127,16 +181,43 @@ impl Batcher {
     fn join(&mut self) -> Result<u64, ImportError> {
         match self.writer.take().map(JoinHandle::join) {
             None => Ok(0),
-            Some(Ok(r)) => r.map_err(ImportError::Store),
+            Some(Ok((r, held))) => {
+                self.held = held;
+                r.map_err(ImportError::Store)
+            }
             Some(Err(_)) => Err(ImportError::Store("the block writer panicked".into())),
         }
     }
 
     /// Commits what is pending and waits until every block is durable; returns the count.
-    pub fn finish(mut self) -> Result<u64, ImportError> {
+    /// The add still counts as running until `commit` (after its root is pinned).
+    pub fn finish(&mut self) -> Result<u64, ImportError> {
         self.send()?;
         self.tx = None;
         self.join()
+    }
+
+    /// The add's root is pinned: its blocks are kept by the pin from now on.
+    pub fn commit(mut self) {
+        if let Some(s) = self.store.take() {
+            s.release_add(std::mem::take(&mut self.held));
+        }
+    }
+}
+
+impl Drop for Batcher {
+    fn drop(&mut self) {
+        let Some(store) = self.store.take() else { return };
+        // Not committed: the add failed. Stop the writer, then remove what only this add wrote.
+        self.tx = None;
+        let _ = self.join();
+        let held = std::mem::take(&mut self.held);
+        if held.is_empty() {
+            return;
+        }
+        if let Err(e) = store.abort_add(held) {
+            eprintln!("leither: cannot remove the blocks of a failed add: {e}");
+        }
     }
 }
 

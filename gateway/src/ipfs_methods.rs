@@ -1,5 +1,5 @@
 //! API methods for local IPFS content: `IpfsAdd`, `IpfsLs`, `IpfsStat`, `PinAdd`, `PinRm`,
-//! `PinLs`. Names follow the original system.
+//! `PinLs`, `RepoStat`. Names follow the original system.
 
 use crate::api::{ApiError, Call, Registry};
 use crate::import::{import_path, import_reader, Batcher, ImportError, SharedStore, TreeOptions};
@@ -80,7 +80,7 @@ pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, announce: Option<
     reg.register("PinAdd", true, move |call| {
         let cid = resolve_arg(&*s, call.str_arg(0, "cid")?)?;
         let blocks = check_complete(&*s, &cid)?;
-        s.pin_add(&cid).map_err(ApiError::internal)?;
+        s.pin_add(&cid).map_err(store_err)?;
         Ok(json!({"cid": cid.to_string(), "blocks": blocks}))
     });
     let s = store.clone();
@@ -91,11 +91,52 @@ pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, announce: Option<
         }
         Ok(json!({"cid": cid.to_string()}))
     });
-    let s = store;
+    let s = store.clone();
     reg.register("PinLs", false, move |_| {
         let pins = s.pin_ls().map_err(ApiError::internal)?;
         Ok(Value::Array(pins.iter().map(|c| Value::String(c.to_string())).collect()))
     });
+    let s = store;
+    reg.register("RepoStat", false, move |_| repo_stat(&*s));
+}
+
+/// What `RepoStat` reports of a store. The node's LMDB store knows; in-memory ones do not.
+pub trait RepoUsage {
+    fn usage(&self) -> Option<Result<(storage::Usage, String), String>> {
+        None
+    }
+}
+
+impl RepoUsage for storage::Store {
+    fn usage(&self) -> Option<Result<(storage::Usage, String), String>> {
+        let dir = self.dir().parent().unwrap_or(self.dir()).display().to_string();
+        Some(storage::Store::usage(self).map(|u| (u, dir)).map_err(|e| e.to_string()))
+    }
+}
+
+impl RepoUsage for proto_core::store::MemStore {}
+impl<B> RepoUsage for crate::fetching::Fetching<B> {}
+
+/// The original's fields (`RepoSize`, `StorageMax`, `NumObjects`, `RepoPath`, `Version`) and
+/// the room left on the repo's disk (`DiskFree`: what the node may still use).
+fn repo_stat<B: Backend>(s: &B) -> Result<Value, ApiError> {
+    let Some(usage) = s.usage() else {
+        return Err(ApiError::not_found("this store keeps no usage figures"));
+    };
+    let (u, path) = usage.map_err(ApiError::internal)?;
+    let mut v = json!({
+        "RepoSize": u.used_bytes,
+        "StorageMax": u.map_bytes,
+        "NumObjects": u.blocks,
+        "RepoPath": path,
+        "Version": env!("CARGO_PKG_VERSION"),
+        "FileSize": u.file_bytes,
+    });
+    if let Some(d) = u.disk {
+        v["DiskFree"] = json!(d.avail);
+        v["DiskSize"] = json!(d.total);
+    }
+    Ok(v)
 }
 
 /// `cid` or `cid/path/inside`, with an optional `/ipfs/` prefix.
@@ -121,8 +162,17 @@ fn check_complete<B: Backend>(s: &B, root: &Cid) -> Result<u64, ApiError> {
 
 fn import_err(e: ImportError) -> ApiError {
     match e {
-        ImportError::Store(_) => ApiError::internal(e.to_string()),
+        ImportError::Store(_) => store_err(e.to_string()),
         _ => ApiError::bad_request(e.to_string()),
+    }
+}
+
+/// A store failure; a full disk answers 507 Insufficient Storage.
+fn store_err(message: String) -> ApiError {
+    if message.contains(storage::space::NO_SPACE) {
+        ApiError { status: 507, message }
+    } else {
+        ApiError::internal(message)
     }
 }
 
@@ -188,8 +238,9 @@ fn ipfs_add<B: Backend>(store: &Arc<B>, call: &mut Call<'_>) -> Result<Value, Ap
     };
     batch.finish().map_err(import_err)?;
     if !only_hash {
-        store.pin_add(&root.cid).map_err(ApiError::internal)?;
+        store.pin_add(&root.cid).map_err(|e| store_err(format!("cannot pin the added root: {e}")))?;
     }
+    batch.commit();
     Ok(
         json!({"cid": root.cid.to_string(), "size": root.filesize, "tsize": root.tsize, "name": name, "stored": !only_hash}),
     )

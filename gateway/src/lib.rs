@@ -37,5 +37,21 @@ use proto_core::store::{BlockWrite, KvStore, MimeiStore, PinStore};
 use proto_core::unixfs::read::BlockRead;
 
 /// Everything the gateway needs from the node's store.
-pub trait Backend: BlockRead + BlockWrite + PinStore + MimeiStore + KvStore + Send + Sync + 'static {}
-impl<T: BlockRead + BlockWrite + PinStore + MimeiStore + KvStore + Send + Sync + 'static> Backend for T {}
+pub trait Backend:
+    BlockRead + BlockWrite + PinStore + MimeiStore + KvStore + import::AddTarget + ipfs_methods::RepoUsage + 'static
+{
+}
+impl<
+        T: BlockRead
+            + BlockWrite
+            + PinStore
+            + MimeiStore
+            + KvStore
+            + import::AddTarget
+            + ipfs_methods::RepoUsage
+            + Send
+            + Sync
+            + 'static,
+    > Backend for T
+{
+}

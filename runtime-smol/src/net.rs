@@ -17,7 +17,11 @@ use storage::Store;
 
 const WRITE_QUEUE: usize = 1024;
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection's read buffer is `READ_BUF_MIN` until a read fills it, then `READ_BUF` (one
+/// step, not doubling: buffers of many sizes fragmented the heap): bulk transfers get large
+/// reads, a silent or slow connection holds little memory.
 const READ_BUF: usize = 256 * 1024;
+const READ_BUF_MIN: usize = 16 * 1024;
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 enum Ev {
@@ -131,7 +135,7 @@ async fn accept_loop(listener: TcpListener, tx: Sender<Ev>) {
 }
 
 async fn reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
-    let mut buf = vec![0u8; READ_BUF];
+    let mut buf = vec![0u8; READ_BUF_MIN];
     loop {
         match stream.read(&mut buf).await {
             Ok(0) | Err(_) => {
@@ -141,6 +145,9 @@ async fn reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
             Ok(n) => {
                 if tx.send(Ev::Bytes(conn, buf[..n].to_vec())).await.is_err() {
                     return;
+                }
+                if n == buf.len() && n < READ_BUF {
+                    buf.resize(READ_BUF, 0);
                 }
             }
         }
@@ -198,8 +205,14 @@ impl Loop {
             };
             let input = match ev {
                 Ev::Accepted(conn, stream, peer) => {
-                    self.open(ex, conn, stream);
-                    Input::Accepted { conn, remote: Addr(Multiaddr::from_socket(peer).as_bytes().to_vec()) }
+                    // The core decides first; a refused stream is dropped (closed) here, before
+                    // any task is spent on it.
+                    let remote = Addr(Multiaddr::from_socket(peer).as_bytes().to_vec());
+                    self.core.handle_input(t, Input::Accepted { conn, remote });
+                    if self.core.is_open(conn) {
+                        self.open(ex, conn, stream);
+                    }
+                    continue;
                 }
                 Ev::Dialed(conn, stream) => {
                     self.open(ex, conn, stream);

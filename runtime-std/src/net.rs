@@ -18,7 +18,11 @@ use storage::Store;
 /// Frames queued for one connection's writer before the peer counts as too slow.
 const WRITE_QUEUE: usize = 1024;
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection's read buffer is `READ_BUF_MIN` until a read fills it, then `READ_BUF` (one
+/// step, not doubling: buffers of many sizes fragmented the heap): bulk transfers get large
+/// reads, a silent or slow connection holds little memory.
 const READ_BUF: usize = 256 * 1024;
+const READ_BUF_MIN: usize = 16 * 1024;
 /// How long an API call waits for the core's answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -143,7 +147,7 @@ fn accept_loop(listener: TcpListener, tx: Sender<Ev>) {
 
 fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
     let _ = std::thread::Builder::new().name("peer-read".into()).spawn(move || {
-        let mut buf = vec![0u8; READ_BUF];
+        let mut buf = vec![0u8; READ_BUF_MIN];
         loop {
             match stream.read(&mut buf) {
                 Ok(0) | Err(_) => {
@@ -153,6 +157,9 @@ fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Ev>) {
                 Ok(n) => {
                     if tx.send(Ev::Bytes(conn, buf[..n].to_vec())).is_err() {
                         return;
+                    }
+                    if n == buf.len() && n < READ_BUF {
+                        buf.resize(READ_BUF, 0);
                     }
                 }
             }
@@ -206,13 +213,14 @@ impl Loop {
             let now = now(self.start);
             let input = match ev {
                 Ev::Accepted(conn, stream, peer) => {
-                    let _ = stream.set_nodelay(true);
-                    match stream.try_clone() {
-                        Ok(r) => spawn_reader(conn, r, self.tx.clone()),
-                        Err(_) => continue,
+                    // The core decides first; a refused stream is dropped (closed) here, before
+                    // any thread is spent on it.
+                    let remote = Addr(Multiaddr::from_socket(peer).as_bytes().to_vec());
+                    self.core.handle_input(now, Input::Accepted { conn, remote });
+                    if self.core.is_open(conn) {
+                        self.open_accepted(conn, stream);
                     }
-                    self.writers.insert(conn, spawn_writer(stream));
-                    Input::Accepted { conn, remote: Addr(Multiaddr::from_socket(peer).as_bytes().to_vec()) }
+                    continue;
                 }
                 Ev::Dialed(conn, stream) => {
                     let _ = stream.set_nodelay(true);
@@ -239,6 +247,18 @@ impl Loop {
             };
             self.core.handle_input(now, input);
         }
+    }
+
+    fn open_accepted(&mut self, conn: ConnId, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        match stream.try_clone() {
+            Ok(r) => spawn_reader(conn, r, self.tx.clone()),
+            Err(_) => {
+                let now = now(self.start);
+                return self.core.handle_input(now, Input::Closed { conn });
+            }
+        }
+        self.writers.insert(conn, spawn_writer(stream));
     }
 
     fn drain(&mut self) {

@@ -6,6 +6,7 @@ use proto_core::unixfs::read::BlockRead;
 use proto_core::unixfs::Block;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Virtual sizes tried for the LMDB map, largest first: the map bounds the store's size but
 /// costs only address space. Not every host can reserve 1 TiB (Raspberry Pi kernels with 39-bit
@@ -19,6 +20,8 @@ pub const MAP_SIZES: &[usize] = &[1 << 30, 3 << 28, 1 << 29, 1 << 28];
 pub enum StoreError {
     Open(PathBuf, String),
     Lmdb(heed::Error),
+    /// A write that failed, named (a full disk says so).
+    Write(String),
 }
 
 impl fmt::Display for StoreError {
@@ -26,6 +29,7 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::Open(p, e) => write!(f, "cannot open the store at {}: {e}", p.display()),
             StoreError::Lmdb(e) => write!(f, "store error: {e}"),
+            StoreError::Write(e) => f.write_str(e),
         }
     }
 }
@@ -73,38 +77,97 @@ pub(crate) fn open_env(dir: &Path, max_dbs: u32, flags: heed::EnvFlags) -> Resul
 pub type Entry = (Vec<u8>, Vec<u8>);
 
 pub struct Store {
-    env: Env,
-    blocks: Database<Bytes, Bytes>,
+    pub(crate) env: Env,
+    pub(crate) blocks: Database<Bytes, Bytes>,
     pins: Database<Bytes, Bytes>,
     /// The core's durable state (`dht/…` keys): what `Output::Persist` writes.
     state: Database<Bytes, Bytes>,
+    /// Where the environment lives (its filesystem's room is what a full disk reports).
+    dir: PathBuf,
+    /// The blocks that running adds hold (`adds`).
+    pub(crate) adding: Mutex<crate::adds::Holds>,
+}
+
+/// How much the store holds and how much room is left for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub blocks: u64,
+    /// Bytes of the pages the databases use (free pages inside the file left out).
+    pub used_bytes: u64,
+    /// The size of the environment's data file.
+    pub file_bytes: u64,
+    /// The map size: the most the store can ever hold on this host.
+    pub map_bytes: u64,
+    /// The room on the repo's filesystem (`None` where it cannot be read).
+    pub disk: Option<crate::space::FsSpace>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`.
+    /// Opens (creating if needed) the store in `dir`. A store that exists is opened without a
+    /// write, so a node starts on a full disk.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let env = open_env(dir, 8, heed::EnvFlags::empty())?;
-        let mut txn = env.write_txn()?;
-        let blocks = env.create_database(&mut txn, Some("blocks"))?;
-        let pins = env.create_database(&mut txn, Some("pins"))?;
-        let state = env.create_database(&mut txn, Some("state"))?;
-        txn.commit()?;
-        Ok(Store { env, blocks, pins, state })
+        let existing = {
+            let txn = env.read_txn()?;
+            let open = |name| env.open_database::<Bytes, Bytes>(&txn, Some(name));
+            let dbs = match (open("blocks")?, open("pins")?, open("state")?) {
+                (Some(b), Some(p), Some(s)) => Some((b, p, s)),
+                _ => None,
+            };
+            // Committing keeps the handles open (an aborted transaction closes them).
+            txn.commit()?;
+            dbs
+        };
+        let (blocks, pins, state) = match existing {
+            Some(dbs) => dbs,
+            None => {
+                let mut txn = env.write_txn()?;
+                let blocks = env.create_database(&mut txn, Some("blocks"))?;
+                let pins = env.create_database(&mut txn, Some("pins"))?;
+                let state = env.create_database(&mut txn, Some("state"))?;
+                txn.commit()?;
+                (blocks, pins, state)
+            }
+        };
+        Ok(Store { env, blocks, pins, state, dir: dir.to_path_buf(), adding: Mutex::default() })
+    }
+
+    /// The environment's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Names a failed write: a full disk says so, with the room left.
+    pub(crate) fn write_err(&self, e: &heed::Error, attempted: u64) -> String {
+        crate::space::write_error(e, &self.dir, attempted)
     }
 
     /// Applies the core's writes in one durable transaction (`None` deletes).
     pub fn persist(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError> {
-        let mut txn = self.env.write_txn()?;
+        let attempted: u64 = writes.iter().map(|(k, v)| (k.len() + v.as_ref().map_or(0, Vec::len)) as u64).sum();
+        let full = |e: heed::Error| StoreError::Write(self.write_err(&e, attempted));
+        let mut txn = self.env.write_txn().map_err(full)?;
         for (k, v) in writes {
             match v {
-                Some(v) => self.state.put(&mut txn, k, v)?,
+                Some(v) => self.state.put(&mut txn, k, v).map_err(full)?,
                 None => {
-                    self.state.delete(&mut txn, k)?;
+                    self.state.delete(&mut txn, k).map_err(full)?;
                 }
             }
         }
-        txn.commit()?;
+        txn.commit().map_err(full)?;
         Ok(())
+    }
+
+    /// What the store holds and the room left on its disk (`repo stat`).
+    pub fn usage(&self) -> Result<Usage, StoreError> {
+        Ok(Usage {
+            blocks: self.block_count()?,
+            used_bytes: self.env.non_free_pages_size()?,
+            file_bytes: self.env.real_disk_size()?,
+            map_bytes: self.env.info().map_size as u64,
+            disk: crate::space::fs_space(&self.dir).ok(),
+        })
     }
 
     /// Every persisted entry whose key starts with `prefix` (the restore image).
@@ -159,11 +222,17 @@ impl BlockWrite for Store {
     }
 
     fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), String> {
-        let mut txn = self.env.write_txn().map_err(s)?;
-        for (cid, bytes) in blocks {
-            self.blocks.put(&mut txn, &cid.hash().to_bytes(), bytes).map_err(s)?;
+        let attempted: u64 = blocks.iter().map(|(_, b)| b.len() as u64).sum();
+        let keys: Vec<Vec<u8>> = blocks.iter().map(|(cid, _)| cid.hash().to_bytes()).collect();
+        // Held across the commit, so a failed add's removal never takes a block stored here.
+        let mut holds = self.holds();
+        let mut txn = self.env.write_txn().map_err(|e| self.write_err(&e, attempted))?;
+        for (key, (_, bytes)) in keys.iter().zip(blocks) {
+            self.blocks.put(&mut txn, key, bytes).map_err(|e| self.write_err(&e, attempted))?;
         }
-        txn.commit().map_err(s)
+        txn.commit().map_err(|e| self.write_err(&e, attempted))?;
+        crate::adds::claim(&mut holds, &keys);
+        Ok(())
     }
 
     fn has_block(&self, cid: &Cid) -> Result<bool, String> {
@@ -222,15 +291,17 @@ impl proto_core::store::StateStore for Store {
 
 impl PinStore for Store {
     fn pin_add(&self, cid: &Cid) -> Result<(), String> {
-        let mut txn = self.env.write_txn().map_err(s)?;
-        self.pins.put(&mut txn, &cid.to_bytes(), b"r").map_err(s)?;
-        txn.commit().map_err(s)
+        let w = |e: heed::Error| self.write_err(&e, 64);
+        let mut txn = self.env.write_txn().map_err(w)?;
+        self.pins.put(&mut txn, &cid.to_bytes(), b"r").map_err(w)?;
+        txn.commit().map_err(w)
     }
 
     fn pin_rm(&self, cid: &Cid) -> Result<bool, String> {
-        let mut txn = self.env.write_txn().map_err(s)?;
-        let existed = self.pins.delete(&mut txn, &cid.to_bytes()).map_err(s)?;
-        txn.commit().map_err(s)?;
+        let w = |e: heed::Error| self.write_err(&e, 64);
+        let mut txn = self.env.write_txn().map_err(w)?;
+        let existed = self.pins.delete(&mut txn, &cid.to_bytes()).map_err(w)?;
+        txn.commit().map_err(w)?;
         Ok(existed)
     }
 
@@ -288,5 +359,24 @@ mod tests {
         store.persist(&[(b"dht/a".to_vec(), None)]).unwrap();
         assert_eq!(store.load_prefix(b"dht/").unwrap(), vec![(b"dht/b".to_vec(), b"2".to_vec())]);
         assert!(!store.pin_rm(&root.cid).unwrap());
+    }
+
+    #[test]
+    fn usage_counts_blocks_pages_and_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let empty = store.usage().unwrap();
+        assert_eq!(empty.blocks, 0);
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let (_, blocks) = import_bytes(Profile::UNIXFS_V0_2015, &data);
+        store.put_blocks(&blocks).unwrap();
+        let full = store.usage().unwrap();
+        assert_eq!(full.blocks, blocks.len() as u64);
+        // A million bytes of blocks take at least that many bytes of pages, in a file as large.
+        assert!(full.used_bytes >= empty.used_bytes + 1_000_000, "{empty:?} {full:?}");
+        assert!(full.file_bytes >= full.used_bytes && full.map_bytes >= full.file_bytes, "{full:?}");
+        let disk = full.disk.expect("statvfs works here");
+        assert!(disk.total > 0 && disk.avail <= disk.total);
+        assert_eq!(store.dir(), dir.path());
     }
 }

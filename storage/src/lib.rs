@@ -5,10 +5,13 @@
 //! sync, so a block that was acknowledged survives `kill -9` and power loss, and a crash in the
 //! middle of a batch leaves none of it.
 
+mod adds;
 pub mod alloc;
 mod blocks;
 pub mod db;
 pub mod http_limits;
 pub mod repo;
+pub mod space;
 
-pub use blocks::{Store, StoreError};
+pub use adds::AddHeld;
+pub use blocks::{Store, StoreError, Usage};

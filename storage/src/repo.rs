@@ -135,6 +135,10 @@ pub const DEFAULT_RESP_ADDR: &str = "127.0.0.1:6379";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetLimits {
     pub max_conns: usize,
+    /// Connections accepted from one IP address at once.
+    pub max_conns_per_ip: usize,
+    /// Accepted connections still in their handshake at once.
+    pub max_handshakes: usize,
     pub handshake_timeout_ms: u64,
     pub idle_timeout_ms: u64,
     pub keepalive_ms: u64,
@@ -146,6 +150,8 @@ impl Default for NetLimits {
         let n = proto_core::node::Config::default();
         NetLimits {
             max_conns: n.max_conns,
+            max_conns_per_ip: n.max_conns_per_ip,
+            max_handshakes: n.max_handshakes,
             handshake_timeout_ms: n.handshake_timeout_ms,
             idle_timeout_ms: n.idle_timeout_ms,
             keepalive_ms: n.keepalive_ms,
@@ -159,6 +165,8 @@ impl NetLimits {
     pub fn node_config(&self) -> proto_core::node::Config {
         let mut c = proto_core::node::Config {
             max_conns: self.max_conns,
+            max_conns_per_ip: self.max_conns_per_ip,
+            max_handshakes: self.max_handshakes,
             handshake_timeout_ms: self.handshake_timeout_ms,
             idle_timeout_ms: self.idle_timeout_ms,
             keepalive_ms: self.keepalive_ms,
@@ -209,6 +217,8 @@ impl Config {
             "bootstrap": self.bootstrap,
             "network": {
                 "max_conns": n.max_conns,
+                "max_conns_per_ip": n.max_conns_per_ip,
+                "max_handshakes": n.max_handshakes,
                 "handshake_timeout_ms": n.handshake_timeout_ms,
                 "idle_timeout_ms": n.idle_timeout_ms,
                 "keepalive_ms": n.keepalive_ms,
@@ -249,6 +259,8 @@ impl Config {
                 }
             };
             network.max_conns = num("max_conns", network.max_conns as u64)? as usize;
+            network.max_conns_per_ip = num("max_conns_per_ip", network.max_conns_per_ip as u64)? as usize;
+            network.max_handshakes = num("max_handshakes", network.max_handshakes as u64)? as usize;
             network.handshake_timeout_ms = num("handshake_timeout_ms", network.handshake_timeout_ms)?;
             network.idle_timeout_ms = num("idle_timeout_ms", network.idle_timeout_ms)?;
             network.keepalive_ms = num("keepalive_ms", network.keepalive_ms)?;
@@ -306,6 +318,19 @@ fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), RepoError
     f.sync_all().map_err(io_at(&tmp))?;
     fs::rename(&tmp, path).map_err(io_at(path))?;
     Ok(())
+}
+
+/// Overwrites an existing file from its start without giving up its blocks (no truncation
+/// to zero), so a small file can be rewritten on a full disk.
+fn write_in_place(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = OpenOptions::new().write(true).open(path)?;
+    f.write_all(bytes)?;
+    f.set_len(bytes.len() as u64)?;
+    f.sync_all()
+}
+
+fn is_no_space(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::StorageFull || e.kind() == io::ErrorKind::QuotaExceeded
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -429,8 +454,26 @@ impl Repo {
         }
     }
 
+    /// Written atomically; on a full disk, in place over the file a stopped node left (see
+    /// `clear_daemon_info`), and when even that cannot be written the node runs on without it,
+    /// reachable with `-n`.
     pub fn write_daemon_info(&self, pid: u32, api: &str) -> Result<(), RepoError> {
-        write_atomic(&self.daemon_path(), json!({"pid": pid, "api": api}).to_string().as_bytes(), false)
+        let text = json!({"pid": pid, "api": api}).to_string();
+        let p = self.daemon_path();
+        match write_atomic(&p, text.as_bytes(), false) {
+            Err(RepoError::Io(_, e)) if is_no_space(&e) => {
+                let _ = fs::remove_file(p.with_extension("tmp"));
+                if write_in_place(&p, text.as_bytes()).is_err() {
+                    eprintln!(
+                        "leither: {}: cannot write {}; the CLI reaches this node with -n {api}",
+                        crate::space::full_message(&self.dir),
+                        p.display()
+                    );
+                }
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// (pid, API URL) of the node that last ran here, if its file is present.
@@ -439,8 +482,12 @@ impl Repo {
         Some((v.get("pid")?.as_u64()?, v.get("api")?.as_str()?.to_string()))
     }
 
+    /// Marks the node as stopped. The file stays (emptied to `{}`), so its disk block is there
+    /// for the next start even when the disk has filled up meanwhile.
     pub fn clear_daemon_info(&self) {
-        let _ = fs::remove_file(self.daemon_path());
+        if write_in_place(&self.daemon_path(), b"{}").is_err() {
+            let _ = fs::remove_file(self.daemon_path());
+        }
     }
 }
 
@@ -498,6 +545,23 @@ mod tests {
     }
 
     #[test]
+    fn daemon_file_is_emptied_not_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::new(dir.path());
+        repo.create_dir().unwrap();
+        repo.write_daemon_info(42, "http://127.0.0.1:1").unwrap();
+        assert_eq!(repo.daemon_info(), Some((42, "http://127.0.0.1:1".into())));
+        repo.clear_daemon_info();
+        assert_eq!(repo.daemon_info(), None);
+        assert_eq!(fs::read(repo.daemon_path()).unwrap(), b"{}");
+        // In place, as on a full disk: the longer text replaces the short one whole.
+        write_in_place(&repo.daemon_path(), b"{\"pid\": 7, \"api\": \"http://h:2\"}").unwrap();
+        assert_eq!(repo.daemon_info(), Some((7, "http://h:2".into())));
+        write_in_place(&repo.daemon_path(), b"{}").unwrap();
+        assert_eq!(fs::read(repo.daemon_path()).unwrap(), b"{}");
+    }
+
+    #[test]
     fn config_round_trips_and_rejects_junk() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repo::new(dir.path());
@@ -514,9 +578,16 @@ mod tests {
         };
         c.network.max_conns = 17;
         c.http.max_conns_per_ip = 9;
+        c.network.max_conns_per_ip = 3;
+        c.network.max_handshakes = 5;
         repo.write_config(&c).unwrap();
         assert_eq!(repo.config().unwrap(), c);
-        assert_eq!(repo.config().unwrap().network.node_config().max_conns, 17);
+        let core = repo.config().unwrap().network.node_config();
+        assert_eq!((core.max_conns, core.max_conns_per_ip, core.max_handshakes), (17, 3, 5));
+        // The defaults, as documented.
+        assert_eq!((NetLimits::default().max_conns_per_ip, NetLimits::default().max_handshakes), (16, 64));
+        fs::write(repo.config_path(), "{\"network\": {\"max_conns_per_ip\": 0}}").unwrap();
+        assert!(repo.config().unwrap_err().to_string().contains("network.max_conns_per_ip"));
         fs::write(repo.config_path(), "{\"peer_port\": \"x\"}").unwrap();
         assert!(repo.config().is_err());
         fs::write(repo.config_path(), "{\"network\": {\"keepalive_ms\": 0}}").unwrap();

@@ -33,12 +33,18 @@ impl Node {
     }
 
     pub fn start_env(bootstrap: &[String], env: &[(&str, &str)]) -> Node {
-        Node::init(bootstrap).spawn_env(env)
+        Node::init_in(tempfile::tempdir().unwrap(), bootstrap).spawn_env(env)
     }
 
     /// A fresh repo (`leither init`), not started: edit its config.json, then `spawn`.
     pub fn init(bootstrap: &[String]) -> Node {
-        let dir = tempfile::tempdir().unwrap();
+        Node::init_in(tempfile::tempdir().unwrap(), bootstrap)
+    }
+
+    /// A repo in `dir` (e.g. on a filesystem of the test's own), initialised as `start` does,
+    /// not yet running. Every test node connects from 127.0.0.1, so the per-address connection
+    /// cap is raised above the suite's largest network (twenty nodes).
+    pub fn init_in(dir: tempfile::TempDir, bootstrap: &[String]) -> Node {
         let n = Node { dir, child: None, api: String::new(), id: String::new(), resp: String::new() };
         let mut args =
             vec!["init", "-p", "0", "--peer-port", "0", "--listen", "127.0.0.1", "--resp-addr", "127.0.0.1:0"];
@@ -47,7 +53,51 @@ impl Node {
         }
         let out = n.cli(&args);
         assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
+        n.set_config("network", "max_conns_per_ip", serde_json::json!(64));
         n
+    }
+
+    /// Sets `section.key` in the repo's config.json.
+    pub fn set_config(&self, section: &str, key: &str, value: serde_json::Value) {
+        let p = self.repo().join("config.json");
+        let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        c[section][key] = value;
+        std::fs::write(&p, serde_json::to_vec_pretty(&c).unwrap()).unwrap();
+    }
+
+    /// Runs a CLI command, killed (and the test failed) after `secs` seconds.
+    pub fn cli_within(&self, secs: u64, args: &[&str]) -> Output {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .arg("--repo")
+            .arg(self.repo())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read while it runs, so a long output never blocks it.
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut v = Vec::new();
+                let _ = r.read_to_end(&mut v);
+                v
+            })
+        };
+        let out = drain(Box::new(child.stdout.take().unwrap()));
+        let err = drain(Box::new(child.stderr.take().unwrap()));
+        let t0 = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if t0.elapsed() > Duration::from_secs(secs) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("leither {args:?} did not finish within {secs} s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() }
     }
 
     /// Changes the repo's config.json (before `spawn`).

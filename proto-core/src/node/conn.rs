@@ -1,5 +1,6 @@
 //! One connection: its session, frame reader, and what waits for the handshake.
 
+use super::admission::Source;
 use super::Config;
 use crate::dht::{Addr, CommandId, Key};
 use crate::frame::{FrameReader, FrameTooLarge};
@@ -33,6 +34,10 @@ pub struct Conn {
     pub addr: Option<Addr>,
     pub queue: Vec<Vec<u8>>,
     pub connect_cmd: Option<CommandId>,
+    /// Accepted (not dialed by us).
+    pub inbound: bool,
+    /// Where an accepted connection comes from (`admission`).
+    pub source: Option<Source>,
     pub opened: Mono,
     pub last_activity: Mono,
     pub last_sent: Mono,
@@ -48,13 +53,15 @@ impl Conn {
             addr: Some(addr),
             queue: Vec::new(),
             connect_cmd: None,
+            inbound: false,
+            source: None,
             opened: now,
             last_activity: now,
             last_sent: now,
         }
     }
 
-    pub fn accepted(id: &Identity, seed: Seed, _remote: Addr, now: Mono, cfg: &Config) -> Result<Self, SessionError> {
+    pub fn accepted(id: &Identity, seed: Seed, remote: Addr, now: Mono, cfg: &Config) -> Result<Self, SessionError> {
         let s = Session::responder(id, seed, &cfg.ciphers)?;
         // The remote's source address is an ephemeral port, not where it listens: its listen
         // addresses arrive with its DHT messages.
@@ -66,6 +73,8 @@ impl Conn {
             addr: None,
             queue: Vec::new(),
             connect_cmd: None,
+            inbound: true,
+            source: Source::of(&remote),
             opened: now,
             last_activity: now,
             last_sent: now,

@@ -5,6 +5,7 @@
 //! Run loop: after any `handle_*`, drain `poll_output` (executing `Persist` before anything after
 //! it), then arm one timer at `poll_timeout`.
 
+mod admission;
 mod blocks;
 mod conn;
 
@@ -55,8 +56,13 @@ const DIAL_BASE: u64 = 1 << 63;
 #[derive(Clone, Debug)]
 pub struct Config {
     pub dht: dht::Config,
-    /// Connections at once (in + out); more accepts are closed at once.
+    /// Connections at once (in + out); at the limit an accept drops the oldest pending
+    /// handshake, or is closed at once when there is none (`admission`).
     pub max_conns: usize,
+    /// Accepted connections from one IPv4 address (or IPv6 /64) at once; more are closed at once.
+    pub max_conns_per_ip: usize,
+    /// Accepted connections still in their handshake at once; a new one drops the oldest.
+    pub max_handshakes: usize,
     /// A connection must finish its handshake within this time.
     pub handshake_timeout_ms: u64,
     /// A connection with no traffic this long is closed.
@@ -78,6 +84,8 @@ impl Default for Config {
         Config {
             dht: dht::Config::default(),
             max_conns: 256,
+            max_conns_per_ip: 16,
+            max_handshakes: 64,
             handshake_timeout_ms: 10_000,
             idle_timeout_ms: 300_000,
             max_queued: 64,
@@ -436,10 +444,25 @@ impl Node {
         Some(conn)
     }
 
+    /// Whether a connection is open in the core: after `Input::Accepted`, a runtime starts
+    /// reading and writing only when it is (a refused one is closed at once).
+    pub fn is_open(&self, conn: ConnId) -> bool {
+        self.conns.contains_key(&conn)
+    }
+
+    /// Connections open now (dialing, in their handshake or established).
+    pub fn conn_count(&self) -> usize {
+        self.conns.len()
+    }
+
     fn on_accepted(&mut self, conn: ConnId, remote: Addr) {
-        if self.conns.len() >= self.cfg.max_conns {
-            self.out.push_back(Output::Close { conn });
-            return;
+        match admission::admit(&self.cfg, &self.conns, admission::Source::of(&remote)) {
+            admission::Admit::Yes => {}
+            admission::Admit::Evict(old) => self.close(old, Some("dropped for a newer handshake".into())),
+            admission::Admit::Refuse(_) => {
+                self.out.push_back(Output::Close { conn });
+                return;
+            }
         }
         let seed = self.seed.derive(&format!("conn-{}", conn.0));
         match Conn::accepted(&self.identity, seed, remote, self.now.mono, &self.cfg) {

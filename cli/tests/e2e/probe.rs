@@ -49,22 +49,41 @@ pub fn status_within(addr: &str, raw: &[u8], wait: Duration) -> Option<u16> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The node answers `GET /ipfs/<cid>` and a Redis PING, each within one second.
+/// The node answers `GET /ipfs/<cid>` and a Redis PING, each within one second. The suite
+/// shares two cores with other tests' nodes, so a probe gets three tries; a node that an attack
+/// stalls fails all three.
 pub fn assert_serving(n: &Node, cid: &str, when: &str) {
+    let mut last = String::new();
+    for _ in 0..3 {
+        match serving(n, cid) {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+    }
+    panic!("{when}: {last}");
+}
+
+fn serving(n: &Node, cid: &str) -> Result<(), String> {
     let addr = n.addr();
     let started = Instant::now();
     let get = format!("GET /ipfs/{cid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let status = status_within(&addr, get.as_bytes(), Duration::from_secs(1));
-    assert_eq!(status, Some(200), "{when}: GET /ipfs/{cid} got no answer within 1 s");
-    assert!(started.elapsed() < Duration::from_secs(1), "{when}: the gateway took {:?}", started.elapsed());
+    if status != Some(200) {
+        return Err(format!("GET /ipfs/{cid} got {status:?} within 1 s"));
+    }
+    if started.elapsed() >= Duration::from_secs(1) {
+        return Err(format!("the gateway took {:?}", started.elapsed()));
+    }
     let started = Instant::now();
-    let mut r = TcpStream::connect(&n.resp).expect("RESP endpoint");
+    let mut r = TcpStream::connect(&n.resp).map_err(|e| format!("RESP endpoint: {e}"))?;
     r.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
-    r.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+    r.write_all(b"*1\r\n$4\r\nPING\r\n").map_err(|e| format!("PING: {e}"))?;
     let mut pong = [0u8; 7];
-    r.read_exact(&mut pong).unwrap_or_else(|e| panic!("{when}: redis PING got no answer within 1 s: {e}"));
-    assert_eq!(&pong, b"+PONG\r\n", "{when}");
-    assert!(started.elapsed() < Duration::from_secs(1), "{when}: PING took {:?}", started.elapsed());
+    r.read_exact(&mut pong).map_err(|e| format!("redis PING got no answer within 1 s: {e}"))?;
+    if &pong != b"+PONG\r\n" || started.elapsed() >= Duration::from_secs(1) {
+        return Err(format!("PING answered {:?} after {:?}", String::from_utf8_lossy(&pong), started.elapsed()));
+    }
+    Ok(())
 }
 
 /// A line of /proc/<pid>/status in KiB (`VmRSS`, `VmHWM`).

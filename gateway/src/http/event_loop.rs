@@ -305,9 +305,8 @@ impl Loop {
         if matches!(c.phase, Phase::Closing) {
             // Input after a final response is read and dropped, so the close is not a reset
             // that could destroy the response before the client reads it.
-            let mut scratch = [0u8; 4096];
             for _ in 0..16 {
-                match s.read(&mut scratch) {
+                match s.read(&mut self.scratch) {
                     Ok(0) => {
                         c.eof = true;
                         break;
@@ -701,6 +700,12 @@ impl Loop {
                 c.stream = Some(stream);
                 match after {
                     After::Close => return self.close(key),
+                    After::Linger => {
+                        c.phase = Phase::Closing;
+                        c.deadline = Some(now + Duration::from_millis(self.limits.write_timeout_ms));
+                        self.register(key);
+                        return;
+                    }
                     After::KeepAlive => {
                         c.phase = Phase::Head;
                         c.deadline = Some(now + Duration::from_millis(self.limits.idle_timeout_ms));

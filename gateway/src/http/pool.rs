@@ -36,6 +36,8 @@ pub(crate) enum After {
     Close,
     /// The call is parked; a `Respond` follows.
     Parked,
+    /// The response is out; what the client still sends is read and dropped until it closes.
+    Linger,
 }
 
 pub(crate) struct Ctx {
@@ -107,7 +109,7 @@ fn http(ctx: &Ctx, key: usize, stream: TcpStream, remote: SocketAddr, ready: Rea
     match reply {
         Reply::Now(resp) => {
             let sending = super::sending::Sending::new(resp, http11, head_only, keep);
-            respond(ctx, key, remote, stream, sending);
+            respond(ctx, key, remote, stream, sending, !whole);
         }
         Reply::Later(park, finish) => {
             ctx.send(Done::Http { key, stream: Some(stream), after: After::Parked, worker: true });
@@ -125,7 +127,16 @@ fn http(ctx: &Ctx, key: usize, stream: TcpStream, remote: SocketAddr, ready: Rea
 }
 
 /// Writes a response; one still going out after `handoff_ms` moves to a drain thread.
-fn respond(ctx: &Ctx, key: usize, remote: SocketAddr, mut stream: TcpStream, mut sending: super::sending::Sending) {
+/// `unread`: the client is still sending a body the method did not read; the connection then
+/// lingers (input read and dropped) so the client gets the response instead of a reset.
+fn respond(
+    ctx: &Ctx,
+    key: usize,
+    remote: SocketAddr,
+    mut stream: TcpStream,
+    mut sending: super::sending::Sending,
+    unread: bool,
+) {
     use super::sending::Pumped;
     let l = &ctx.limits;
     let _ = stream.set_write_timeout(Some(Duration::from_millis(l.handoff_ms.min(l.write_timeout_ms))));
@@ -136,6 +147,10 @@ fn respond(ctx: &Ctx, key: usize, remote: SocketAddr, mut stream: TcpStream, mut
         match sending.pump(&mut stream, until) {
             Ok(Pumped::Done) => {
                 let keep = sending.keep_alive();
+                if !keep && unread {
+                    let _ = stream.shutdown(std::net::Shutdown::Write);
+                    return ctx.send(Done::Http { key, stream: Some(stream), after: After::Linger, worker: true });
+                }
                 let after = if keep { After::KeepAlive } else { After::Close };
                 return ctx.send(Done::Http { key, stream: keep.then_some(stream), after, worker: true });
             }

@@ -101,11 +101,9 @@ impl Resp {
     /// connection can carry another request (the body went out whole and framed).
     pub fn write_to(self, w: &mut dyn Write, http11: bool, head_only: bool, keep_alive: bool) -> io::Result<bool> {
         let mut s = super::sending::Sending::new(self, http11, head_only, keep_alive);
-        loop {
-            match s.pump(w, None)? {
-                super::sending::Pumped::Done => return Ok(s.keep_alive()),
-                _ => return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")),
-            }
+        match s.pump(w, None)? {
+            super::sending::Pumped::Done => Ok(s.keep_alive()),
+            _ => Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading")),
         }
     }
 

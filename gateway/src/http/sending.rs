@@ -154,7 +154,7 @@ mod tests {
     impl Write for Choppy {
         fn write(&mut self, b: &[u8]) -> io::Result<usize> {
             self.calls += 1;
-            if self.calls % 2 == 0 {
+            if self.calls.is_multiple_of(2) {
                 return Err(io::Error::new(io::ErrorKind::WouldBlock, "full"));
             }
             let n = b.len().min(self.per_call);

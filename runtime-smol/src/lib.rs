@@ -1,5 +1,5 @@
-//! The leither-rs node on smol. The HTTP layer is tiny-http (blocking) on its own threads; the
-//! node's event loop (shutdown today, the peer protocol with the networking issue) is async.
+//! The leither-rs node on smol. The HTTP server (`gateway::http`: its own event loop and
+//! workers) runs on its own threads; the peer network and shutdown are async tasks.
 #![forbid(unsafe_code)]
 
 pub mod net;

@@ -45,21 +45,53 @@ pub struct Ctx<B> {
     fetches: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// Read methods that wait on the network (DHT lookups): an anonymous caller holds one of the
+/// node's `max_fetches` network slots while one runs, so lookups that never finish cannot take
+/// every worker. The token's holder is not limited.
+const NETWORK_READS: &[&str] = &["dhtfindpeer", "dhtfindprovs", "mimeishow", "mimeifindprovs"];
+
+/// One of the node's network slots, held until dropped.
+struct NetSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for NetSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl<B> Ctx<B> {
+    /// A network slot, or the 503 that says the node is waiting on the network enough already.
+    fn net_slot(&self) -> Result<NetSlot, ApiError> {
+        use std::sync::atomic::Ordering;
+        let max = self.limits.max_fetches;
+        if self.fetches.fetch_add(1, Ordering::SeqCst) >= max {
+            self.fetches.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError {
+                status: 503,
+                message: format!("the node is waiting on the network for {max} requests already; try again shortly"),
+            });
+        }
+        Ok(NetSlot(self.fetches.clone()))
+    }
+
+    /// The slot a call of `name` needs, if it needs one.
+    fn slot_for(&self, name: &str, caller: &crate::api::Caller) -> Result<Option<NetSlot>, ApiError> {
+        if caller.token || !NETWORK_READS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Ok(None);
+        }
+        self.net_slot().map(Some)
+    }
+}
+
 /// A response body that holds one of the gateway's network-fetch slots until it is dropped.
 struct Slotted {
     body: Box<dyn Read + Send>,
-    slots: Arc<std::sync::atomic::AtomicUsize>,
+    _slot: NetSlot,
 }
 
 impl Read for Slotted {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.body.read(buf)
-    }
-}
-
-impl Drop for Slotted {
-    fn drop(&mut self) {
-        self.slots.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -125,6 +157,11 @@ fn tpt<B: Backend>(ctx: &Ctx<B>, rest: &str, client: &str, own: Option<&str>) ->
         .and_then(|m| ctx.store.get_mimei(&m).ok().flatten())
         .is_some_and(|m| m.last().is_some());
     let mut providers: Vec<String> = own.filter(|_| holds).map(str::to_string).into_iter().collect();
+    // Looked up for anyone who asks: the lookup holds one of the node's network slots.
+    let _slot = match ctx.net_slot() {
+        Ok(s) => s,
+        Err(e) => return error_response(e.status, &e.message).with_header(header("Retry-After", "2")),
+    };
     let caller = crate::api::Caller::node();
     let found = ctx.registry.dispatch("MiMeiFindProvs", vec![serde_json::json!(aid)], &caller, None, BTreeMap::new());
     match found {
@@ -330,19 +367,13 @@ fn fetch_from_network<B: Backend>(
     root: proto_core::cid::Cid,
     greq: &GatewayRequest<'_>,
 ) -> Resp {
-    use std::sync::atomic::Ordering;
-    let max = ctx.limits.max_fetches;
-    if ctx.fetches.fetch_add(1, Ordering::SeqCst) >= max {
-        ctx.fetches.fetch_sub(1, Ordering::SeqCst);
-        return error_response(
-            503,
-            &format!("the node is fetching {max} roots from the network already; try again shortly"),
-        )
-        .with_header(header("Retry-After", "2"));
-    }
+    let slot = match ctx.net_slot() {
+        Ok(s) => s,
+        Err(e) => return error_response(e.status, &e.message).with_header(header("Retry-After", "2")),
+    };
     let f = Arc::new(crate::fetching::Fetching::new(ctx.store.clone(), net.clone(), root));
     let mut resp = path_gateway::serve(&f, greq);
-    resp.body = Box::new(Slotted { body: resp.body, slots: ctx.fetches.clone() });
+    resp.body = Box::new(Slotted { body: resp.body, _slot: slot });
     resp
 }
 
@@ -431,8 +462,10 @@ fn hprose_dispatch<B>(ctx: &Ctx<B>, body: &[u8], who: &Who) -> HproseOut {
     let mut results = Vec::with_capacity(calls.len());
     for c in calls {
         let by_ref = c.by_ref.then(|| c.args.clone());
-        let outcome = refuse_cross_site(&ctx.registry, &c.name, who)
-            .and_then(|_| ctx.registry.dispatch_parkable(&c.name, c.args, &caller, None, BTreeMap::new()));
+        let outcome = refuse_cross_site(&ctx.registry, &c.name, who).and_then(|_| {
+            let _slot = ctx.slot_for(&c.name, &caller)?;
+            ctx.registry.dispatch_parkable(&c.name, c.args, &caller, None, BTreeMap::new())
+        });
         let result = match outcome {
             Ok(Polled::Ready(v)) => Ok(v),
             Ok(Polled::Wait(park)) if single => {
@@ -503,7 +536,10 @@ fn api<B: Backend>(ctx: &Ctx<B>, req: &mut Request, name: &str, raw_query: Optio
         if body.len() > MAX_JSON_BODY {
             return Reply::Now(api_error(&too_big()));
         }
-        decode_args(&body).and_then(|args| ctx.registry.dispatch_parkable(name, args, &caller, None, query))
+        decode_args(&body).and_then(|args| {
+            let _slot = ctx.slot_for(method.name, &caller)?;
+            ctx.registry.dispatch_parkable(name, args, &caller, None, query)
+        })
     };
     match result {
         Ok(Polled::Ready(v)) => Reply::Now(Resp::json(200, &json!({ "result": v }))),

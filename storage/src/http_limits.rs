@@ -33,7 +33,8 @@ pub struct HttpLimits {
     pub ws_idle_timeout_ms: u64,
     /// Long polls (`PullMsg`) parked at once.
     pub max_parked: usize,
-    /// Gateway requests fetching a root this node lacks from the network at once (503 above).
+    /// Anonymous requests waiting on the network at once (503 above): gateway reads of a root
+    /// this node lacks, DHT and provider lookups, template pages.
     pub max_fetches: usize,
     /// A response still going out after this long (a slow reader, a big file) moves from its
     /// worker to a drain thread, of which there are at most `max_draining` (and

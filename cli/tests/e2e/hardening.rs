@@ -317,3 +317,57 @@ fn slow_readers_are_drained_off_the_workers_and_cut_off() {
     }
     assert_serving(&n, &cid, "after the slow readers");
 }
+
+#[test]
+fn lookups_that_wait_on_the_network_take_at_most_their_slots() {
+    // The only peer this node knows is stopped (SIGSTOP) after they connect: every lookup
+    // waits for its answer timeout.
+    let b = Node::start();
+    let boot = crate::harness::peer_addr(&b);
+    let n = Node::init(&[boot])
+        .configure(|c| http_limit(c, "max_fetches", 2))
+        .spawn_wrapped(&["prlimit", DATA_LIMIT, "--"], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), b"still serving\n").unwrap();
+    let cid = n.add(&dir.path().join("f"));
+    let addr = n.addr();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !api(&addr, "SwarmPeers", "[]", None).1.contains(&b.id) {
+        assert!(Instant::now() < deadline, "the nodes did not connect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = b.child.as_ref().unwrap().id().to_string();
+    let signal = |sig: &str| assert!(std::process::Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    signal("-STOP");
+    let unknown = "AAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let lookups: Vec<_> = (0..2)
+        .map(|_| {
+            let a = addr.clone();
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                (api(&a, "DhtFindPeer", &format!("[\"{unknown}\"]"), None), t.elapsed())
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // Both slots are taken: a third anonymous lookup is told so at once.
+    let started = Instant::now();
+    let (status, body) = api(&addr, "DhtFindPeer", &format!("[\"{unknown}\"]"), None);
+    let lookups_done = lookups.iter().all(|t| t.is_finished());
+    assert!(!lookups_done, "the lookups did not wait on the stopped peer");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("waiting on the network"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // The owner is not limited, and everything else is served.
+    let (status, _) = api(&addr, "SwarmPeers", "[]", Some(&n.token()));
+    assert_eq!(status, 200);
+    assert_serving(&n, &cid, "while two lookups wait on a stopped peer");
+    signal("-CONT");
+    for t in lookups {
+        let ((status, body), _) = t.join().unwrap();
+        assert_ne!(status, 503, "{body}");
+    }
+    // With the slots free again, lookups run.
+    let (status, body) = api(&addr, "DhtFindPeer", &format!("[\"{unknown}\"]"), None);
+    assert_ne!(status, 503, "{body}");
+}

@@ -49,6 +49,7 @@ pub struct DbStore {
     env: Env,
     kv: Database<Bytes, Bytes>,
     pub durability: Durability,
+    dir: std::path::PathBuf,
 }
 
 fn fault(e: heed::Error) -> Fault {
@@ -65,10 +66,16 @@ impl DbStore {
         let mut txn = env.write_txn()?;
         let kv = env.create_database(&mut txn, Some("kv"))?;
         txn.commit()?;
-        Ok(DbStore { env, kv, durability })
+        Ok(DbStore { env, kv, durability, dir: dir.to_path_buf() })
     }
 
     /// Flushes committed transactions to disk (the periodic flush of `process` durability).
+    /// A failed commit as a client should read it: a full disk is named as such
+    /// (`storage::space`), anything else keeps LMDB's words.
+    pub fn commit_fault(&self, e: heed::Error) -> Fault {
+        Fault(format!("store error: {}", crate::space::write_error(&e, &self.dir, 4096)))
+    }
+
     pub fn sync(&self) -> Result<(), StoreError> {
         Ok(self.env.force_sync()?)
     }

@@ -367,7 +367,7 @@ impl<'s> Batch<'s> {
         if let Txn::Write(t) = self.txn {
             if let Err(e) = t.commit() {
                 self.repl.reset();
-                return Err(Fault(format!("store error: {e}")));
+                return Err(self.store.commit_fault(e));
             }
         }
         Ok((self.changed, self.entries))

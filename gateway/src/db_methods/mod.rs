@@ -4,6 +4,11 @@
 //! version, `MMSum` / `MMDump` digest and dump a version, and `MMCommand` runs any Redis command
 //! (the CLI's `mimei db`).
 
+mod backup;
+mod inspect;
+mod messages;
+mod sessions;
+
 use crate::api::{ApiError, Call, Registry};
 use crate::redis::server::{Done, Work};
 use crate::redis::{prefix, DbService};
@@ -464,195 +469,10 @@ pub fn register<B: Backend>(
     announce: Option<Arc<dyn Fn(proto_core::cid::Cid) + Send + Sync>>,
 ) {
     let api = Arc::new(DbApi { mail: Mailbox::default(), store, me, db, open: Mutex::new(HashMap::new()), entropy });
-    let a = api.clone();
-    reg.register("MMOpen", false, move |mut call| {
-        // The original's guests call MMOpen("", mid, ver): an empty session id means none.
-        if call.args.len() >= 3 && call.args[0] == Value::String(String::new()) {
-            call.args.remove(0);
-        }
-        a.open(&call)
-    });
-    let a = api.clone();
-    reg.register("MMClose", false, move |call| {
-        let id = call.str_arg(0, "mmsid")?;
-        let removed = a.open.lock().map_err(|_| ApiError::internal("lock"))?.remove(id);
-        if let Some(t) = removed.and_then(|o| o.tx) {
-            let _ = a.db.work(&[], Work::Unwatch(t.watched));
-        }
-        Ok(Value::Null)
-    });
-    for &(name, cmd, shape) in METHODS {
-        let a = api.clone();
-        reg.register(name, false, move |call| {
-            let id = call.str_arg(0, "mmsid")?.to_string();
-            a.exec(&id, build(cmd, shape, &call.args[1..]))
-        });
-    }
-    let a = api.clone();
-    reg.register("Begin", false, move |call| {
-        let timeout = call.args.get(1).and_then(Value::as_u64).unwrap_or(0);
-        a.begin(call.str_arg(0, "mmsid")?, timeout)
-    });
-    let a = api.clone();
-    reg.register("Commit", false, move |call| a.end(call.str_arg(0, "mmsid")?, true));
-    let a = api.clone();
-    reg.register("Rollback", false, move |call| a.end(call.str_arg(0, "mmsid")?, false));
-
-    // MMCommand(mid, ver, [words]): any Redis command on a version (the CLI's `mimei db`).
-    let a = api.clone();
-    reg.register("MMCommand", false, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur").to_string();
-        let words: Vec<Vec<u8>> = match call.args.get(2) {
-            Some(Value::Array(w)) if !w.is_empty() => w.iter().map(word).collect(),
-            _ => return Err(bad("MMCommand needs the command as a list of words, like [\"SET\", \"k\", \"v\"]")),
-        };
-        let write = db::lookup(&words[0]).is_some_and(|c| c.is_write());
-        if write && !call.may_write {
-            return Err(ApiError { status: 401, message: "this command writes and needs the node's API token".into() });
-        }
-        let (p, is_cur) = a.version_prefix(&mid, &ver)?;
-        if write && !is_cur {
-            return Err(bad(if ver.is_empty() || ver == "cur" {
-                "READONLY this node holds a replica of another author's database; write on the author's node"
-                    .to_string()
-            } else {
-                format!("version {ver} is a read-only snapshot; write to cur")
-            }));
-        }
-        let r =
-            if write { a.db.submit(&p, vec![words]) } else { a.db.work(&p, Work::Run(vec![words])).map(|d| d.replies) };
-        let r = r.map_err(fault)?.into_iter().next().unwrap_or(Reply::Nil);
-        match r {
-            Reply::Error(e) => Err(bad(e)),
-            r => Ok(resp_json(r)),
-        }
-    });
-
-    // MMBackup(mid, memo) → ver: snapshot cur into a new numbered version (a database's data, a
-    // file MiMei's working copy).
-    let a = api.clone();
-    reg.register("MMBackup", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let raw = crate::mimei_methods::load_own(&*a.store, &a.me, &mid, "back up")?;
-        if raw.head.info.kind == Kind::File {
-            // A file MiMei (an app): its working copy becomes the next numbered version.
-            let mut m = raw;
-            let v = m.backup_cur().map_err(|e| bad(e.to_string()))?;
-            a.store.put_mimei(&m).map_err(ApiError::internal)?;
-            a.mail.post(call.user.as_deref().unwrap_or_default(), format!("ver={v}"));
-            return Ok(json!(v));
-        }
-        let mut m = a.mimei(&mid)?;
-        let entries = a.db.store.entries(&prefix(&mid, 0)).map_err(fault)?;
-        let bytes = snapshot::encode(&entries);
-        let cid = crate::import::import_bytes(&*a.store, &bytes).map_err(ApiError::internal)?;
-        let v = m.add_snapshot(&cid).map_err(|e| bad(e.to_string()))?;
-        let v32 = u32::try_from(v).map_err(|_| bad("too many versions"))?;
-        a.db.work(&prefix(&mid, 0), Work::CopyTo(prefix(&mid, v32))).map_err(fault)?;
-        a.store.kv_put(&[b"dbver/".as_slice(), &prefix(&mid, v32)].concat(), Some(b"1")).map_err(ApiError::internal)?;
-        a.store.put_mimei(&m).map_err(ApiError::internal)?;
-        let _ = a.store.pin_add(&cid);
-        // Other nodes fetch the snapshot like any content: this node provides it.
-        if let Some(announce) = &announce {
-            announce(cid);
-        }
-        // The original reports a backup's end as a message (scripts poll PullMsg for `ver=N`).
-        a.mail.post(call.user.as_deref().unwrap_or_default(), format!("ver={v}"));
-        Ok(json!(v))
-    });
-
-    // MMRestore(mid, ver) → ver: a version becomes `cur` again — a file MiMei's working copy,
-    // or a database's data (its replicas follow by snapshot).
-    let a = api.clone();
-    reg.register("MMRestore", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let ver = call.str_arg(1, "version")?;
-        let mut m = crate::mimei_methods::load_own(&*a.store, &a.me, &mid, "change")?;
-        if m.head.info.kind == Kind::File {
-            let v = m.restore(ver).map_err(|e| bad(e.to_string()))?;
-            a.store.put_mimei(&m).map_err(ApiError::internal)?;
-            return Ok(json!(v));
-        }
-        if matches!(ver, "" | "cur") {
-            return Err(bad("restore a numbered version (or last, release) into cur"));
-        }
-        let v = m.resolve(ver).map_err(|e| bad(e.to_string()))?;
-        let (from, _) = a.version_prefix(&mid, ver)?;
-        a.db.work(&prefix(&mid, 0), Work::Restore(from)).map_err(fault)?;
-        Ok(json!(v))
-    });
-
-    // PullMsg(sid, waitSeconds) → the next message for the session's user, or "" after the wait.
-    // A wait is parked, not a thread held: the HTTP server answers when a message is posted.
-    let a = api.clone();
-    reg.register_long_poll("PullMsg", false, move |call| {
-        let secs = call.args.first().and_then(Value::as_f64).unwrap_or(0.0).clamp(0.0, 60.0);
-        let user = call.user.clone().unwrap_or_default();
-        if let Some(m) = a.mail.take(&user) {
-            return Ok(crate::park::Polled::Ready(Value::String(m)));
-        }
-        if secs == 0.0 {
-            return Ok(crate::park::Polled::Ready(Value::String(String::new())));
-        }
-        let a = a.clone();
-        let wait = Duration::from_secs_f64(secs);
-        Ok(crate::park::Polled::Wait(crate::park::Park::new(
-            wait,
-            a.mail.posted.clone(),
-            Value::String(String::new()),
-            move || a.mail.take(&user).map(Value::String),
-        )))
-    });
-
-    // MMSum(mid, ver) → {digest, keys}: SHA-256 of the version's snapshot encoding.
-    let a = api.clone();
-    reg.register("MMSum", false, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur");
-        let (p, _) = a.version_prefix(&mid, ver)?;
-        let entries = a.db.store.entries(&p).map_err(fault)?;
-        let keys = entries.iter().filter(|(k, _)| k.first() == Some(&b'k')).count();
-        Ok(json!({"digest": snapshot::digest(&entries), "keys": keys, "entries": entries.len()}))
-    });
-
-    // MMDump(mid, ver, match) → [{key, type, value}]: what `mimei grep` prints.
-    let a = api;
-    reg.register("MMDump", false, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur");
-        let pattern = call.args.get(2).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("*").to_string();
-        let (p, _) = a.version_prefix(&mid, ver)?;
-        let keys = a.db.work(&p, Work::Run(vec![vec![b"KEYS".to_vec(), pattern.into_bytes()]])).map_err(fault)?;
-        let mut names: Vec<Vec<u8>> = match keys.replies.into_iter().next() {
-            Some(Reply::Array(a)) => {
-                a.into_iter().filter_map(|r| if let Reply::Bulk(b) = r { Some(b) } else { None }).collect()
-            }
-            _ => Vec::new(),
-        };
-        names.sort();
-        let mut out = Vec::new();
-        for k in names {
-            let ty = a.db.work(&p, Work::Run(vec![vec![b"TYPE".to_vec(), k.clone()]])).map_err(fault)?;
-            let ty = match ty.replies.into_iter().next() {
-                Some(Reply::Simple(t)) => t,
-                _ => continue,
-            };
-            let read: Vec<&[u8]> = match ty.as_str() {
-                "string" => vec![b"GET"],
-                "hash" => vec![b"HGETALL"],
-                "list" => vec![b"LRANGE", b"0", b"-1"],
-                "set" => vec![b"SMEMBERS"],
-                _ => vec![b"ZRANGE", b"0", b"-1", b"WITHSCORES"],
-            };
-            let mut cmd = vec![read[0].to_vec(), k.clone()];
-            cmd.extend(read[1..].iter().map(|w| w.to_vec()));
-            let v =
-                a.db.work(&p, Work::Run(vec![cmd])).map_err(fault)?.replies.into_iter().next().unwrap_or(Reply::Nil);
-            out.push(json!({"key": text(k), "type": ty, "value": to_json(v)?}));
-        }
-        Ok(Value::Array(out))
-    });
+    sessions::register(reg, &api);
+    backup::register(reg, &api, announce);
+    messages::register(reg, &api);
+    inspect::register(reg, &api);
 }
 
 /// A reply as JSON in Redis's own shapes (for `mimei db`): maps as objects, pairs flat.

@@ -39,11 +39,12 @@ impl Durability {
     }
 }
 
-/// A write transaction.
-pub type WriteTxn<'e> = RwTxn<'e>;
+/// A write transaction: committed with [`DbStore::commit`], undone when dropped. Callers never
+/// see LMDB's own transaction types.
+pub struct WriteTxn<'e>(RwTxn<'e>);
 
 /// A read snapshot (bound to the thread that opened it).
-pub type Snapshot<'e> = RoTxn<'e, WithTls>;
+pub struct Snapshot<'e>(RoTxn<'e, WithTls>);
 
 pub struct DbStore {
     env: Env,
@@ -72,7 +73,7 @@ impl DbStore {
     /// Flushes committed transactions to disk (the periodic flush of `process` durability).
     /// A failed commit as a client should read it: a full disk is named as such
     /// (`storage::space`), anything else keeps LMDB's words.
-    pub fn commit_fault(&self, e: heed::Error) -> Fault {
+    fn commit_fault(&self, e: heed::Error) -> Fault {
         Fault(format!("store error: {}", crate::space::write_error(&e, &self.dir, 4096)))
     }
 
@@ -81,24 +82,29 @@ impl DbStore {
     }
 
     pub fn read_txn(&self) -> Result<Snapshot<'_>, Fault> {
-        self.env.read_txn().map_err(fault)
+        self.env.read_txn().map(Snapshot).map_err(fault)
     }
 
-    pub fn write_txn(&self) -> Result<RwTxn<'_>, Fault> {
-        self.env.write_txn().map_err(fault)
+    pub fn write_txn(&self) -> Result<WriteTxn<'_>, Fault> {
+        self.env.write_txn().map(WriteTxn).map_err(fault)
+    }
+
+    /// Commits `t`; a full disk is named as such (`storage::space`).
+    pub fn commit(&self, t: WriteTxn<'_>) -> Result<(), Fault> {
+        t.0.commit().map_err(|e| self.commit_fault(e))
     }
 
     /// A child transaction of `parent`: dropping it undoes its writes (API transactions read
     /// their own uncommitted writes through one).
-    pub fn nested<'p>(&'p self, parent: &'p mut RwTxn<'_>) -> Result<RwTxn<'p>, Fault> {
-        self.env.nested_write_txn(parent).map_err(fault)
+    pub fn nested<'p>(&'p self, parent: &'p mut WriteTxn<'_>) -> Result<WriteTxn<'p>, Fault> {
+        self.env.nested_write_txn(&mut parent.0).map(WriteTxn).map_err(fault)
     }
 
     /// Every entry under `prefix` (prefix cut off), in key order, from a fresh snapshot.
     pub fn entries(&self, prefix: &[u8]) -> Result<proto_core::db::snapshot::Entries, Fault> {
         let txn = self.read_txn()?;
         let mut out = Vec::new();
-        for item in self.kv.prefix_iter(&txn, prefix).map_err(fault)? {
+        for item in self.kv.prefix_iter(&txn.0, prefix).map_err(fault)? {
             let (k, v) = item.map_err(fault)?;
             out.push((k[prefix.len()..].to_vec(), v.to_vec()));
         }
@@ -106,13 +112,18 @@ impl DbStore {
     }
 
     /// Replaces everything under `prefix` with `entries`.
-    pub fn load_space(&self, txn: &mut RwTxn<'_>, prefix: &[u8], entries: &[(Vec<u8>, Vec<u8>)]) -> Result<(), Fault> {
+    pub fn load_space(
+        &self,
+        txn: &mut WriteTxn<'_>,
+        prefix: &[u8],
+        entries: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<(), Fault> {
         self.clear_space(txn, prefix)?;
         let mut key = prefix.to_vec();
         for (k, v) in entries {
             key.truncate(prefix.len());
             key.extend_from_slice(k);
-            self.kv.put(txn, &key, v).map_err(fault)?;
+            self.kv.put(&mut txn.0, &key, v).map_err(fault)?;
         }
         Ok(())
     }
@@ -123,37 +134,37 @@ impl DbStore {
     }
 
     /// The keyspace under `prefix` in a write transaction.
-    pub fn space_mut<'a, 'e>(&self, txn: &'a mut RwTxn<'e>, prefix: &[u8]) -> Space<&'a mut RwTxn<'e>> {
+    pub fn space_mut<'a, 'e>(&self, txn: &'a mut WriteTxn<'e>, prefix: &[u8]) -> Space<&'a mut WriteTxn<'e>> {
         Space { txn, db: self.kv, prefix: prefix.to_vec() }
     }
 
     /// Copies every entry under `from` to `to` (replacing what `to` held): a snapshot.
-    pub fn copy_space(&self, txn: &mut RwTxn<'_>, from: &[u8], to: &[u8]) -> Result<u64, Fault> {
+    pub fn copy_space(&self, txn: &mut WriteTxn<'_>, from: &[u8], to: &[u8]) -> Result<u64, Fault> {
         self.clear_space(txn, to)?;
         let mut entries = Vec::new();
-        for item in self.kv.prefix_iter(txn, from).map_err(fault)? {
+        for item in self.kv.prefix_iter(&txn.0, from).map_err(fault)? {
             let (k, v) = item.map_err(fault)?;
             entries.push((k[from.len()..].to_vec(), v.to_vec()));
         }
         for (k, v) in &entries {
             let mut key = to.to_vec();
             key.extend_from_slice(k);
-            self.kv.put(txn, &key, v).map_err(fault)?;
+            self.kv.put(&mut txn.0, &key, v).map_err(fault)?;
         }
         Ok(entries.len() as u64)
     }
 
     /// Removes every entry under `prefix`.
-    pub fn clear_space(&self, txn: &mut RwTxn<'_>, prefix: &[u8]) -> Result<(), Fault> {
+    pub fn clear_space(&self, txn: &mut WriteTxn<'_>, prefix: &[u8]) -> Result<(), Fault> {
         let keys: Vec<Vec<u8>> = self
             .kv
-            .prefix_iter(txn, prefix)
+            .prefix_iter(&txn.0, prefix)
             .map_err(fault)?
             .map(|r| r.map(|(k, _)| k.to_vec()))
             .collect::<Result<_, _>>()
             .map_err(fault)?;
         for k in keys {
-            self.kv.delete(txn, &k).map_err(fault)?;
+            self.kv.delete(&mut txn.0, &k).map_err(fault)?;
         }
         Ok(())
     }
@@ -210,26 +221,26 @@ fn scan_in(
 
 impl Read for Space<&Snapshot<'_>> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
-        self.with_full(key, |k| Ok(self.db.get(self.txn, k).map_err(fault)?.map(<[u8]>::to_vec)))
+        self.with_full(key, |k| Ok(self.db.get(&self.txn.0, k).map_err(fault)?.map(<[u8]>::to_vec)))
     }
     fn scan(&self, from: &[u8], to: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), Fault> {
-        scan_in(&self.db, self.txn, &self.prefix, from, to, f)
+        scan_in(&self.db, &self.txn.0, &self.prefix, from, to, f)
     }
 }
 
-impl Read for Space<&mut RwTxn<'_>> {
+impl Read for Space<&mut WriteTxn<'_>> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
-        self.with_full(key, |k| Ok(self.db.get(self.txn, k).map_err(fault)?.map(<[u8]>::to_vec)))
+        self.with_full(key, |k| Ok(self.db.get(&self.txn.0, k).map_err(fault)?.map(<[u8]>::to_vec)))
     }
     fn scan(&self, from: &[u8], to: &[u8], f: &mut dyn FnMut(&[u8], &[u8]) -> bool) -> Result<(), Fault> {
-        scan_in(&self.db, self.txn, &self.prefix, from, to, f)
+        scan_in(&self.db, &self.txn.0, &self.prefix, from, to, f)
     }
 }
 
-impl Write for Space<&mut RwTxn<'_>> {
+impl Write for Space<&mut WriteTxn<'_>> {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), Fault> {
         let (db, prefix) = (self.db, std::mem::take(&mut self.prefix));
-        let txn = &mut *self.txn;
+        let txn = &mut self.txn.0;
         let space = Space { txn: (), db, prefix };
         let r = space.with_full(key, |k| db.put(txn, k, value).map_err(fault));
         self.prefix = space.prefix;
@@ -237,7 +248,7 @@ impl Write for Space<&mut RwTxn<'_>> {
     }
     fn del(&mut self, key: &[u8]) -> Result<(), Fault> {
         let (db, prefix) = (self.db, std::mem::take(&mut self.prefix));
-        let txn = &mut *self.txn;
+        let txn = &mut self.txn.0;
         let space = Space { txn: (), db, prefix };
         let r = space.with_full(key, |k| db.delete(txn, k).map_err(fault).map(|_| ()));
         self.prefix = space.prefix;

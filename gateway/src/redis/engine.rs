@@ -365,9 +365,9 @@ impl<'s> Batch<'s> {
     /// Commits (a read batch just ends): the keyspaces changed and the entries to push.
     pub fn commit(self) -> Result<Committed, Fault> {
         if let Txn::Write(t) = self.txn {
-            if let Err(e) = t.commit() {
+            if let Err(e) = self.store.commit(t) {
                 self.repl.reset();
-                return Err(self.store.commit_fault(e));
+                return Err(e);
             }
         }
         Ok((self.changed, self.entries))

@@ -20,6 +20,8 @@ pub enum NodeEvent {
     Db { peer: proto_core::dht::Key, body: Vec<u8> },
     /// A peer asks which version of a MiMei this node holds.
     Ask { peer: proto_core::dht::Key, mid: proto_core::dht::Key },
+    /// A provider answered which version it holds.
+    Holds { peer: proto_core::dht::Key, mid: proto_core::dht::Key, version: Option<u64>, http_port: Option<u16> },
 }
 
 /// What the runtime does with those events (set once the services exist).
@@ -68,7 +70,9 @@ impl<S: StateStore> Local<'_, S> {
                 }
             }
             Output::Event(proto_core::node::Event::MimeiHolds { peer, mid, version, http_port }) => {
-                crate::mimei_methods::heard_version(peer, mid, version, http_port);
+                if let Some(f) = self.on_head.get() {
+                    f(NodeEvent::Holds { peer, mid, version, http_port });
+                }
             }
             Output::Event(proto_core::node::Event::DbMsg { peer, body }) => {
                 if let Some(f) = self.on_head.get() {
@@ -216,6 +220,7 @@ impl<B: crate::Backend> Services<'_, B> {
         shutdown: impl Fn() + Send + Sync + 'static,
     ) -> std::io::Result<crate::server::Running> {
         let users = self.users.clone();
+        let answers = std::sync::Arc::new(crate::mimei_methods::Answers::default());
         let registry = crate::node_methods::registry(
             self.store.clone(),
             self.info,
@@ -224,6 +229,7 @@ impl<B: crate::Backend> Services<'_, B> {
             self.entropy,
             db.clone(),
             users,
+            answers.clone(),
             shutdown,
         );
         let registry = std::sync::Arc::new(registry);
@@ -235,6 +241,7 @@ impl<B: crate::Backend> Services<'_, B> {
         let repl = db.as_ref().and_then(|d| d.repl.get().cloned());
         let _ = self.on_head.set(Box::new(move |ev| match ev {
             NodeEvent::Head(record) => on_head(record),
+            NodeEvent::Holds { peer, mid, version, http_port } => answers.heard(peer, mid, version, http_port),
             NodeEvent::Db { peer, body } => {
                 if let Some(r) = &repl {
                     r.incoming(peer, body);

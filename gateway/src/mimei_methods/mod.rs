@@ -30,28 +30,29 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub type DbWipe = Arc<dyn Fn(&Mid) -> Result<(), String> + Send + Sync>;
 
 /// (version, HTTP port, when)
-type Answers = std::collections::BTreeMap<(Key, Key), (Option<u64>, Option<u16>, std::time::Instant)>;
+type AnswerMap = std::collections::BTreeMap<(Key, Key), (Option<u64>, Option<u16>, std::time::Instant)>;
 
-/// Providers' answers to `Ask` (peer, mid) → (version, when), for `MiMeiFindProvs`.
-fn answers() -> &'static std::sync::Mutex<Answers> {
-    static A: std::sync::OnceLock<std::sync::Mutex<Answers>> = std::sync::OnceLock::new();
-    A.get_or_init(Default::default)
-}
+/// Providers' answers to `Ask` (peer, mid) → (version, HTTP port, when), for `MiMeiFindProvs`:
+/// one table per node, filled by the runtime's `NodeEvent::Holds`.
+#[derive(Default)]
+pub struct Answers(std::sync::Mutex<AnswerMap>);
 
-/// A provider told us which version it holds.
-pub fn heard_version(peer: Key, mid: Key, version: Option<u64>, http_port: Option<u16>) {
-    if let Ok(mut a) = answers().lock() {
-        a.insert((peer, mid), (version, http_port, std::time::Instant::now()));
-        if a.len() > 10_000 {
-            a.pop_first();
+impl Answers {
+    /// A provider told us which version it holds.
+    pub fn heard(&self, peer: Key, mid: Key, version: Option<u64>, http_port: Option<u16>) {
+        if let Ok(mut a) = self.0.lock() {
+            a.insert((peer, mid), (version, http_port, std::time::Instant::now()));
+            if a.len() > 10_000 {
+                a.pop_first();
+            }
         }
     }
-}
 
-/// A provider's answer received after `since`: (version, HTTP port).
-fn answer_since(peer: Key, mid: Key, since: std::time::Instant) -> Option<(Option<u64>, Option<u16>)> {
-    let a = answers().lock().ok()?;
-    a.get(&(peer, mid)).filter(|(_, _, at)| *at >= since).map(|(v, p, _)| (*v, *p))
+    /// A provider's answer received after `since`: (version, HTTP port).
+    fn since(&self, peer: Key, mid: Key, since: std::time::Instant) -> Option<(Option<u64>, Option<u16>)> {
+        let a = self.0.lock().ok()?;
+        a.get(&(peer, mid)).filter(|(_, _, at)| *at >= since).map(|(v, p, _)| (*v, *p))
+    }
 }
 
 /// `host:port` for browsers: the host of a peer multiaddr with an HTTP port.
@@ -157,6 +158,7 @@ pub fn register<B: Backend>(
     net: Option<Arc<dyn NetHandle>>,
     entropy: fn() -> [u8; 32],
     db_wipe: Option<DbWipe>,
+    answers: Arc<Answers>,
 ) {
     let me = Arc::new(Identity::from_seed(seed));
     versions::register(reg, &store, &me, entropy);
@@ -165,7 +167,7 @@ pub fn register<B: Backend>(
     rights::register(reg, &store, &me);
     publish::register(reg, &store, &me, &net);
     follow::register(reg, &store, &net);
-    providers::register(reg, &store, &me, net);
+    providers::register(reg, &store, &me, net, answers);
 }
 
 /// An app MiMei (mark `app:<developer>:<name>`) as the original's `App{ID, Name, Author, Release,

@@ -7,8 +7,9 @@ pub(super) fn register<B: Backend>(
     store: &Arc<B>,
     me: &Arc<Identity>,
     net: Option<Arc<dyn NetHandle>>,
+    answers: Arc<Answers>,
 ) {
-    let (n, s, id) = (net, store.clone(), me.clone());
+    let (n, s, id, heard) = (net, store.clone(), me.clone(), answers);
     reg.register("MiMeiFindProvs", false, move |call| {
         let mid = mid_arg(&call, 0)?;
         let provs = match net_call(&n, Command::Dht(dht::Command::GetProviders(Key(mid.0 .0))))? {
@@ -21,7 +22,7 @@ pub(super) fn register<B: Backend>(
             let _ = net_call(&n, Command::SendMimei { to: p.clone(), msg: Box::new(proto_core::node::MimeiMsg::Ask { mid: mid.0 }) });
         }
         let me = Key::from(id.node_id());
-        let answered = |p: &dht::PeerInfo| p.id == me || answer_since(p.id, mid.0, asked).is_some();
+        let answered = |p: &dht::PeerInfo| p.id == me || heard.since(p.id, mid.0, asked).is_some();
         let mut retried = false;
         while !provs.iter().all(answered) && asked.elapsed() < std::time::Duration::from_millis(2000) {
             // A message can be lost while two nodes replace crossing connections: ask once more.
@@ -39,7 +40,7 @@ pub(super) fn register<B: Backend>(
             provs
                 .iter()
                 .map(|p| {
-                    let (ver, port) = if p.id == me { (local, None) } else { answer_since(p.id, mid.0, asked).unwrap_or((None, None)) };
+                    let (ver, port) = if p.id == me { (local, None) } else { heard.since(p.id, mid.0, asked).unwrap_or((None, None)) };
                     let all = port.map(|port| http_addrs(&p.addrs, port)).unwrap_or_default();
                     // `http`: the address for anyone (a public one when there is one); `https_all`:
                     // every address, LAN ones too, for clients behind the same NAT.

@@ -371,3 +371,30 @@ fn lookups_that_wait_on_the_network_take_at_most_their_slots() {
     let (status, body) = api(&addr, "DhtFindPeer", &format!("[\"{unknown}\"]"), None);
     assert_ne!(status, 503, "{body}");
 }
+
+#[test]
+fn running_out_of_descriptors_neither_spins_nor_stops_the_node() {
+    // 96 descriptors: the node's own files, peers and RESP leave room for a few dozen clients.
+    let n = Node::init(&[]).spawn_wrapped(&["prlimit", DATA_LIMIT, "--nofile=96", "--"], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), b"still serving\n").unwrap();
+    let cid = n.add(&dir.path().join("f"));
+    let addr = n.addr();
+    let cpu = |n: &Node| -> u64 {
+        let pid = n.child.as_ref().unwrap().id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let f: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    // More connections than the node has descriptors for, held for two seconds.
+    let held: Vec<TcpStream> = (0..150).filter_map(|_| TcpStream::connect(&addr).ok()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu(&n);
+    std::thread::sleep(Duration::from_secs(2));
+    let ticks = cpu(&n) - before;
+    // Clock ticks are 1/100 s: a loop spinning on a listener it cannot accept from takes ~200.
+    assert!(ticks < 60, "the node used {ticks} ticks of CPU in 2 s while out of descriptors");
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_serving(&n, &cid, "after running out of descriptors");
+}

@@ -105,6 +105,7 @@ pub fn start(addr: &str, service: Arc<dyn Service>, limits: Limits) -> io::Resul
         done: done_rx,
         stop: stop.clone(),
         scratch: vec![0; READ_CHUNK],
+        accept_paused: false,
     };
     let ctx_for_stop = ctx;
     let main = std::thread::Builder::new().name("http-loop".into()).spawn(move || {
@@ -141,6 +142,8 @@ struct Loop {
     stop: Arc<AtomicBool>,
     /// Where reads land before they are appended to a connection's buffer.
     scratch: Vec<u8>,
+    /// Accepting failed (out of descriptors): the listener is armed again at the next tick.
+    accept_paused: bool,
 }
 
 impl Loop {
@@ -182,6 +185,9 @@ impl Loop {
             if now >= next_tick {
                 self.sweep(now);
                 next_tick = now + TICK;
+                if std::mem::take(&mut self.accept_paused) {
+                    let _ = self.poller.modify(&self.listener, Event::readable(LISTENER));
+                }
             }
             self.rearm_all();
         }
@@ -214,8 +220,12 @@ impl Loop {
                 Ok(x) => x,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                // Out of descriptors or similar: try again on the next wake-up.
-                Err(_) => break,
+                // Out of descriptors or similar: the listener stays readable, so it is left
+                // unarmed until the next tick instead of waking the loop at once, forever.
+                Err(_) => {
+                    self.accept_paused = true;
+                    return;
+                }
             };
             let n = self.per_ip.get(&remote.ip()).copied().unwrap_or(0);
             let refuse = if self.conns.len() >= self.limits.max_conns {

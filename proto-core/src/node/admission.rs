@@ -18,7 +18,7 @@ use super::conn::Conn;
 use super::{Config, ConnId};
 use crate::dht::Addr;
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 /// What an accept gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +80,7 @@ mod tests {
     }
 
     fn from(ip: &str, port: u16) -> Addr {
-        let ip: std::net::IpAddr = ip.parse().unwrap();
+        let ip: core::net::IpAddr = ip.parse().unwrap();
         Addr(Multiaddr::from_socket((ip, port).into()).as_bytes().to_vec())
     }
 

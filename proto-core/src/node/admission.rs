@@ -17,8 +17,8 @@
 use super::conn::Conn;
 use super::{Config, ConnId};
 use crate::dht::Addr;
-use std::collections::BTreeMap;
 use core::net::IpAddr;
+use std::collections::BTreeMap;
 
 /// What an accept gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -156,7 +156,8 @@ pub struct Services<'a, B: crate::Backend> {
     pub token: String,
     pub http_addr: &'a str,
     /// The HTTP server's limits (config.json `http`).
-    pub http: storage::http_limits::HttpLimits,
+    /// As config.json has them; checked when the server starts.
+    pub http: serde_json::Value,
     /// Who may register accounts (config.json `users`).
     pub users: storage::repo::UserSettings,
     pub entropy: fn() -> [u8; 32],
@@ -261,7 +262,9 @@ impl<B: crate::Backend> Services<'_, B> {
         }));
         let me = proto_core::identity::Identity::from_seed(self.seed).public_key();
         catch_up(registry.clone(), self.store.clone(), me, std::time::Duration::from_secs(2));
-        let cfg = crate::server::ServerConfig { token: self.token, limits: self.http, net: Some(self.net) };
+        let limits = crate::http::Limits::from_json(Some(&self.http))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("config.json: {e}")))?;
+        let cfg = crate::server::ServerConfig { token: self.token, limits, net: Some(self.net) };
         let running = crate::server::start(self.http_addr, self.store, registry, cfg)?;
         let _ = port_slot.set(running.addr.port());
         Ok(running)

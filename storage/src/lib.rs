@@ -9,7 +9,6 @@ mod adds;
 pub mod alloc;
 mod blocks;
 pub mod db;
-pub mod http_limits;
 pub mod repo;
 pub mod space;
 

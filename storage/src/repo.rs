@@ -46,8 +46,9 @@ pub struct Config {
     pub resp_addr: String,
     /// The database's durability (`"db": {"durability": "process" | "always", "sync_interval_ms": N}`).
     pub db: DbSettings,
-    /// The HTTP server's limits (`"http": {…}`).
-    pub http: crate::http_limits::HttpLimits,
+    /// The HTTP server's limits (`"http": {…}`), kept as written: the HTTP layer reads and
+    /// checks them when the node starts (`gateway::http::limits`).
+    pub http: Value,
     /// Accounts made on this node (`"users": {…}`; absent fields keep defaults).
     pub users: UserSettings,
 }
@@ -186,7 +187,7 @@ impl Default for Config {
             network: NetLimits::default(),
             resp_addr: DEFAULT_RESP_ADDR.into(),
             db: DbSettings::default(),
-            http: Default::default(),
+            http: json!({}),
             users: UserSettings::default(),
         }
     }
@@ -226,7 +227,7 @@ impl Config {
             },
             "resp_addr": self.resp_addr,
             "db": {"durability": self.db.durability.name(), "sync_interval_ms": self.db.sync_interval_ms},
-            "http": self.http.to_json(),
+            "http": self.http,
             "users": self.users.to_json(),
         })
     }
@@ -284,7 +285,11 @@ impl Config {
                     x.as_u64().filter(|v| *v > 0).ok_or("db.sync_interval_ms must be a positive number")?;
             }
         }
-        let http = crate::http_limits::HttpLimits::from_json(v.get("http"))?;
+        let http = match v.get("http") {
+            None => json!({}),
+            Some(o) if o.is_object() => o.clone(),
+            Some(_) => return Err("http must be an object of limits like {\"max_conns\": 1024}".into()),
+        };
         let users = match v.get("users") {
             None => UserSettings::default(),
             Some(o) if o.is_object() => UserSettings::from_json(o)?,
@@ -573,11 +578,10 @@ mod tests {
             network: NetLimits::default(),
             resp_addr: "".into(),
             db: DbSettings { durability: crate::db::Durability::Always, sync_interval_ms: 50 },
-            http: Default::default(),
+            http: json!({"max_conns_per_ip": 9}),
             users: UserSettings::default(),
         };
         c.network.max_conns = 17;
-        c.http.max_conns_per_ip = 9;
         c.network.max_conns_per_ip = 3;
         c.network.max_handshakes = 5;
         repo.write_config(&c).unwrap();

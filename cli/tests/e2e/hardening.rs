@@ -398,3 +398,12 @@ fn running_out_of_descriptors_neither_spins_nor_stops_the_node() {
     std::thread::sleep(Duration::from_millis(300));
     assert_serving(&n, &cid, "after running out of descriptors");
 }
+
+#[test]
+fn a_misspelt_http_limit_stops_the_start_with_its_name() {
+    let n = Node::init(&[]).configure(|c| http_limit(c, "wokers", 2));
+    let out = std::process::Command::new(crate::harness::BIN).args(["run", "--repo"]).arg(n.repo()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("config.json: http.wokers is not a known limit (known: workers,"), "{err}");
+}

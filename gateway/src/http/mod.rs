@@ -2,13 +2,14 @@
 //! while it is cheap to hold — reading a request head, buffering a body, idle between requests,
 //! an open WebSocket, a parked long poll — and a fixed pool of workers runs requests. A slow or
 //! silent client therefore holds a socket and a bounded buffer, never a thread; every stage has
-//! a deadline and every buffer a limit (`storage::http_limits::HttpLimits`, docs/architecture.md
+//! a deadline and every buffer a limit (`limits::HttpLimits`, docs/architecture.md
 //! "HTTP server").
 
 mod conn;
 mod drain;
 mod event_loop;
 pub mod head;
+pub mod limits;
 mod parker;
 mod pool;
 pub mod request;
@@ -17,9 +18,9 @@ mod sending;
 
 pub use event_loop::{start, Running};
 pub use head::{Head, HeadLimits};
+pub use limits::HttpLimits as Limits;
 pub use request::Request;
 pub use response::{error_response, header, Header, Resp};
-pub use storage::http_limits::HttpLimits as Limits;
 
 use crate::park::Park;
 use std::net::SocketAddr;

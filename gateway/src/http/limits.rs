@@ -1,4 +1,5 @@
-//! The HTTP server's limits (`"http": {…}` in config.json; absent fields keep their defaults).
+//! The HTTP server's limits (`"http": {…}` in config.json, which the repo keeps as it is and the
+//! node reads here when it starts; absent fields keep their defaults).
 //! Each bounds what one client can make the node hold: bytes, connections, threads or time.
 
 use serde_json::{json, Map, Value};

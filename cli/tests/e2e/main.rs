@@ -8,7 +8,6 @@ mod app_browser;
 mod apps;
 mod bad_input;
 mod cli_flow;
-mod codec_bombs;
 mod crash;
 mod db_api;
 mod db_repl;

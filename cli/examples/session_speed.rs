@@ -17,7 +17,7 @@ fn pair(n: u64, suite: Suite, ciphers: &Ciphers) -> (Session, Session) {
 }
 
 fn main() {
-    for (imp, ciphers) in [("built-in", Ciphers::default()), ("ring", gateway::ciphers::ring_ciphers())] {
+    for (imp, ciphers) in [("built-in", Ciphers::default()), ("ring", node::net::ciphers::ring_ciphers())] {
         for suite in [Suite::ChaChaPoly, Suite::AesGcm] {
             let t = Instant::now();
             let n = 300;
@@ -42,5 +42,5 @@ fn main() {
             );
         }
     }
-    println!("this CPU has AES instructions: {}", gateway::ciphers::hardware_aes());
+    println!("this CPU has AES instructions: {}", node::net::ciphers::hardware_aes());
 }

@@ -3,7 +3,7 @@
 use crate::args::{IpfsAdd, PinCmd};
 use crate::client::{CliError, Client};
 use crate::progress::{Progress, Ticker};
-use gateway::import::{import_path, Batcher, TreeOptions};
+use node::content::import::{import_path, Batcher, TreeOptions};
 use proto_core::unixfs::Profile;
 use serde_json::{json, Value};
 use std::fs::File;

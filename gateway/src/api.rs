@@ -96,7 +96,23 @@ impl Method {
 pub struct Registry {
     methods: BTreeMap<String, Method>,
     /// Login sessions, when the node has them.
-    pub sessions: Option<std::sync::Arc<crate::session::Sessions>>,
+    pub sessions: Option<std::sync::Arc<dyn SessionLookup>>,
+}
+
+/// Who a session id belongs to: the registry asks this before it runs a method.
+pub trait SessionLookup: Send + Sync {
+    /// Whether `arg` has the form of a session id (so it is taken off the arguments).
+    fn is_sid(&self, arg: &str) -> bool;
+    /// The session's user, if the session is alive (and marks it used).
+    fn user(&self, sid: &str) -> Option<SessionUser>;
+}
+
+/// A live session's user.
+pub struct SessionUser {
+    /// The user id ("" for a guest).
+    pub uid: String,
+    /// May change the node (the node's own key logged in).
+    pub owner: bool,
 }
 
 /// Who is calling, as far as the codec could tell.
@@ -147,8 +163,8 @@ impl Registry {
         let mut user = None;
         let takes_sid = matches!(m.name, "Logout");
         if let (false, Some(Value::String(first)), Some(sessions)) = (takes_sid, args.first(), &self.sessions) {
-            if crate::session::is_sid(first) {
-                let s = sessions.get(first).ok_or_else(|| ApiError {
+            if sessions.is_sid(first) {
+                let s = sessions.user(first).ok_or_else(|| ApiError {
                     status: 401,
                     message: "unknown or expired session: log in again".into(),
                 })?;

@@ -6,12 +6,12 @@
 
 use crate::path_gateway::{self, GatewayRequest};
 use crate::server::{error_response, header, Resp};
-use crate::Backend;
+use crate::Content;
 use proto_core::mimei::{Kind, Mid};
 use std::sync::Arc;
 
 /// What `/mm/<mid>[:ver]/…` names: the content CID and whether the version may change.
-fn resolve<B: Backend>(store: &B, target: &str) -> Result<(proto_core::cid::Cid, bool), Resp> {
+fn resolve<B: Content + ?Sized>(store: &B, target: &str) -> Result<(proto_core::cid::Cid, bool), Resp> {
     let (mid_text, ver) = target.split_once(':').unwrap_or((target, "last"));
     let mid = Mid::parse(mid_text).map_err(|e| error_response(400, &format!("invalid mid \"{mid_text}\": {e}")))?;
     let m = store
@@ -26,7 +26,7 @@ fn resolve<B: Backend>(store: &B, target: &str) -> Result<(proto_core::cid::Cid,
 }
 
 /// `rest` is the decoded path after `/mm/`.
-pub fn serve_mm<B: Backend>(store: &Arc<B>, rest: &str, base: &GatewayRequest<'_>) -> Resp {
+pub fn serve_mm<B: Content + ?Sized>(store: &Arc<B>, rest: &str, base: &GatewayRequest<'_>) -> Resp {
     let (target, path) = rest.split_once('/').unwrap_or((rest, ""));
     if path.split('/').any(|s| s == ".." || s == ".") {
         return error_response(400, "path segments \".\" and \"..\" are not allowed");
@@ -49,7 +49,7 @@ pub fn serve_mm<B: Backend>(store: &Arc<B>, rest: &str, base: &GatewayRequest<'_
 /// holds, found by its developer and name): to the app's index, so its files load relative to it.
 /// Without `ver` it is `cur` — the working copy on the developer's node, the newest version
 /// elsewhere.
-pub fn entry<B: Backend>(store: &B, query: &std::collections::BTreeMap<String, String>) -> Resp {
+pub fn entry<B: Content + ?Sized>(store: &B, query: &std::collections::BTreeMap<String, String>) -> Resp {
     let aid = match (query.get("aid").filter(|a| !a.is_empty()), query.get("author"), query.get("app")) {
         (Some(aid), _, _) => match Mid::parse(aid) {
             Ok(m) => m.to_string(),

@@ -6,7 +6,7 @@ use crate::content_type;
 use crate::listing;
 use crate::range::{self, RangeReq};
 use crate::server::{error_response, header, Resp};
-use crate::Backend;
+use crate::Content;
 use proto_core::car;
 use proto_core::cid::Cid;
 use proto_core::unixfs::read::{self, FileCursor, Kind, Node, ReadError};
@@ -45,7 +45,7 @@ fn etag_matches(header: Option<&str>, etag: &str) -> bool {
     })
 }
 
-pub fn serve<B: Backend>(store: &Arc<B>, req: &GatewayRequest<'_>) -> Resp {
+pub fn serve<B: Content + ?Sized>(store: &Arc<B>, req: &GatewayRequest<'_>) -> Resp {
     let (root_text, path) = req.rest.split_once('/').unwrap_or((req.rest, ""));
     let root = match Cid::parse(root_text) {
         Ok(c) => c,
@@ -122,7 +122,7 @@ pub fn serve<B: Backend>(store: &Arc<B>, req: &GatewayRequest<'_>) -> Resp {
     }
 }
 
-fn serve_file<B: Backend>(store: &Arc<B>, cid: &Cid, name: &str, req: &GatewayRequest<'_>) -> Resp {
+fn serve_file<B: Content + ?Sized>(store: &Arc<B>, cid: &Cid, name: &str, req: &GatewayRequest<'_>) -> Resp {
     let size = match read::load_node(&**store, cid).and_then(|n| read::stat_node(cid, &n)) {
         Ok(s) => s.size,
         Err(e) => return error_response(status_of(&e), &e.to_string()),
@@ -171,7 +171,7 @@ fn serve_file<B: Backend>(store: &Arc<B>, cid: &Cid, name: &str, req: &GatewayRe
     resp
 }
 
-fn serve_raw<B: Backend>(store: &Arc<B>, cid: &Cid, req: &GatewayRequest<'_>) -> Resp {
+fn serve_raw<B: Content + ?Sized>(store: &Arc<B>, cid: &Cid, req: &GatewayRequest<'_>) -> Resp {
     let etag = format!("\"{cid}.raw\"");
     if etag_matches(req.if_none_match, &etag) {
         return Resp::empty(304).with_header(header("Etag", &etag));
@@ -186,7 +186,7 @@ fn serve_raw<B: Backend>(store: &Arc<B>, cid: &Cid, req: &GatewayRequest<'_>) ->
     }
 }
 
-fn serve_car<B: Backend>(store: &Arc<B>, cid: &Cid, req: &GatewayRequest<'_>) -> Resp {
+fn serve_car<B: Content + ?Sized>(store: &Arc<B>, cid: &Cid, req: &GatewayRequest<'_>) -> Resp {
     let etag = format!("\"{cid}.car\"");
     if etag_matches(req.if_none_match, &etag) {
         return Resp::empty(304).with_header(header("Etag", &etag));
@@ -214,7 +214,7 @@ fn io_err(e: ReadError) -> io::Error {
 }
 
 /// A file's bytes as a `Read`, block by block.
-struct FileStream<B: Backend> {
+struct FileStream<B: Content + ?Sized> {
     store: Arc<B>,
     cursor: FileCursor,
     /// The current block; bytes `pos..end` of it are still to be sent.
@@ -223,7 +223,7 @@ struct FileStream<B: Backend> {
     end: usize,
 }
 
-impl<B: Backend> FileStream<B> {
+impl<B: Content + ?Sized> FileStream<B> {
     fn fill(&mut self) -> Result<bool, ReadError> {
         while self.pos >= self.end {
             match self.cursor.next_slice(&*self.store)? {
@@ -238,7 +238,7 @@ impl<B: Backend> FileStream<B> {
     }
 }
 
-impl<B: Backend> Read for FileStream<B> {
+impl<B: Content + ?Sized> Read for FileStream<B> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if !self.fill().map_err(io_err)? {
             return Ok(0);
@@ -251,7 +251,7 @@ impl<B: Backend> Read for FileStream<B> {
 }
 
 /// A CARv1 of a DAG: header, then a pre-order walk, each block once.
-struct CarStream<B: Backend> {
+struct CarStream<B: Content + ?Sized> {
     store: Arc<B>,
     stack: Vec<Cid>,
     seen: BTreeSet<Cid>,
@@ -259,7 +259,7 @@ struct CarStream<B: Backend> {
     pos: usize,
 }
 
-impl<B: Backend> Read for CarStream<B> {
+impl<B: Content + ?Sized> Read for CarStream<B> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.pos >= self.buf.len() {
             let Some(cid) = self.stack.pop() else {

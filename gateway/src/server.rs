@@ -6,7 +6,7 @@ use crate::api::{ApiError, Call, Registry};
 use crate::http::{self, Head, Intake, Reply, Request, WsInfo, WsReply};
 use crate::park::Polled;
 use crate::path_gateway::{self, GatewayRequest};
-use crate::Backend;
+use crate::Content;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -23,7 +23,7 @@ pub struct ServerConfig {
     pub token: String,
     pub limits: http::Limits,
     /// The peer network, for fetching content this node does not have.
-    pub net: Option<Arc<dyn crate::net_methods::NetHandle>>,
+    pub net: Option<Arc<dyn crate::Network>>,
 }
 
 /// Methods that make or use an account: a browser page of another site may not call them with
@@ -40,7 +40,7 @@ pub struct Ctx<B> {
     token: String,
     limits: http::Limits,
     /// When set, the gateway fetches missing blocks from the network.
-    net: Option<Arc<dyn crate::net_methods::NetHandle>>,
+    net: Option<Arc<dyn crate::Network>>,
     /// Gateway requests fetching from the network now.
     fetches: Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -95,7 +95,7 @@ impl Read for Slotted {
     }
 }
 
-pub fn start<B: Backend>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg: ServerConfig) -> io::Result<Running> {
+pub fn start<B: Content>(addr: &str, store: Arc<B>, registry: Arc<Registry>, cfg: ServerConfig) -> io::Result<Running> {
     let limits = cfg.limits.clone();
     let ctx =
         Arc::new(Ctx { store, registry, token: cfg.token, limits: cfg.limits, net: cfg.net, fetches: Arc::default() });
@@ -132,7 +132,7 @@ pub fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
 
 /// `/tpt/<mid>,<appid>/` or `/tpt/,<appid>/` (or `/tpt/<mid>/`, its default app): the template
 /// page listing the app's providers.
-fn tpt<B: Backend>(ctx: &Ctx<B>, rest: &str, client: &str, own: Option<&str>) -> Resp {
+fn tpt<B: Content>(ctx: &Ctx<B>, rest: &str, client: &str, own: Option<&str>) -> Resp {
     let target = rest.trim_end_matches('/');
     let (mid, app) = target.split_once(',').unwrap_or((target, ""));
     let aid = if app.is_empty() {
@@ -232,7 +232,7 @@ pub fn cross_site(head: &Head) -> bool {
     origin == "null" || !o.eq_ignore_ascii_case(host)
 }
 
-impl<B: Backend> http::Service for Ctx<B> {
+impl<B: Content> http::Service for Ctx<B> {
     fn intake(&self, head: &Head) -> Intake {
         let path = path_of(&head.target);
         if head.method == "GET" && is_ws_path(path) && head.lists("Upgrade", "websocket") {
@@ -283,7 +283,7 @@ impl<B: Backend> http::Service for Ctx<B> {
     }
 }
 
-fn handle<B: Backend>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
+fn handle<B: Content>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
     let url = req.url().to_string();
     let (raw_path, raw_query) = match url.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
@@ -299,13 +299,8 @@ fn handle<B: Backend>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
                 Some(rest) => {
                     let greq = gateway_request(req, &rest, &raw_path, raw_query.as_deref(), &query);
                     match (&ctx.net, proto_core::cid::Cid::parse(rest.split('/').next().unwrap_or_default())) {
-                        (Some(net), Ok(root)) if !ctx.store.has_block(&root).unwrap_or(false) => {
-                            fetch_from_network(ctx, net, root, &greq)
-                        }
-                        (Some(net), Ok(root)) => {
-                            let f = Arc::new(crate::fetching::Fetching::new(ctx.store.clone(), net.clone(), root));
-                            path_gateway::serve(&f, &greq)
-                        }
+                        (Some(net), Ok(root)) if !net.holds(&root) => fetch_from_network(ctx, net, root, &greq),
+                        (Some(net), Ok(root)) => path_gateway::serve(&net.reader(root), &greq),
                         _ => path_gateway::serve(&ctx.store, &greq),
                     }
                 }
@@ -361,9 +356,9 @@ fn handle<B: Backend>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
 
 /// Serves a root this node lacks, holding one of `max_fetches` slots until the response body
 /// is done: waiting on the network must not take every worker.
-fn fetch_from_network<B: Backend>(
+fn fetch_from_network<B: Content>(
     ctx: &Ctx<B>,
-    net: &Arc<dyn crate::net_methods::NetHandle>,
+    net: &Arc<dyn crate::Network>,
     root: proto_core::cid::Cid,
     greq: &GatewayRequest<'_>,
 ) -> Resp {
@@ -371,8 +366,7 @@ fn fetch_from_network<B: Backend>(
         Ok(s) => s,
         Err(e) => return error_response(e.status, &e.message).with_header(header("Retry-After", "2")),
     };
-    let f = Arc::new(crate::fetching::Fetching::new(ctx.store.clone(), net.clone(), root));
-    let mut resp = path_gateway::serve(&f, greq);
+    let mut resp = path_gateway::serve(&net.reader(root), greq);
     resp.body = Box::new(Slotted { body: resp.body, _slot: slot });
     resp
 }
@@ -391,7 +385,7 @@ struct Who {
 /// hprose over HTTP (hprose-2.0.md §3): always status 200, `E` replies for errors, GET returns
 /// the function list. CORS lets any page call (no credentials are involved: the token is a
 /// header a page cannot add without a preflight, and none is answered).
-fn hprose_http<B: Backend>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
+fn hprose_http<B: Content>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
     let who = Who {
         token: token_ok(req.header("Authorization"), &ctx.token),
         remote: Some(req.remote_addr().ip()),
@@ -491,7 +485,7 @@ fn token_ok(given: Option<&str>, token: &str) -> bool {
         && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-fn api<B: Backend>(ctx: &Ctx<B>, req: &mut Request, name: &str, raw_query: Option<&str>) -> Reply {
+fn api<B: Content>(ctx: &Ctx<B>, req: &mut Request, name: &str, raw_query: Option<&str>) -> Reply {
     let Some(method) = ctx.registry.get(name) else {
         return Reply::Now(api_error(&ApiError::not_found(format!("unknown method \"{name}\""))));
     };

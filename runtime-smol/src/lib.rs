@@ -5,11 +5,11 @@
 pub mod net;
 
 pub mod node {
-    use gateway::node_methods::NodeInfo;
+    use ::node::methods::node::NodeInfo;
     use std::sync::Arc;
     use storage::repo::Repo;
 
-    pub use gateway::driver::{entropy, NodeError, RunOptions, Started};
+    pub use ::node::compose::{entropy, NodeError, RunOptions, Started};
 
     pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), NodeError> {
         let repo = Repo::new(&opts.repo);
@@ -31,7 +31,7 @@ pub mod node {
             {
                 // The session cipher for this CPU, from ring.
                 let mut c = opened.config.network.node_config();
-                gateway::ciphers::tune(&mut c);
+                ::node::net::ciphers::tune(&mut c);
                 c
             },
             identity,
@@ -40,7 +40,7 @@ pub mod node {
             store.clone(),
             entropy(),
         )?;
-        let services = gateway::driver::Services {
+        let services = ::node::compose::Services {
             store: store.clone(),
             info,
             net: network.handle.clone(),

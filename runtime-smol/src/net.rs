@@ -1,8 +1,8 @@
 //! The peer network on smol: async tasks accept, dial, read and write; one task owns the core
 //! (`Node`) and executes its outputs, waking for channel events or the core's timer.
 
-use gateway::driver::{now, HeadHook, Local, Pending};
-use gateway::net_methods::NetHandle;
+use ::node::compose::{now, HeadHook, Local, Pending};
+use ::node::net::NetHandle;
 use proto_core::dht::{Addr, CommandId};
 use proto_core::maddr::Multiaddr;
 use proto_core::node::{self, Command, ConnId, Input, Node, Output, Reply};
@@ -82,7 +82,7 @@ pub fn start(
     let listener = smol::block_on(TcpListener::bind(listen_on))
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for peers on {listen_on}: {e}")))?;
     let bound = listener.local_addr()?;
-    let listen = gateway::addrs::listen_addrs(bound);
+    let listen = ::node::net::addrs::listen_addrs(bound);
     let (tx, rx) = channel::unbounded::<Ev>();
     let start = Instant::now();
     let restored = proto_core::dht::Restored { entries: store.load_prefix(b"dht/").unwrap_or_default() };
@@ -93,7 +93,7 @@ pub fn start(
         let ex = smol::LocalExecutor::new();
         smol::block_on(ex.run(async {
             ex.spawn(accept_loop(listener, tx.clone())).detach();
-            let corrupt_blocks = gateway::driver::corrupt_blocks();
+            let corrupt_blocks = ::node::compose::corrupt_blocks();
             let mut l = Loop {
                 core,
                 rx,

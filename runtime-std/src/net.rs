@@ -2,8 +2,8 @@
 //! acceptor thread, one reader and one writer thread per connection, and short-lived dialer
 //! threads only move bytes and report through a channel. The loop executes the core's outputs.
 
-use gateway::driver::{now, HeadHook, Local, Pending};
-use gateway::net_methods::NetHandle;
+use ::node::compose::{now, HeadHook, Local, Pending};
+use ::node::net::NetHandle;
 use proto_core::dht::{Addr, CommandId};
 use proto_core::maddr::Multiaddr;
 use proto_core::node::{self, Command, ConnId, Input, Node, Output, Reply};
@@ -92,7 +92,7 @@ pub fn start(
     let listener = TcpListener::bind(listen_on)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for peers on {listen_on}: {e}")))?;
     let bound = listener.local_addr()?;
-    let listen = gateway::addrs::listen_addrs(bound);
+    let listen = ::node::net::addrs::listen_addrs(bound);
     let (tx, rx) = mpsc::channel::<Ev>();
     let start = Instant::now();
     let restored = proto_core::dht::Restored { entries: store.load_prefix(b"dht/").unwrap_or_default() };
@@ -102,7 +102,7 @@ pub fn start(
     let on_head = HeadHook::default();
     let handle = Arc::new(Handle { tx: Mutex::new(tx.clone()), listen, on_head: on_head.clone() });
     let thread = std::thread::Builder::new().name("node-loop".into()).spawn(move || {
-        let corrupt_blocks = gateway::driver::corrupt_blocks();
+        let corrupt_blocks = ::node::compose::corrupt_blocks();
         let mut l = Loop {
             core,
             rx,

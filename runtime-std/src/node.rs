@@ -1,10 +1,10 @@
 use crate::net;
-use gateway::node_methods::NodeInfo;
+use ::node::methods::node::NodeInfo;
 use proto_core::identity::Identity;
 use std::sync::{mpsc, Arc, Mutex};
 use storage::repo::Repo;
 
-pub use gateway::driver::{entropy, NodeError, RunOptions, Started};
+pub use ::node::compose::{entropy, NodeError, RunOptions, Started};
 
 /// Runs a node until `Shutdown` is called. `on_start` is told the node's id and API address.
 pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), NodeError> {
@@ -27,7 +27,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         {
             // The session cipher for this CPU, from ring.
             let mut c = opened.config.network.node_config();
-            gateway::ciphers::tune(&mut c);
+            ::node::net::ciphers::tune(&mut c);
             c
         },
         Identity::from_seed(opened.identity.seed()),
@@ -36,7 +36,7 @@ pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), Node
         store.clone(),
         entropy(),
     )?;
-    let services = gateway::driver::Services {
+    let services = ::node::compose::Services {
         store: store.clone(),
         info,
         net: network.handle.clone(),

@@ -10,14 +10,14 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, api: &Arc<DbApi<B>>) {
         let secs = call.args.first().and_then(Value::as_f64).unwrap_or(0.0).clamp(0.0, 60.0);
         let user = call.user.clone().unwrap_or_default();
         if let Some(m) = a.mail.take(&user) {
-            return Ok(crate::park::Polled::Ready(Value::String(m)));
+            return Ok(gateway::park::Polled::Ready(Value::String(m)));
         }
         if secs == 0.0 {
-            return Ok(crate::park::Polled::Ready(Value::String(String::new())));
+            return Ok(gateway::park::Polled::Ready(Value::String(String::new())));
         }
         let a = a.clone();
         let wait = Duration::from_secs_f64(secs);
-        Ok(crate::park::Polled::Wait(crate::park::Park::new(
+        Ok(gateway::park::Polled::Wait(gateway::park::Park::new(
             wait,
             a.mail.posted.clone(),
             Value::String(String::new()),

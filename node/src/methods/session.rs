@@ -5,8 +5,8 @@
 //! `Register` and `Login(name, pass)` run argon2: registrations are rationed per source address
 //! and per node, and hashes run at most `max_concurrent_hashes` at once (docs/passports.md).
 
-use crate::api::{ApiError, Registry};
-use crate::hash_gate::HashGate;
+use crate::methods::hash_gate::HashGate;
+use gateway::api::{ApiError, Registry};
 use proto_core::ppt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
@@ -86,6 +86,15 @@ fn busy() -> ApiError {
 
 pub fn is_sid(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl gateway::api::SessionLookup for Sessions {
+    fn is_sid(&self, arg: &str) -> bool {
+        is_sid(arg)
+    }
+    fn user(&self, sid: &str) -> Option<gateway::api::SessionUser> {
+        self.get(sid).map(|s| gateway::api::SessionUser { uid: s.uid, owner: s.owner })
+    }
 }
 
 impl Sessions {

@@ -3,6 +3,7 @@
 
 pub mod conn;
 pub mod engine;
+pub mod repl;
 pub mod server;
 
 pub use engine::prefix;

@@ -1,7 +1,7 @@
 //! Methods about the node itself: `GetVar`, `Id`, `Shutdown`.
 
-use crate::api::{ApiError, Registry};
-use crate::net_methods::NetHandle;
+use crate::net::NetHandle;
+use gateway::api::{ApiError, Registry};
 use proto_core::cid::Cid;
 use proto_core::node::Command;
 use serde_json::{json, Value};
@@ -22,16 +22,16 @@ pub fn registry<B: crate::Backend>(
     net: Option<Arc<dyn NetHandle>>,
     seed: [u8; 32],
     entropy: fn() -> [u8; 32],
-    db: Option<Arc<crate::redis::DbService>>,
-    users: crate::session::UserSettings,
-    answers: Arc<crate::mimei_methods::Answers>,
+    db: Option<Arc<crate::db::DbService>>,
+    users: crate::methods::session::UserSettings,
+    answers: Arc<crate::methods::mimei::Answers>,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
-    let sessions = crate::session::Sessions::new(info.node_id.clone(), entropy).with_users(store.clone());
+    let sessions = crate::methods::session::Sessions::new(info.node_id.clone(), entropy).with_users(store.clone());
     let sessions = Arc::new(sessions.with_settings(users));
-    crate::session::register(&mut reg, sessions.clone());
-    crate::session::register_sign(&mut reg, seed);
+    crate::methods::session::register(&mut reg, sessions.clone());
+    crate::methods::session::register_sign(&mut reg, seed);
     reg.sessions = Some(sessions);
     // Every stored add announces its root on the DHT, without making the add wait for it.
     let announce = net.clone().map(|n| {
@@ -45,20 +45,20 @@ pub fn registry<B: crate::Backend>(
     });
     let wipe = db.clone().map(|d| {
         Arc::new(move |mid: &proto_core::mimei::Mid| {
-            d.submit(&crate::redis::prefix(mid, 0), vec![vec![b"FLUSHDB".to_vec()]]).map(|_| ()).map_err(|f| f.0)
-        }) as crate::mimei_methods::DbWipe
+            d.submit(&crate::db::prefix(mid, 0), vec![vec![b"FLUSHDB".to_vec()]]).map(|_| ()).map_err(|f| f.0)
+        }) as crate::methods::mimei::DbWipe
     });
-    crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy, wipe, answers);
+    crate::methods::mimei::register(&mut reg, store.clone(), seed, net.clone(), entropy, wipe, answers);
     if let Some(db) = db {
         let me = proto_core::identity::Identity::from_seed(seed).public_key();
-        crate::db_methods::register(&mut reg, store.clone(), db, me, entropy, announce.clone());
+        crate::methods::db::register(&mut reg, store.clone(), db, me, entropy, announce.clone());
     }
     let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
-    crate::ipfs_methods::register(&mut reg, store, announce);
+    crate::methods::ipfs::register(&mut reg, store, announce);
     if let Some(n) = net {
-        crate::net_methods::register(&mut reg, n);
+        crate::methods::net::register(&mut reg, n);
     }
-    let more = crate::mimei_methods::more_vars(store_for_vars, net_for_vars);
+    let more = crate::methods::mimei::more_vars(store_for_vars, net_for_vars);
     register(&mut reg, info, Some(more), shutdown);
     reg
 }

@@ -13,7 +13,7 @@ pub(super) fn register<B: Backend>(
     let a = api.clone();
     reg.register("MMBackup", true, move |call| {
         let mid = mid_arg(&call, 0)?;
-        let raw = crate::mimei_methods::load_own(&*a.store, &a.me, &mid, "back up")?;
+        let raw = crate::methods::mimei::load_own(&*a.store, &a.me, &mid, "back up")?;
         if raw.head.info.kind == Kind::File {
             // A file MiMei (an app): its working copy becomes the next numbered version.
             let mut m = raw;
@@ -25,7 +25,7 @@ pub(super) fn register<B: Backend>(
         let mut m = a.mimei(&mid)?;
         let entries = a.db.store.entries(&prefix(&mid, 0)).map_err(fault)?;
         let bytes = snapshot::encode(&entries);
-        let cid = crate::import::import_bytes(&*a.store, &bytes).map_err(ApiError::internal)?;
+        let cid = crate::content::import::import_bytes(&*a.store, &bytes).map_err(ApiError::internal)?;
         let v = m.add_snapshot(&cid).map_err(|e| bad(e.to_string()))?;
         let v32 = u32::try_from(v).map_err(|_| bad("too many versions"))?;
         a.db.work(&prefix(&mid, 0), Work::CopyTo(prefix(&mid, v32))).map_err(fault)?;
@@ -47,7 +47,7 @@ pub(super) fn register<B: Backend>(
     reg.register("MMRestore", true, move |call| {
         let mid = mid_arg(&call, 0)?;
         let ver = call.str_arg(1, "version")?;
-        let mut m = crate::mimei_methods::load_own(&*a.store, &a.me, &mid, "change")?;
+        let mut m = crate::methods::mimei::load_own(&*a.store, &a.me, &mid, "change")?;
         if m.head.info.kind == Kind::File {
             let v = m.restore(ver).map_err(|e| bad(e.to_string()))?;
             a.store.put_mimei(&m).map_err(ApiError::internal)?;

@@ -10,9 +10,9 @@ use std::sync::Arc;
 #[test]
 fn write_methods_refuse_callers_without_rights() {
     let store = Arc::new(MemStore::default());
-    let info = gateway::node_methods::NodeInfo { node_id: "n".into(), version: "0", repo: "r".into() };
-    let users = gateway::session::UserSettings::default();
-    let reg = gateway::node_methods::registry(
+    let info = node::methods::node::NodeInfo { node_id: "n".into(), version: "0", repo: "r".into() };
+    let users = node::methods::session::UserSettings::default();
+    let reg = node::methods::node::registry(
         store.clone(),
         info,
         None,

@@ -100,13 +100,13 @@ pub fn corrupt_blocks() -> bool {
 /// The hook a node installs: a new head for a provided MiMei starts a sync at once, on its own
 /// thread so the core's loop never waits for content.
 pub fn sync_on_head(
-    registry: std::sync::Arc<crate::api::Registry>,
+    registry: std::sync::Arc<gateway::api::Registry>,
 ) -> Box<dyn Fn(proto_core::dht::Record) + Send + Sync> {
     Box::new(move |record| {
         let reg = registry.clone();
         let mid = proto_core::mimei::Mid(record.key).to_string();
         let _ = std::thread::Builder::new().name("mimei-sync".into()).spawn(move || {
-            let caller = crate::api::Caller::node();
+            let caller = gateway::api::Caller::node();
             if let Err(e) =
                 reg.dispatch("MiMeiSync", vec![serde_json::Value::String(mid.clone())], &caller, None, BTreeMap::new())
             {
@@ -119,7 +119,7 @@ pub fn sync_on_head(
 /// After a start: every MiMei held here that another author owns is synced once, so a provider
 /// that was offline catches up with the versions published meanwhile.
 pub fn catch_up<B: crate::Backend>(
-    registry: std::sync::Arc<crate::api::Registry>,
+    registry: std::sync::Arc<gateway::api::Registry>,
     store: std::sync::Arc<B>,
     me: [u8; 32],
     delay: std::time::Duration,
@@ -127,7 +127,7 @@ pub fn catch_up<B: crate::Backend>(
     let _ = std::thread::Builder::new().name("mimei-catch-up".into()).spawn(move || {
         std::thread::sleep(delay);
         let Ok(all) = store.list_mimeis() else { return };
-        let caller = crate::api::Caller::node();
+        let caller = gateway::api::Caller::node();
         for m in all.into_iter().filter(|m| m.author != me) {
             let mid = m.mid().to_string();
             if let Err(e) = registry.dispatch(
@@ -148,8 +148,8 @@ pub fn catch_up<B: crate::Backend>(
 /// after a start, and the HTTP server.
 pub struct Services<'a, B: crate::Backend> {
     pub store: std::sync::Arc<B>,
-    pub info: crate::node_methods::NodeInfo,
-    pub net: std::sync::Arc<dyn crate::net_methods::NetHandle>,
+    pub info: crate::methods::node::NodeInfo,
+    pub net: std::sync::Arc<dyn crate::net::NetHandle>,
     pub on_head: &'a HeadHook,
     /// The node's identity seed (it signs MiMei heads).
     pub seed: [u8; 32],
@@ -178,28 +178,28 @@ pub fn default_db(
     let info = Info { kind: Kind::Db, appid: String::new(), ext: String::new(), mark: "default".into() };
     let mid = info.mid(&me.public_key());
     if store.get_mimei(&mid)?.is_none() {
-        store.put_mimei(&Mimei::new(me, info, crate::redis::engine::now_ms(), crate::mimei_methods::DEFAULT_RIGHT))?;
+        store.put_mimei(&Mimei::new(me, info, crate::db::engine::now_ms(), crate::methods::mimei::DEFAULT_RIGHT))?;
     }
     Ok(mid)
 }
 
 impl<B: crate::Backend> Services<'_, B> {
     /// Starts the database service (and its RESP endpoint unless the address is empty).
-    pub fn start_db(&self) -> std::io::Result<std::sync::Arc<crate::redis::DbService>> {
+    pub fn start_db(&self) -> std::io::Result<std::sync::Arc<crate::db::DbService>> {
         let me = proto_core::identity::Identity::from_seed(self.seed);
         let default_mid = default_db(&*self.store, &me).map_err(std::io::Error::other)?;
         let store = self.store.clone();
         let me_key = me.public_key();
-        let is_db: crate::redis::server::IsDb = Box::new(move |mid| {
+        let is_db: crate::db::server::IsDb = Box::new(move |mid| {
             Ok(store
                 .get_mimei(mid)?
                 .filter(|m| m.head.info.kind == proto_core::mimei::Kind::Db)
                 .map(|m| m.author == me_key))
         });
-        let (repl, rx) = crate::db_repl::channel_pair();
+        let (repl, rx) = crate::db::repl::channel_pair();
         let pusher = repl.clone();
         let (store, me_pk) = (self.store.clone(), me.public_key());
-        let db = crate::redis::DbService::start(crate::redis::DbOptions {
+        let db = crate::db::DbService::start(crate::db::DbOptions {
             store: self.db.clone(),
             sync_interval_ms: self.db_sync_interval_ms,
             resp_addr: self.resp_addr.to_string(),
@@ -207,9 +207,9 @@ impl<B: crate::Backend> Services<'_, B> {
             token: self.token.clone(),
             is_db,
             hook: Some(Box::new(move |_, entries| pusher.push(entries))),
-            leads: Box::new(move |p| crate::db_repl::leads(&*store, &me_pk, p)),
+            leads: Box::new(move |p| crate::db::repl::leads(&*store, &me_pk, p)),
         })?;
-        crate::db_repl::start(rx, self.store.clone(), db.clone(), self.net.clone(), me.public_key())?;
+        crate::db::repl::start(rx, self.store.clone(), db.clone(), self.net.clone(), me.public_key())?;
         let _ = db.repl.set(repl);
         Ok(db)
     }
@@ -217,12 +217,12 @@ impl<B: crate::Backend> Services<'_, B> {
     /// Starts the services; `shutdown` is what the `Shutdown` method calls.
     pub fn start(
         self,
-        db: Option<std::sync::Arc<crate::redis::DbService>>,
+        db: Option<std::sync::Arc<crate::db::DbService>>,
         shutdown: impl Fn() + Send + Sync + 'static,
-    ) -> std::io::Result<crate::server::Running> {
+    ) -> std::io::Result<gateway::server::Running> {
         let users = self.users.clone();
-        let answers = std::sync::Arc::new(crate::mimei_methods::Answers::default());
-        let registry = crate::node_methods::registry(
+        let answers = std::sync::Arc::new(crate::methods::mimei::Answers::default());
+        let registry = crate::methods::node::registry(
             self.store.clone(),
             self.info,
             Some(self.net.clone()),
@@ -262,10 +262,11 @@ impl<B: crate::Backend> Services<'_, B> {
         }));
         let me = proto_core::identity::Identity::from_seed(self.seed).public_key();
         catch_up(registry.clone(), self.store.clone(), me, std::time::Duration::from_secs(2));
-        let limits = crate::http::Limits::from_json(Some(&self.http))
+        let limits = gateway::http::Limits::from_json(Some(&self.http))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("config.json: {e}")))?;
-        let cfg = crate::server::ServerConfig { token: self.token, limits, net: Some(self.net) };
-        let running = crate::server::start(self.http_addr, self.store, registry, cfg)?;
+        let reads = crate::content::fetching::NetReads { store: self.store.clone(), net: self.net };
+        let cfg = gateway::server::ServerConfig { token: self.token, limits, net: Some(std::sync::Arc::new(reads)) };
+        let running = gateway::server::start(self.http_addr, self.store, registry, cfg)?;
         let _ = port_slot.set(running.addr.port());
         Ok(running)
     }

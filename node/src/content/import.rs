@@ -74,7 +74,7 @@ impl AddTarget for storage::Store {
 }
 
 impl AddTarget for proto_core::store::MemStore {}
-impl<B: BlockRead + BlockWrite + Send + Sync + 'static> AddTarget for crate::fetching::Fetching<B> {}
+impl<B: BlockRead + BlockWrite + Send + Sync + 'static> AddTarget for crate::content::fetching::Fetching<B> {}
 
 /// A block store shared with the writer thread.
 pub type SharedStore = Arc<dyn AddTarget>;

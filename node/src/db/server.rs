@@ -129,7 +129,7 @@ pub struct DbService {
     /// The store, for snapshots read outside the loop (LMDB readers never block the writer).
     pub store: Arc<DbStore>,
     /// Where replication messages go (set once the network runs).
-    pub repl: std::sync::OnceLock<crate::db_repl::ReplHandle>,
+    pub repl: std::sync::OnceLock<crate::db::repl::ReplHandle>,
     pub default_mid: Mid,
     poller: Arc<Poller>,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,

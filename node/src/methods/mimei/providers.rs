@@ -44,7 +44,7 @@ pub(super) fn register<B: Backend>(
                     let all = port.map(|port| http_addrs(&p.addrs, port)).unwrap_or_default();
                     // `http`: the address for anyone (a public one when there is one); `https_all`:
                     // every address, LAN ones too, for clients behind the same NAT.
-                    let http = all.iter().find(|a| !crate::template::is_private(a)).or(all.first()).cloned();
+                    let http = all.iter().find(|a| !gateway::template::is_private(a)).or(all.first()).cloned();
                     json!({"id": proto_core::id::NodeId::from(p.id).to_string(), "addrs": p.addrs.iter().map(addr_text).collect::<Vec<_>>(), "ver": ver, "http": http, "http_all": all})
                 })
                 .collect(),

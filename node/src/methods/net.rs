@@ -2,21 +2,15 @@
 //! `SwarmDisconnect`, `DhtFindPeer`, `DhtProvide`, `DhtFindProvs`. They reach the node's core
 //! through `NetHandle`, which each runtime implements on its own event loop.
 
-use crate::api::{ApiError, Registry};
-use crate::ipfs_methods::parse_cid;
+use crate::methods::ipfs::parse_cid;
+use crate::net::NetHandle;
+use gateway::api::{ApiError, Registry};
 use proto_core::dht::{self, content_key, Addr, Key, PeerInfo};
 use proto_core::id::NodeId;
 use proto_core::maddr::Multiaddr;
 use proto_core::node::{Command, Reply};
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-pub trait NetHandle: Send + Sync + 'static {
-    /// Runs a command on the node's core and waits for its reply.
-    fn call(&self, command: Command) -> Result<Reply, String>;
-    /// This node's peer listen addresses.
-    fn listen_addrs(&self) -> Vec<Addr>;
-}
 
 pub fn addr_text(a: &Addr) -> String {
     Multiaddr::from_bytes(&a.0).map(|m| m.to_string()).unwrap_or_else(|_| "/invalid".into())

@@ -2,7 +2,7 @@
 //! directory, built exactly as `ipfs add -r` builds the same tree from disk. The archive is
 //! untrusted: `proto_core::tar` refuses paths and links that leave the tree.
 
-use crate::import::{import_reader, Batcher, ImportError};
+use crate::content::import::{import_reader, Batcher, ImportError};
 use proto_core::tar::{self, Kind};
 use proto_core::unixfs::dir::{symlink_block, DirBuilder};
 use proto_core::unixfs::file::LinkInfo;

@@ -1,9 +1,9 @@
 //! API methods for local IPFS content: `IpfsAdd`, `IpfsLs`, `IpfsStat`, `PinAdd`, `PinRm`,
 //! `PinLs`, `RepoStat`. Names follow the original system.
 
-use crate::api::{ApiError, Call, Registry};
-use crate::import::{import_path, import_reader, Batcher, ImportError, SharedStore, TreeOptions};
+use crate::content::import::{import_path, import_reader, Batcher, ImportError, SharedStore, TreeOptions};
 use crate::Backend;
+use gateway::api::{ApiError, Call, Registry};
 use proto_core::cid::Cid;
 use proto_core::unixfs::read::{self, Kind, Node};
 use proto_core::unixfs::Profile;
@@ -115,7 +115,7 @@ impl RepoUsage for storage::Store {
 }
 
 impl RepoUsage for proto_core::store::MemStore {}
-impl<B> RepoUsage for crate::fetching::Fetching<B> {}
+impl<B> RepoUsage for crate::content::fetching::Fetching<B> {}
 
 /// The original's fields (`RepoSize`, `StorageMax`, `NumObjects`, `RepoPath`, `Version`) and
 /// the room left on the repo's disk (`DiskFree`: what the node may still use).
@@ -204,7 +204,7 @@ fn ipfs_add<B: Backend>(store: &Arc<B>, call: &mut Call<'_>) -> Result<Value, Ap
     let mut batch = Batcher::new(target).map_err(import_err)?;
     let (root, name) = if let (Some(body), true) = (call.body.as_mut(), flag(opts.get("tar"))) {
         // A tar archive of a directory tree (how `lapp uploadapp` sends an app).
-        use crate::import_tar::{import_tar, MAX_TAR_BYTES};
+        use crate::content::import_tar::{import_tar, MAX_TAR_BYTES};
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::Read::take(body, MAX_TAR_BYTES + 1), &mut bytes)
             .map_err(|e| ApiError::bad_request(format!("cannot read the archive: {e}")))?;
@@ -212,7 +212,7 @@ fn ipfs_add<B: Backend>(store: &Arc<B>, call: &mut Call<'_>) -> Result<Value, Ap
             return Err(ApiError::bad_request(format!("the archive is larger than {MAX_TAR_BYTES} bytes")));
         }
         let root = import_tar(&mut batch, profile, &bytes).map_err(|e| match e {
-            crate::import_tar::TarImportError::Import(e) => import_err(e),
+            crate::content::import_tar::TarImportError::Import(e) => import_err(e),
             e => ApiError::bad_request(e.to_string()),
         })?;
         (root, call.query.get("name").cloned().unwrap_or_default())

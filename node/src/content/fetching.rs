@@ -5,10 +5,10 @@
 //! reader (a browser's download) all run at once instead of taking turns.
 //!
 //! Fetched blocks wait in memory (`Ahead::arrived`) until a writer has stored them in batches of
-//! `crate::import::BATCH_BYTES` (one durable commit each); a reader that wants a block already in
+//! `crate::content::import::BATCH_BYTES` (one durable commit each); a reader that wants a block already in
 //! flight waits for it rather than asking the network twice.
 
-use crate::net_methods::NetHandle;
+use crate::net::NetHandle;
 use proto_core::cid::{Cid, CODEC_DAG_PB};
 use proto_core::dagpb::PbNode;
 use proto_core::node::{Command, Reply};
@@ -225,7 +225,7 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
             for (cid, bytes) in rx {
                 size += bytes.len();
                 batch.push((cid, bytes));
-                if size >= crate::import::BATCH_BYTES {
+                if size >= crate::content::import::BATCH_BYTES {
                     let _ = btx.send(std::mem::take(&mut batch));
                     size = 0;
                 }
@@ -342,5 +342,19 @@ impl<B: PinStore> PinStore for Fetching<B> {
     }
     fn pin_ls(&self) -> Result<Vec<Cid>, String> {
         self.inner.pin_ls()
+    }
+}
+/// The gateway's way to content this node lacks: readers over a root that fetch from peers.
+pub struct NetReads<B> {
+    pub store: Arc<B>,
+    pub net: Arc<dyn NetHandle>,
+}
+
+impl<B: crate::Backend> gateway::Network for NetReads<B> {
+    fn reader(&self, root: Cid) -> Arc<dyn gateway::Content> {
+        Arc::new(Fetching::new(self.store.clone(), self.net.clone(), root))
+    }
+    fn holds(&self, root: &Cid) -> bool {
+        self.store.has_block(root).unwrap_or(false)
     }
 }

@@ -9,10 +9,10 @@ mod inspect;
 mod messages;
 mod sessions;
 
-use crate::api::{ApiError, Call, Registry};
-use crate::redis::server::{Done, Work};
-use crate::redis::{prefix, DbService};
+use crate::db::server::{Done, Work};
+use crate::db::{prefix, DbService};
 use crate::Backend;
+use gateway::api::{ApiError, Call, Registry};
 use proto_core::db::{self, snapshot, Reply};
 use proto_core::mimei::{Kind, Mid, Mimei};
 use serde_json::{json, Map, Value};
@@ -25,7 +25,7 @@ const MAX_OPEN: usize = 10_000;
 
 struct Tx {
     cmds: Vec<Vec<Vec<u8>>>,
-    watched: crate::redis::engine::Watched,
+    watched: crate::db::engine::Watched,
     deadline: Instant,
 }
 
@@ -41,7 +41,7 @@ struct Open {
 #[derive(Default)]
 struct Mailbox {
     queues: Mutex<HashMap<String, std::collections::VecDeque<String>>>,
-    posted: Arc<crate::park::Signal>,
+    posted: Arc<gateway::park::Signal>,
 }
 
 impl Mailbox {

@@ -3,7 +3,7 @@
 //! argon2 cost, 19 MiB and 2 passes).
 
 use gateway::api::{ApiError, Caller, Registry};
-use gateway::session::{Sessions, UserSettings};
+use node::methods::session::{Sessions, UserSettings};
 use proto_core::store::MemStore;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 fn node(settings: UserSettings) -> (Arc<Registry>, Arc<Sessions>) {
     let store = Arc::new(MemStore::default());
     let sessions =
-        Arc::new(Sessions::new("n".into(), gateway::driver::entropy).with_users(store).with_settings(settings));
+        Arc::new(Sessions::new("n".into(), node::compose::entropy).with_users(store).with_settings(settings));
     let mut reg = Registry::default();
-    gateway::session::register(&mut reg, sessions.clone());
+    node::methods::session::register(&mut reg, sessions.clone());
     reg.sessions = Some(sessions.clone());
     (Arc::new(reg), sessions)
 }

@@ -10,11 +10,12 @@ mod release;
 mod rights;
 mod versions;
 
-use crate::api::{ApiError, Call, Registry};
-use crate::fetching::Fetching;
-use crate::ipfs_methods::parse_cid;
-use crate::net_methods::{addr_text, NetHandle};
+use crate::content::fetching::Fetching;
+use crate::methods::ipfs::parse_cid;
+use crate::methods::net::addr_text;
+use crate::net::NetHandle;
 use crate::Backend;
+use gateway::api::{ApiError, Call, Registry};
 use proto_core::cid::{Cid, CODEC_DAG_PB};
 use proto_core::dagpb::PbNode;
 use proto_core::dht::{self, Key};
@@ -184,7 +185,7 @@ fn app_json(m: &Mimei) -> Option<Value> {
 
 /// `GetVar` names about MiMeis and the network: `mminfo`, `mmversions`, `mmprovs` (a mid as the
 /// next argument) and `nodeaddrs`.
-pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> crate::node_methods::MoreVars {
+pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> crate::methods::node::MoreVars {
     Arc::new(move |name: &str, args: &[Value]| {
         let mid = || args.first().and_then(Value::as_str).and_then(|t| Mid::parse(t).ok());
         match name {

@@ -5,9 +5,9 @@
 //! `proto_core::db::repl`'s; this thread only routes messages and checks who sent them: entries
 //! are taken only from the MiMei's author, `Want`s only for MiMeis this node authors.
 
-use crate::net_methods::NetHandle;
-use crate::redis::server::Work;
-use crate::redis::{prefix, DbService};
+use crate::db::server::Work;
+use crate::db::{prefix, DbService};
+use crate::net::NetHandle;
 use crate::Backend;
 use proto_core::db::repl::{Entry, Msg, Wire};
 use proto_core::dht::{self, Key, PeerInfo};

@@ -1,0 +1,46 @@
+//! What a leither-rs node runs behind HTTP, the same on every runtime: start-up and the services
+//! around the core (`compose`), the API methods by family (`methods`), the database service with
+//! its RESP endpoint and replication driver (`db`), import and fetching of content (`content`),
+//! and the peer network's handle, addresses and ciphers (`net`).
+//!
+//! It executes what `proto-core` decides and owns no protocol decision of its own. It reaches
+//! the disk only through `storage`, and sockets only through the runtime that runs it.
+#![deny(unsafe_code)]
+
+pub mod compose;
+pub mod content;
+pub mod db;
+pub mod methods;
+pub mod net;
+
+use proto_core::store::{BlockWrite, KvStore, MimeiStore, PinStore};
+use proto_core::unixfs::read::BlockRead;
+
+/// Everything the node's services need from its store.
+pub trait Backend:
+    BlockRead
+    + BlockWrite
+    + PinStore
+    + MimeiStore
+    + KvStore
+    + content::import::AddTarget
+    + methods::ipfs::RepoUsage
+    + Send
+    + Sync
+    + 'static
+{
+}
+impl<
+        T: BlockRead
+            + BlockWrite
+            + PinStore
+            + MimeiStore
+            + KvStore
+            + content::import::AddTarget
+            + methods::ipfs::RepoUsage
+            + Send
+            + Sync
+            + 'static,
+    > Backend for T
+{
+}

@@ -1,0 +1,10 @@
+//! The API methods, one file or folder per family, with the original system's names and
+//! argument order. `node::registry` puts them together.
+
+pub mod db;
+pub mod hash_gate;
+pub mod ipfs;
+pub mod mimei;
+pub mod net;
+pub mod node;
+pub mod session;

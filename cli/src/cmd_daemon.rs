@@ -34,8 +34,8 @@ pub fn init(repo: &Repo, a: Init) -> Result<(), CliError> {
         c.resp_addr = resp_addr_arg(&r)?;
     }
     repo.write_config(&c)?;
-    let id = repo.identity(runtime::node::entropy)?;
-    repo.token(runtime::node::entropy)?;
+    let id = repo.identity(node::start::entropy)?;
+    repo.token(node::start::entropy)?;
     println!("initialized leither repo {}", repo.dir.display());
     println!("node id {}", id.node_id());
     println!("http {}", c.http_addr);
@@ -61,7 +61,7 @@ pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
             Some(format!("{}:{}", l.as_deref().unwrap_or(h), p.map(|p| p.to_string()).unwrap_or(cp.to_string())))
         }
     };
-    let opts = runtime::RunOptions {
+    let opts = node::start::RunOptions {
         repo: repo.dir.clone(),
         http_addr,
         peer_port: a.peer_port,
@@ -69,7 +69,7 @@ pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
         resp_addr: a.resp_addr.as_deref().map(resp_addr_arg).transpose()?,
     };
     storage::alloc::tune();
-    runtime::run(opts, |s| {
+    node::start::run(opts, runtime::start_net, |s| {
         println!("leither node {}", s.node_id);
         println!("repo {}", repo.dir.display());
         if let Some(r) = &s.resp {
@@ -99,7 +99,7 @@ pub fn stop(repo: &Repo, node: Option<&str>) -> Result<(), CliError> {
 }
 
 pub fn lpki_id(repo: &Repo) -> Result<(), CliError> {
-    let id = repo.identity(runtime::node::entropy)?;
+    let id = repo.identity(node::start::entropy)?;
     println!("{}", id.node_id());
     Ok(())
 }

@@ -49,14 +49,7 @@ pub fn genkey(a: LpkiGenkey) -> Result<(), CliError> {
 }
 
 fn getrandom_fill(b: &mut [u8; 32]) -> Result<(), CliError> {
-    #[cfg(feature = "runtime-std")]
-    {
-        *b = runtime_std::node::entropy();
-    }
-    #[cfg(all(feature = "runtime-smol", not(feature = "runtime-std")))]
-    {
-        *b = runtime_smol::node::entropy();
-    }
+    *b = node::start::entropy();
     Ok(())
 }
 

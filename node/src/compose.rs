@@ -271,34 +271,3 @@ impl<B: crate::Backend> Services<'_, B> {
         Ok(running)
     }
 }
-
-/// How a runtime is asked to run a node (the CLI's `run`).
-pub struct RunOptions {
-    pub repo: std::path::PathBuf,
-    /// Overrides the config's HTTP address (e.g. `127.0.0.1:0` in tests).
-    pub http_addr: Option<String>,
-    /// Overrides the peer listen port (0 = any free port).
-    pub peer_port: Option<u16>,
-    /// Extra bootstrap multiaddrs for this run.
-    pub bootstrap: Vec<String>,
-    /// Overrides the config's RESP address (`127.0.0.1:0` in tests, `""` = none).
-    pub resp_addr: Option<String>,
-}
-
-pub type NodeError = Box<dyn std::error::Error + Send + Sync>;
-
-/// What a started node tells its caller (the CLI prints it).
-pub struct Started {
-    pub node_id: String,
-    pub api: String,
-    /// Where Redis clients connect, when the endpoint runs.
-    pub resp: Option<String>,
-}
-
-/// 32 bytes of OS entropy (key generation, tokens, session ids, the core's seed).
-pub fn entropy() -> [u8; 32] {
-    let mut b = [0u8; 32];
-    // No entropy source means no safe key: stopping is the only correct answer.
-    getrandom::fill(&mut b).expect("the OS entropy source failed");
-    b
-}

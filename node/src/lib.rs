@@ -12,35 +12,13 @@ pub mod content;
 pub mod db;
 pub mod methods;
 pub mod net;
+pub mod peer;
+pub mod start;
 
-use proto_core::store::{BlockWrite, KvStore, MimeiStore, PinStore};
-use proto_core::unixfs::read::BlockRead;
+use content::import::AddTarget;
+use methods::ipfs::RepoUsage;
+use proto_core::store::{BlockWrite, PinStore};
 
-/// Everything the node's services need from its store.
-pub trait Backend:
-    BlockRead
-    + BlockWrite
-    + PinStore
-    + MimeiStore
-    + KvStore
-    + content::import::AddTarget
-    + methods::ipfs::RepoUsage
-    + Send
-    + Sync
-    + 'static
-{
-}
-impl<
-        T: BlockRead
-            + BlockWrite
-            + PinStore
-            + MimeiStore
-            + KvStore
-            + content::import::AddTarget
-            + methods::ipfs::RepoUsage
-            + Send
-            + Sync
-            + 'static,
-    > Backend for T
-{
-}
+/// Everything the node's services need from its store (what the HTTP side reads, and more).
+pub trait Backend: gateway::Content + BlockWrite + PinStore + AddTarget + RepoUsage {}
+impl<T: gateway::Content + BlockWrite + PinStore + AddTarget + RepoUsage> Backend for T {}

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 fn node(settings: UserSettings) -> (Arc<Registry>, Arc<Sessions>) {
     let store = Arc::new(MemStore::default());
-    let sessions =
-        Arc::new(Sessions::new("n".into(), node::compose::entropy).with_users(store).with_settings(settings));
+    let sessions = Arc::new(Sessions::new("n".into(), node::start::entropy).with_users(store).with_settings(settings));
     let mut reg = Registry::default();
     node::methods::session::register(&mut reg, sessions.clone());
     reg.sessions = Some(sessions.clone());

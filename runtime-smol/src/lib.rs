@@ -1,79 +1,125 @@
-//! The leither-rs node on smol. The HTTP server (`gateway::http`: its own event loop and
-//! workers) runs on its own threads; the peer network and shutdown are async tasks.
+//! The leither-rs node on smol. Only the peer network's sockets are this crate's: async tasks on
+//! one thread's local executor accept, dial, read and write, and the same thread runs
+//! `node::peer::PeerLoop`, which owns the core, waking for an event or the core's timer. The HTTP
+//! server and everything else a node runs are `node`'s and the same on every runtime.
 #![forbid(unsafe_code)]
 
-pub mod net;
+use node::peer::{Ev, Handle, NetStart, Network, PeerIo, PeerLoop};
+use node::peer::{DIAL_TIMEOUT, READ_BUF_MIN, WRITE_QUEUE};
+use proto_core::node::ConnId;
+use smol::channel::{self, Receiver, Sender};
+use smol::io::{AsyncReadExt, AsyncWriteExt};
+use smol::net::{TcpListener, TcpStream};
+use smol::{future, LocalExecutor, Timer};
+use std::sync::Arc;
 
-pub mod node {
-    use ::node::methods::node::NodeInfo;
-    use std::sync::Arc;
-    use storage::repo::Repo;
+type Event = Ev<TcpStream>;
 
-    pub use ::node::compose::{entropy, NodeError, RunOptions, Started};
+/// The peer network for `node::start::run`: starts listening and the loop's thread, whose executor runs every socket task.
+pub fn start_net(s: NetStart) -> std::io::Result<Network> {
+    let listener = smol::block_on(TcpListener::bind(s.listen_on)).map_err(|e| s.bind_error(e))?;
+    let listen = node::net::addrs::listen_addrs(listener.local_addr()?);
+    let (tx, rx) = channel::unbounded::<Event>();
+    let mail = tx.clone();
+    let handle = Arc::new(Handle::new(move |ev| mail.try_send(ev).is_ok(), listen.clone()));
+    let on_head = handle.on_head.clone();
+    let thread = std::thread::Builder::new().name("node-loop".into()).spawn(move || {
+        let ex: LocalExecutor<'static> = LocalExecutor::new();
+        smol::block_on(ex.run(async {
+            ex.spawn(accept(listener, tx.clone())).detach();
+            let mut l = PeerLoop::new(s, listen, Tasks { ex: &ex, tx }, on_head);
+            loop {
+                l.drain();
+                let wait = l.wait();
+                let late = async {
+                    Timer::after(wait).await;
+                    None
+                };
+                let Some(ev) = future::or(async { rx.recv().await.ok() }, late).await else {
+                    l.timeout();
+                    continue;
+                };
+                if !l.handle(ev) {
+                    return;
+                }
+            }
+        }));
+    })?;
+    Ok(Network::new(handle, move || {
+        let _ = thread.join();
+    }))
+}
 
-    pub fn run(opts: RunOptions, on_start: impl FnOnce(&Started)) -> Result<(), NodeError> {
-        let repo = Repo::new(&opts.repo);
-        let opened = repo.open_node(entropy)?;
-        let node_id = opened.identity.node_id().to_string();
-        let store = Arc::new(opened.store);
-        let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
-        let info = NodeInfo {
-            node_id: node_id.clone(),
-            version: env!("CARGO_PKG_VERSION"),
-            repo: opts.repo.display().to_string(),
-        };
-        let addr = opts.http_addr.clone().unwrap_or_else(|| opened.config.http_addr.clone());
-        let resp_addr = opts.resp_addr.clone().unwrap_or_else(|| opened.config.resp_addr.clone());
-        let boot = opened.config.bootstrap_addrs(&opts.bootstrap)?;
-        let peer_addr = opened.config.peer_socket(&addr, opts.peer_port)?;
-        let identity = proto_core::identity::Identity::from_seed(opened.identity.seed());
-        let network = crate::net::start(
-            {
-                // The session cipher for this CPU, from ring.
-                let mut c = opened.config.network.node_config();
-                ::node::net::ciphers::tune(&mut c);
-                c
-            },
-            identity,
-            peer_addr,
-            boot,
-            store.clone(),
-            entropy(),
-        )?;
-        let services = ::node::compose::Services {
-            store: store.clone(),
-            info,
-            net: network.handle.clone(),
-            on_head: &network.handle.on_head,
-            seed: opened.identity.seed(),
-            token: opened.token,
-            http_addr: &addr,
-            http: opened.config.http.clone(),
-            users: opened.config.users.clone(),
-            entropy,
-            db: Arc::new(opened.db),
-            db_sync_interval_ms: opened.config.db.sync_interval_ms,
-            resp_addr: &resp_addr,
-        };
-        let db = services.start_db()?;
-        let running = services.start(Some(db.clone()), move || {
-            let _ = stop_tx.try_send(());
-        })?;
-        let api = running.api_url();
-        repo.write_daemon_info(std::process::id(), &api)?;
-        let resp = db.resp_addr.map(|a| a.to_string());
-        on_start(&Started { node_id, api, resp });
-        smol::block_on(async {
-            let _ = stop_rx.recv().await;
-            smol::Timer::after(std::time::Duration::from_millis(50)).await;
-        });
-        running.shutdown();
-        db.stop();
-        network.join();
-        repo.clear_daemon_info();
-        drop(opened.lock);
-        Ok(())
+async fn accept(listener: TcpListener, tx: Sender<Event>) {
+    let mut next = 1u64;
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else { continue };
+        next += 1;
+        if tx.send(Ev::Accepted(ConnId(next - 1), stream, peer)).await.is_err() {
+            return;
+        }
     }
 }
 
-pub use node::{run, NodeError, RunOptions, Started};
+async fn read(conn: ConnId, mut stream: TcpStream, tx: Sender<Event>) {
+    let mut buf = vec![0u8; READ_BUF_MIN];
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        if tx.send(Ev::Bytes(conn, node::peer::take_read(&mut buf, n))).await.is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(Ev::Closed(conn)).await;
+}
+
+async fn write(mut stream: TcpStream, rx: Receiver<Vec<u8>>) {
+    while let Ok(bytes) = rx.recv().await {
+        if stream.write_all(&bytes).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.close().await;
+}
+
+/// The loop thread's executor and the loop's mailbox.
+struct Tasks<'a> {
+    ex: &'a LocalExecutor<'static>,
+    tx: Sender<Event>,
+}
+
+impl PeerIo for Tasks<'_> {
+    type Stream = TcpStream;
+    type Writer = Sender<Vec<u8>>;
+
+    fn open(&mut self, conn: ConnId, stream: TcpStream) -> Option<Self::Writer> {
+        let _ = stream.set_nodelay(true);
+        let (wtx, wrx) = channel::bounded(WRITE_QUEUE);
+        self.ex.spawn(read(conn, stream.clone(), self.tx.clone())).detach();
+        self.ex.spawn(write(stream, wrx)).detach();
+        Some(wtx)
+    }
+
+    fn send(writer: &Self::Writer, bytes: Vec<u8>) -> bool {
+        writer.try_send(bytes).is_ok()
+    }
+
+    fn dial(&mut self, conn: ConnId, host: String, port: u16) {
+        let tx = self.tx.clone();
+        let dialing = async move {
+            let connect = async { TcpStream::connect((host.as_str(), port)).await.ok() };
+            let late = async {
+                Timer::after(DIAL_TIMEOUT).await;
+                None
+            };
+            let ev = match future::or(connect, late).await {
+                Some(s) => Ev::Dialed(conn, s),
+                None => Ev::DialFailed(conn),
+            };
+            let _ = tx.send(ev).await;
+        };
+        self.ex.spawn(dialing).detach();
+    }
+
+    fn post(&self, ev: Event) {
+        let _ = self.tx.try_send(ev);
+    }
+}

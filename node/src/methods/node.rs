@@ -1,5 +1,6 @@
 //! Methods about the node itself: `GetVar`, `Id`, `Shutdown`.
 
+use crate::methods::mimei::MoreVars;
 use crate::net::NetHandle;
 use gateway::api::{ApiError, Registry};
 use proto_core::cid::Cid;
@@ -64,9 +65,6 @@ pub fn registry<B: crate::Backend>(
 }
 
 /// `shutdown` is called once the reply has been produced; the runtime then stops the node.
-/// Answers `GetVar` names beyond the node's own (`mminfo`, `nodeaddrs`, …), or `None`.
-pub type MoreVars = Arc<dyn Fn(&str, &[Value]) -> Option<Value> + Send + Sync>;
-
 pub fn register(
     reg: &mut Registry,
     info: NodeInfo,

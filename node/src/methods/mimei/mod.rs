@@ -183,9 +183,12 @@ fn app_json(m: &Mimei) -> Option<Value> {
         "Last": m.last(), "Cur": m.cid_of("cur").ok().map(|c| c.to_string())}))
 }
 
+/// Answers `GetVar` names beyond the node's own (`mminfo`, `nodeaddrs`, …), or `None`.
+pub type MoreVars = Arc<dyn Fn(&str, &[Value]) -> Option<Value> + Send + Sync>;
+
 /// `GetVar` names about MiMeis and the network: `mminfo`, `mmversions`, `mmprovs` (a mid as the
 /// next argument) and `nodeaddrs`.
-pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> crate::methods::node::MoreVars {
+pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> MoreVars {
     Arc::new(move |name: &str, args: &[Value]| {
         let mid = || args.first().and_then(Value::as_str).and_then(|t| Mid::parse(t).ok());
         match name {

@@ -124,6 +124,17 @@ pub struct Restored {
     pub entries: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// The Kademlia machine: routing table, lookups, provider and value records. It does no I/O
+/// and reads no clock: every call takes the time, and what it wants done comes out as
+/// [`Output`]s (messages to peers, replies to commands, state to persist, events).
+///
+/// Driving it:
+/// - feed each message from a peer and each command with [`Dht::handle_input`];
+/// - after each input, call [`Dht::poll_output`] until it returns `None` and execute every output
+///   in order (a `Persist` before anything after it);
+/// - [`Dht::poll_timeout`] says when it next needs the time (RPC deadlines, refresh, record
+///   expiry); at that time call [`Dht::handle_timeout`], then drain `poll_output` again. Calling
+///   `handle_timeout` early or late is harmless: it acts on what is due at the time it is given.
 pub struct Dht {
     cfg: Config,
     me: PeerInfo,
@@ -212,6 +223,7 @@ impl Dht {
         self.records.values()
     }
 
+    /// Takes one input at `now`; then drain [`Dht::poll_output`].
     pub fn handle_input(&mut self, now: Now, input: Input) {
         self.advance(now);
         match input {
@@ -220,6 +232,8 @@ impl Dht {
         }
     }
 
+    /// Acts on what is due at `now` (timed-out RPCs, refreshes, expiry); then drain
+    /// [`Dht::poll_output`].
     pub fn handle_timeout(&mut self, now: Now) {
         self.advance(now);
         let now = self.now.mono;
@@ -247,10 +261,13 @@ impl Dht {
         }
     }
 
+    /// The next thing to do, oldest first; `None` once there is nothing until the next input or
+    /// timeout.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
     }
 
+    /// When [`Dht::handle_timeout`] is next needed (`None`: only when an input comes).
     pub fn poll_timeout(&self) -> Option<Mono> {
         let mut t = self.deadlines.first().map(|(m, _)| *m);
         for c in [self.next_refresh, Some(self.next_gc), self.provided.values().min().copied()].into_iter().flatten() {

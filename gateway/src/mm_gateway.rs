@@ -16,7 +16,7 @@ fn resolve<B: Content + ?Sized>(store: &B, target: &str) -> Result<(proto_core::
     let mid = Mid::parse(mid_text).map_err(|e| error_response(400, &format!("invalid mid \"{mid_text}\": {e}")))?;
     let m = store
         .get_mimei(&mid)
-        .map_err(|e| error_response(500, &e))?
+        .map_err(|e| error_response(500, &e.to_string()))?
         .ok_or_else(|| error_response(404, &format!("MiMei {mid} is not held by this node (mimei sync it first)")))?;
     if m.head.info.kind != Kind::File {
         return Err(error_response(400, &format!("MiMei {mid} is a database; /mm/ serves file MiMeis")));
@@ -59,7 +59,7 @@ pub fn entry<B: Content + ?Sized>(store: &B, query: &std::collections::BTreeMap<
             let mark = format!("app:{author}:{app}");
             let found = match store.list_mimeis() {
                 Ok(list) => list.into_iter().find(|m| m.head.info.kind == Kind::File && m.head.info.mark == mark),
-                Err(e) => return error_response(500, &e),
+                Err(e) => return error_response(500, &e.to_string()),
             };
             match found {
                 Some(m) => m.mid().to_string(),

@@ -143,7 +143,7 @@ fn tpt<B: Content>(ctx: &Ctx<B>, rest: &str, client: &str, own: Option<&str>) ->
         match ctx.store.get_mimei(&m) {
             Ok(Some(mm)) if !mm.head.info.appid.is_empty() => mm.head.info.appid.clone(),
             Ok(_) => return error_response(404, &format!("MiMei {mid} has no default app here")),
-            Err(e) => return error_response(500, &e),
+            Err(e) => return error_response(500, &e.to_string()),
         }
     } else {
         app.to_string()

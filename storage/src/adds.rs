@@ -33,26 +33,26 @@ pub(crate) type Holds = BTreeMap<Vec<u8>, u32>;
 
 impl Store {
     /// Stores one batch of an add in one durable transaction, noting what the add holds.
-    pub fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), String> {
+    pub fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), proto_core::store::StoreError> {
         let mut holds = self.holds();
         let attempted: u64 = blocks.iter().map(|b| b.bytes.len() as u64).sum();
-        let mut txn = self.env.write_txn().map_err(|e| self.write_err(&e, attempted))?;
+        let mut txn = self.env.write_txn().map_err(|e| self.write_fault(&e, attempted))?;
         let mut noted = Vec::new();
         for b in blocks {
             let key = b.cid.hash().to_bytes();
             if held.keys.contains(&key) {
                 continue;
             }
-            let present = self.blocks.get(&txn, &key).map_err(|e| e.to_string())?.is_some();
+            let present = self.blocks.get(&txn, &key).map_err(proto_core::store::StoreError::failed)?.is_some();
             if !present {
-                self.blocks.put(&mut txn, &key, &b.bytes).map_err(|e| self.write_err(&e, attempted))?;
+                self.blocks.put(&mut txn, &key, &b.bytes).map_err(|e| self.write_fault(&e, attempted))?;
             }
             // New here, or new through another add still running: this add holds it too.
             if !present || holds.contains_key(&key) {
                 noted.push(key);
             }
         }
-        txn.commit().map_err(|e| self.write_err(&e, attempted))?;
+        txn.commit().map_err(|e| self.write_fault(&e, attempted))?;
         for key in noted {
             *holds.entry(key.clone()).or_insert(0) += 1;
             held.keys.insert(key);
@@ -70,7 +70,7 @@ impl Store {
 
     /// The add failed: removes the blocks only it wrote that nothing else holds or reaches.
     /// Returns how many were removed.
-    pub fn abort_add(&self, held: AddHeld) -> Result<u64, String> {
+    pub fn abort_add(&self, held: AddHeld) -> Result<u64, proto_core::store::StoreError> {
         let mut holds = self.holds();
         let mut candidates = BTreeSet::new();
         for key in held.keys {
@@ -83,15 +83,15 @@ impl Store {
         if candidates.is_empty() {
             return Ok(0);
         }
-        self.keep_pinned(&mut candidates)?;
-        let mut txn = self.env.write_txn().map_err(|e| self.write_err(&e, 0))?;
+        self.keep_pinned(&mut candidates).map_err(proto_core::store::StoreError::Failed)?;
+        let mut txn = self.env.write_txn().map_err(|e| self.write_fault(&e, 0))?;
         let mut n = 0;
         for key in &candidates {
-            if self.blocks.delete(&mut txn, key).map_err(|e| self.write_err(&e, 0))? {
+            if self.blocks.delete(&mut txn, key).map_err(|e| self.write_fault(&e, 0))? {
                 n += 1;
             }
         }
-        txn.commit().map_err(|e| self.write_err(&e, 0))?;
+        txn.commit().map_err(|e| self.write_fault(&e, 0))?;
         Ok(n)
     }
 

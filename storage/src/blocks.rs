@@ -1,6 +1,7 @@
 use heed::types::Bytes;
 use heed::{Database, Env, EnvOpenOptions};
 use proto_core::cid::Cid;
+use proto_core::store::StoreError as Fault;
 use proto_core::store::{BlockWrite, PinStore};
 use proto_core::unixfs::read::BlockRead;
 use proto_core::unixfs::Block;
@@ -17,35 +18,44 @@ pub const MAP_SIZES: &[usize] = &[1 << 40, 1 << 38, 1 << 36, 1 << 34, 1 << 32, 1
 pub const MAP_SIZES: &[usize] = &[1 << 30, 3 << 28, 1 << 29, 1 << 28];
 
 #[derive(Debug)]
-pub enum StoreError {
+pub enum LmdbError {
     Open(PathBuf, String),
     Lmdb(heed::Error),
     /// A write that failed, named (a full disk says so).
     Write(String),
 }
 
-impl fmt::Display for StoreError {
+impl fmt::Display for LmdbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreError::Open(p, e) => write!(f, "cannot open the store at {}: {e}", p.display()),
-            StoreError::Lmdb(e) => write!(f, "store error: {e}"),
-            StoreError::Write(e) => f.write_str(e),
+            LmdbError::Open(p, e) => write!(f, "cannot open the store at {}: {e}", p.display()),
+            LmdbError::Lmdb(e) => write!(f, "store error: {e}"),
+            LmdbError::Write(e) => f.write_str(e),
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for LmdbError {}
 
-impl From<heed::Error> for StoreError {
+impl From<LmdbError> for Fault {
+    fn from(e: LmdbError) -> Fault {
+        match e {
+            LmdbError::Write(text) => crate::space::fault(text),
+            other => Fault::failed(other),
+        }
+    }
+}
+
+impl From<heed::Error> for LmdbError {
     fn from(e: heed::Error) -> Self {
-        StoreError::Lmdb(e)
+        LmdbError::Lmdb(e)
     }
 }
 
 /// Opens (creating if needed) an LMDB environment in `dir` with the largest map this host can
 /// reserve.
-pub(crate) fn open_env(dir: &Path, max_dbs: u32, flags: heed::EnvFlags) -> Result<Env, StoreError> {
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::Open(dir.to_path_buf(), e.to_string()))?;
+pub(crate) fn open_env(dir: &Path, max_dbs: u32, flags: heed::EnvFlags) -> Result<Env, LmdbError> {
+    std::fs::create_dir_all(dir).map_err(|e| LmdbError::Open(dir.to_path_buf(), e.to_string()))?;
     let mut last = None;
     let mut env = None;
     for &size in MAP_SIZES {
@@ -66,10 +76,10 @@ pub(crate) fn open_env(dir: &Path, max_dbs: u32, flags: heed::EnvFlags) -> Resul
             }
             // Out of address space: try a smaller map. Anything else is final.
             Err(heed::Error::Io(e)) if e.raw_os_error() == Some(12) => last = Some(e.to_string()),
-            Err(e) => return Err(StoreError::Open(dir.to_path_buf(), e.to_string())),
+            Err(e) => return Err(LmdbError::Open(dir.to_path_buf(), e.to_string())),
         }
     }
-    let env = env.ok_or_else(|| StoreError::Open(dir.to_path_buf(), last.unwrap_or_default()))?;
+    let env = env.ok_or_else(|| LmdbError::Open(dir.to_path_buf(), last.unwrap_or_default()))?;
     Ok(env)
 }
 
@@ -105,7 +115,7 @@ pub struct Usage {
 impl Store {
     /// Opens (creating if needed) the store in `dir`. A store that exists is opened without a
     /// write, so a node starts on a full disk.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+    pub fn open(dir: &Path) -> Result<Self, LmdbError> {
         let env = open_env(dir, 8, heed::EnvFlags::empty())?;
         let existing = {
             let txn = env.read_txn()?;
@@ -142,10 +152,15 @@ impl Store {
         crate::space::write_error(e, &self.dir, attempted)
     }
 
+    /// `write_err` as the store traits answer it: a full disk is `Full`.
+    pub(crate) fn write_fault(&self, e: &heed::Error, attempted: u64) -> Fault {
+        crate::space::fault(self.write_err(e, attempted))
+    }
+
     /// Applies the core's writes in one durable transaction (`None` deletes).
-    pub fn persist(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+    pub fn persist(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), LmdbError> {
         let attempted: u64 = writes.iter().map(|(k, v)| (k.len() + v.as_ref().map_or(0, Vec::len)) as u64).sum();
-        let full = |e: heed::Error| StoreError::Write(self.write_err(&e, attempted));
+        let full = |e: heed::Error| LmdbError::Write(self.write_err(&e, attempted));
         let mut txn = self.env.write_txn().map_err(full)?;
         for (k, v) in writes {
             match v {
@@ -160,7 +175,7 @@ impl Store {
     }
 
     /// What the store holds and the room left on its disk (`repo stat`).
-    pub fn usage(&self) -> Result<Usage, StoreError> {
+    pub fn usage(&self) -> Result<Usage, LmdbError> {
         Ok(Usage {
             blocks: self.block_count()?,
             used_bytes: self.env.non_free_pages_size()?,
@@ -171,7 +186,7 @@ impl Store {
     }
 
     /// Every persisted entry whose key starts with `prefix` (the restore image).
-    pub fn load_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+    pub fn load_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, LmdbError> {
         let txn = self.env.read_txn()?;
         let mut out = Vec::new();
         for item in self.state.prefix_iter(&txn, prefix)? {
@@ -181,13 +196,13 @@ impl Store {
         Ok(out)
     }
 
-    pub fn block_count(&self) -> Result<u64, StoreError> {
+    pub fn block_count(&self) -> Result<u64, LmdbError> {
         let txn = self.env.read_txn()?;
         Ok(self.blocks.len(&txn)?)
     }
 
     /// Checks every stored block against its hash; returns the keys that do not verify.
-    pub fn verify_all(&self) -> Result<(u64, Vec<Vec<u8>>), StoreError> {
+    pub fn verify_all(&self) -> Result<(u64, Vec<Vec<u8>>), LmdbError> {
         let txn = self.env.read_txn()?;
         let (mut n, mut bad) = (0, Vec::new());
         for item in self.blocks.iter(&txn)? {
@@ -204,38 +219,38 @@ impl Store {
     }
 }
 
-fn s(e: heed::Error) -> String {
-    e.to_string()
+fn s(e: heed::Error) -> Fault {
+    Fault::failed(e)
 }
 
 impl BlockRead for Store {
-    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
+    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, Fault> {
         let txn = self.env.read_txn().map_err(s)?;
         Ok(self.blocks.get(&txn, &cid.hash().to_bytes()).map_err(s)?.map(<[u8]>::to_vec))
     }
 }
 
 impl BlockWrite for Store {
-    fn put_blocks(&self, blocks: &[Block]) -> Result<(), String> {
+    fn put_blocks(&self, blocks: &[Block]) -> Result<(), Fault> {
         let refs: Vec<(&Cid, &[u8])> = blocks.iter().map(|b| (&b.cid, b.bytes.as_slice())).collect();
         self.put_block_refs(&refs)
     }
 
-    fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), String> {
+    fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), Fault> {
         let attempted: u64 = blocks.iter().map(|(_, b)| b.len() as u64).sum();
         let keys: Vec<Vec<u8>> = blocks.iter().map(|(cid, _)| cid.hash().to_bytes()).collect();
         // Held across the commit, so a failed add's removal never takes a block stored here.
         let mut holds = self.holds();
-        let mut txn = self.env.write_txn().map_err(|e| self.write_err(&e, attempted))?;
+        let mut txn = self.env.write_txn().map_err(|e| self.write_fault(&e, attempted))?;
         for (key, (_, bytes)) in keys.iter().zip(blocks) {
-            self.blocks.put(&mut txn, key, bytes).map_err(|e| self.write_err(&e, attempted))?;
+            self.blocks.put(&mut txn, key, bytes).map_err(|e| self.write_fault(&e, attempted))?;
         }
-        txn.commit().map_err(|e| self.write_err(&e, attempted))?;
+        txn.commit().map_err(|e| self.write_fault(&e, attempted))?;
         crate::adds::claim(&mut holds, &keys);
         Ok(())
     }
 
-    fn has_block(&self, cid: &Cid) -> Result<bool, String> {
+    fn has_block(&self, cid: &Cid) -> Result<bool, Fault> {
         let txn = self.env.read_txn().map_err(s)?;
         Ok(self.blocks.get(&txn, &cid.hash().to_bytes()).map_err(s)?.is_some())
     }
@@ -248,64 +263,66 @@ fn mimei_key(mid: &proto_core::mimei::Mid) -> Vec<u8> {
 }
 
 impl proto_core::store::MimeiStore for Store {
-    fn get_mimei(&self, mid: &proto_core::mimei::Mid) -> Result<Option<proto_core::mimei::Mimei>, String> {
+    fn get_mimei(&self, mid: &proto_core::mimei::Mid) -> Result<Option<proto_core::mimei::Mimei>, Fault> {
         let txn = self.env.read_txn().map_err(s)?;
         match self.state.get(&txn, &mimei_key(mid)).map_err(s)? {
-            Some(b) => minicbor::decode(b).map(Some).map_err(|e| format!("stored MiMei {mid} does not decode: {e}")),
+            Some(b) => minicbor::decode(b)
+                .map(Some)
+                .map_err(|e| Fault::Corrupt(format!("stored MiMei {mid} does not decode: {e}"))),
             None => Ok(None),
         }
     }
 
-    fn put_mimei(&self, m: &proto_core::mimei::Mimei) -> Result<(), String> {
-        let bytes = minicbor::to_vec(m).map_err(|e| e.to_string())?;
-        self.persist(&[(mimei_key(&m.mid()), Some(bytes))]).map_err(|e| e.to_string())
+    fn put_mimei(&self, m: &proto_core::mimei::Mimei) -> Result<(), Fault> {
+        let bytes = minicbor::to_vec(m).map_err(Fault::failed)?;
+        self.persist(&[(mimei_key(&m.mid()), Some(bytes))]).map_err(Fault::from)
     }
 
-    fn list_mimeis(&self) -> Result<Vec<proto_core::mimei::Mimei>, String> {
-        let entries = self.load_prefix(b"mm/").map_err(|e| e.to_string())?;
+    fn list_mimeis(&self) -> Result<Vec<proto_core::mimei::Mimei>, Fault> {
+        let entries = self.load_prefix(b"mm/").map_err(Fault::from)?;
         // One that does not decode is skipped, not fatal: the rest stay usable.
         Ok(entries.into_iter().filter_map(|(_, v)| minicbor::decode(&v).ok()).collect())
     }
 }
 
 impl proto_core::store::KvStore for Store {
-    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Fault> {
         let mut k = b"kv/".to_vec();
         k.extend_from_slice(key);
         let txn = self.env.read_txn().map_err(s)?;
         Ok(self.state.get(&txn, &k).map_err(s)?.map(<[u8]>::to_vec))
     }
 
-    fn kv_put(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), String> {
+    fn kv_put(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), Fault> {
         let mut k = b"kv/".to_vec();
         k.extend_from_slice(key);
-        self.persist(&[(k, value.map(<[u8]>::to_vec))]).map_err(|e| e.to_string())
+        self.persist(&[(k, value.map(<[u8]>::to_vec))]).map_err(Fault::from)
     }
 }
 
 impl proto_core::store::StateStore for Store {
-    fn persist_state(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), String> {
-        self.persist(writes).map_err(|e| e.to_string())
+    fn persist_state(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), Fault> {
+        self.persist(writes).map_err(Fault::from)
     }
 }
 
 impl PinStore for Store {
-    fn pin_add(&self, cid: &Cid) -> Result<(), String> {
-        let w = |e: heed::Error| self.write_err(&e, 64);
+    fn pin_add(&self, cid: &Cid) -> Result<(), Fault> {
+        let w = |e: heed::Error| self.write_fault(&e, 64);
         let mut txn = self.env.write_txn().map_err(w)?;
         self.pins.put(&mut txn, &cid.to_bytes(), b"r").map_err(w)?;
         txn.commit().map_err(w)
     }
 
-    fn pin_rm(&self, cid: &Cid) -> Result<bool, String> {
-        let w = |e: heed::Error| self.write_err(&e, 64);
+    fn pin_rm(&self, cid: &Cid) -> Result<bool, Fault> {
+        let w = |e: heed::Error| self.write_fault(&e, 64);
         let mut txn = self.env.write_txn().map_err(w)?;
         let existed = self.pins.delete(&mut txn, &cid.to_bytes()).map_err(w)?;
         txn.commit().map_err(w)?;
         Ok(existed)
     }
 
-    fn pin_ls(&self) -> Result<Vec<Cid>, String> {
+    fn pin_ls(&self) -> Result<Vec<Cid>, Fault> {
         let txn = self.env.read_txn().map_err(s)?;
         let mut out = Vec::new();
         for item in self.pins.iter(&txn).map_err(s)? {

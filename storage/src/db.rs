@@ -10,7 +10,7 @@
 //!   and any crash of the process with every acknowledged write; a power loss may lose the last
 //!   interval, like Redis's `appendfsync everysec`.
 
-use crate::StoreError;
+use crate::LmdbError;
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, RoTxn, RwTxn, WithTls};
 use proto_core::db::{Fault, Read, Write};
@@ -58,7 +58,7 @@ fn fault(e: heed::Error) -> Fault {
 }
 
 impl DbStore {
-    pub fn open(dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+    pub fn open(dir: &Path, durability: Durability) -> Result<Self, LmdbError> {
         let flags = match durability {
             Durability::Always => EnvFlags::empty(),
             Durability::Process => EnvFlags::NO_SYNC,
@@ -77,7 +77,7 @@ impl DbStore {
         Fault(format!("store error: {}", crate::space::write_error(&e, &self.dir, 4096)))
     }
 
-    pub fn sync(&self) -> Result<(), StoreError> {
+    pub fn sync(&self) -> Result<(), LmdbError> {
         Ok(self.env.force_sync()?)
     }
 

@@ -13,4 +13,4 @@ pub mod repo;
 pub mod space;
 
 pub use adds::AddHeld;
-pub use blocks::{Store, StoreError, Usage};
+pub use blocks::{LmdbError, Store, Usage};

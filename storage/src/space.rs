@@ -84,6 +84,15 @@ pub fn is_full(e: &io::Error, dir: &Path, attempted: u64) -> bool {
 
 /// The message for a failed LMDB write under `dir` of about `attempted` bytes: a full disk or
 /// a full map is named as such; anything else keeps LMDB's words.
+/// A write error's text as the store traits' error: a full disk is `Full`.
+pub fn fault(text: String) -> proto_core::store::StoreError {
+    if text.starts_with(NO_SPACE) {
+        proto_core::store::StoreError::Full(text)
+    } else {
+        proto_core::store::StoreError::Failed(text)
+    }
+}
+
 pub fn write_error(e: &heed::Error, dir: &Path, attempted: u64) -> String {
     match e {
         heed::Error::Io(io) if is_full(io, dir, attempted) => full_message(dir),

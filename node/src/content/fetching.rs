@@ -12,7 +12,7 @@ use crate::net::NetHandle;
 use proto_core::cid::{Cid, CODEC_DAG_PB};
 use proto_core::dagpb::PbNode;
 use proto_core::node::{Command, Reply};
-use proto_core::store::{BlockWrite, PinStore};
+use proto_core::store::{BlockWrite, PinStore, StoreError};
 use proto_core::unixfs::read::BlockRead;
 use proto_core::unixfs::Block;
 use std::collections::{HashMap, HashSet};
@@ -277,7 +277,7 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
 }
 
 impl<B: BlockRead + BlockWrite + Send + Sync + 'static> BlockRead for Fetching<B> {
-    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
+    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(b) = self.inner.get_block(cid)? {
             // An inner node we have (fetched as someone's child) may still lack its children.
             self.read_ahead(cid, &b);
@@ -295,52 +295,52 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> BlockRead for Fetching<B
             }
             // Not on the network either: a plain "missing", which the gateway answers with 404.
             Err(e) if e.contains("no provider") => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(StoreError::Failed(e)),
         }
     }
 }
 
 impl<B: BlockWrite> BlockWrite for Fetching<B> {
-    fn put_blocks(&self, blocks: &[Block]) -> Result<(), String> {
+    fn put_blocks(&self, blocks: &[Block]) -> Result<(), StoreError> {
         self.inner.put_blocks(blocks)
     }
-    fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), String> {
+    fn put_block_refs(&self, blocks: &[(&Cid, &[u8])]) -> Result<(), StoreError> {
         self.inner.put_block_refs(blocks)
     }
-    fn has_block(&self, cid: &Cid) -> Result<bool, String> {
+    fn has_block(&self, cid: &Cid) -> Result<bool, StoreError> {
         self.inner.has_block(cid)
     }
 }
 
 impl<B: proto_core::store::MimeiStore> proto_core::store::MimeiStore for Fetching<B> {
-    fn get_mimei(&self, mid: &proto_core::mimei::Mid) -> Result<Option<proto_core::mimei::Mimei>, String> {
+    fn get_mimei(&self, mid: &proto_core::mimei::Mid) -> Result<Option<proto_core::mimei::Mimei>, StoreError> {
         self.inner.get_mimei(mid)
     }
-    fn put_mimei(&self, m: &proto_core::mimei::Mimei) -> Result<(), String> {
+    fn put_mimei(&self, m: &proto_core::mimei::Mimei) -> Result<(), StoreError> {
         self.inner.put_mimei(m)
     }
-    fn list_mimeis(&self) -> Result<Vec<proto_core::mimei::Mimei>, String> {
+    fn list_mimeis(&self) -> Result<Vec<proto_core::mimei::Mimei>, StoreError> {
         self.inner.list_mimeis()
     }
 }
 
 impl<B: proto_core::store::KvStore> proto_core::store::KvStore for Fetching<B> {
-    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.inner.kv_get(key)
     }
-    fn kv_put(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), String> {
+    fn kv_put(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
         self.inner.kv_put(key, value)
     }
 }
 
 impl<B: PinStore> PinStore for Fetching<B> {
-    fn pin_add(&self, cid: &Cid) -> Result<(), String> {
+    fn pin_add(&self, cid: &Cid) -> Result<(), StoreError> {
         self.inner.pin_add(cid)
     }
-    fn pin_rm(&self, cid: &Cid) -> Result<bool, String> {
+    fn pin_rm(&self, cid: &Cid) -> Result<bool, StoreError> {
         self.inner.pin_rm(cid)
     }
-    fn pin_ls(&self) -> Result<Vec<Cid>, String> {
+    fn pin_ls(&self) -> Result<Vec<Cid>, StoreError> {
         self.inner.pin_ls()
     }
 }

@@ -2,7 +2,7 @@
 //! proto-core, with blocks committed in batches so memory stays bounded and throughput does not
 //! pay one fsync per block.
 
-use proto_core::store::BlockWrite;
+use proto_core::store::{BlockWrite, StoreError};
 use proto_core::unixfs::dir::{symlink_block, DirBuilder};
 use proto_core::unixfs::file::{FileImporter, LinkInfo};
 use proto_core::unixfs::read::BlockRead;
@@ -23,7 +23,7 @@ const RECYCLE: usize = 8;
 #[derive(Debug)]
 pub enum ImportError {
     Read(PathBuf, io::Error),
-    Store(String),
+    Store(StoreError),
     Unsupported(PathBuf, &'static str),
 }
 
@@ -46,7 +46,7 @@ impl std::error::Error for ImportError {}
 /// failed add leaves nothing behind that nothing pins or references (`storage::adds`); stores
 /// that keep no such record (in memory) just store the blocks.
 pub trait AddTarget: BlockWrite + Send + Sync {
-    fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), String> {
+    fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), StoreError> {
         let _ = held;
         self.put_blocks(blocks)
     }
@@ -55,20 +55,20 @@ pub trait AddTarget: BlockWrite + Send + Sync {
         let _ = held;
     }
     /// The add failed: removes what only it wrote; returns how many blocks went.
-    fn abort_add(&self, held: AddHeld) -> Result<u64, String> {
+    fn abort_add(&self, held: AddHeld) -> Result<u64, StoreError> {
         let _ = held;
         Ok(0)
     }
 }
 
 impl AddTarget for storage::Store {
-    fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), String> {
+    fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), StoreError> {
         storage::Store::put_add_blocks(self, held, blocks)
     }
     fn release_add(&self, held: AddHeld) {
         storage::Store::release_add(self, held)
     }
-    fn abort_add(&self, held: AddHeld) -> Result<u64, String> {
+    fn abort_add(&self, held: AddHeld) -> Result<u64, StoreError> {
         storage::Store::abort_add(self, held)
     }
 }
@@ -79,7 +79,7 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> AddTarget for crate::con
 /// A block store shared with the writer thread.
 pub type SharedStore = Arc<dyn AddTarget>;
 
-type Writer = JoinHandle<(Result<u64, String>, AddHeld)>;
+type Writer = JoinHandle<(Result<u64, StoreError>, AddHeld)>;
 
 /// Batches blocks and commits them on a writer thread, so hashing the next batch overlaps the
 /// previous batch's fsync. At most two batches are in flight (one queued, one being written),
@@ -131,7 +131,7 @@ impl Batcher {
             let h = std::thread::Builder::new()
                 .name("block-writer".into())
                 .spawn(writer)
-                .map_err(|e| ImportError::Store(format!("cannot start the block writer: {e}")))?;
+                .map_err(|e| ImportError::Store(StoreError::Failed(format!("cannot start the block writer: {e}"))))?;
             (b.tx, b.writer, b.back) = (Some(btx), Some(h), Some(rrx));
         }
         Ok(b)
@@ -173,7 +173,10 @@ impl Batcher {
         if tx.send(batch).is_err() {
             // The writer stopped: its error says why.
             self.tx = None;
-            return Err(self.join().err().unwrap_or_else(|| ImportError::Store("the block writer stopped".into())));
+            return Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| ImportError::Store(StoreError::Failed("the block writer stopped".into()))));
         }
         Ok(())
     }
@@ -185,7 +188,7 @@ impl Batcher {
                 self.held = held;
                 r.map_err(ImportError::Store)
             }
-            Some(Err(_)) => Err(ImportError::Store("the block writer panicked".into())),
+            Some(Err(_)) => Err(ImportError::Store(StoreError::Failed("the block writer panicked".into()))),
         }
     }
 

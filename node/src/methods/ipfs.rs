@@ -5,6 +5,7 @@ use crate::content::import::{import_path, import_reader, Batcher, ImportError, S
 use crate::Backend;
 use gateway::api::{ApiError, Call, Registry};
 use proto_core::cid::Cid;
+use proto_core::store::StoreError;
 use proto_core::unixfs::read::{self, Kind, Node};
 use proto_core::unixfs::Profile;
 use serde_json::{json, Value};
@@ -162,17 +163,16 @@ fn check_complete<B: Backend>(s: &B, root: &Cid) -> Result<u64, ApiError> {
 
 fn import_err(e: ImportError) -> ApiError {
     match e {
-        ImportError::Store(_) => store_err(e.to_string()),
+        ImportError::Store(s) => store_err(s),
         _ => ApiError::bad_request(e.to_string()),
     }
 }
 
 /// A store failure; a full disk answers 507 Insufficient Storage.
-fn store_err(message: String) -> ApiError {
-    if message.contains(storage::space::NO_SPACE) {
-        ApiError { status: 507, message }
-    } else {
-        ApiError::internal(message)
+fn store_err(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Full(message) => ApiError { status: 507, message },
+        other => ApiError::internal(other),
     }
 }
 
@@ -238,7 +238,7 @@ fn ipfs_add<B: Backend>(store: &Arc<B>, call: &mut Call<'_>) -> Result<Value, Ap
     };
     batch.finish().map_err(import_err)?;
     if !only_hash {
-        store.pin_add(&root.cid).map_err(|e| store_err(format!("cannot pin the added root: {e}")))?;
+        store.pin_add(&root.cid).map_err(|e| store_err(e.context("cannot pin the added root")))?;
     }
     batch.commit();
     Ok(

@@ -10,14 +10,14 @@ use std::fmt;
 
 /// Read access to blocks by CID; implemented on LMDB by `storage` and in memory by tests.
 pub trait BlockRead {
-    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String>;
+    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, crate::store::StoreError>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadError {
     /// The block is not in the store.
     Missing(Cid),
-    Store(String),
+    Store(crate::store::StoreError),
     Decode(Cid, DagPbError),
     /// Structurally valid but not what UnixFS allows here.
     Malformed(Cid, &'static str),
@@ -310,7 +310,7 @@ mod tests {
     struct Counting<'a>(&'a MemStore, Cell<usize>);
 
     impl BlockRead for Counting<'_> {
-        fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
+        fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
             self.1.set(self.1.get() + 1);
             self.0.get_block(cid)
         }

@@ -8,6 +8,7 @@
 //! honest and peer latency percentiles.
 //!
 //!     http_soak ADDR CID BIG_CID SECONDS HONEST HOSTILE [PEER_API…]
+#![allow(clippy::unwrap_used)] // a measuring tool: a failed unwrap ends the measurement
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,5 +1,6 @@
 //! In-memory importer throughput: `cargo run --release -p cli --example import_speed [MiB]`.
 //! No disk and no HTTP: the ceiling for `ipfs add --only-hash`.
+#![allow(clippy::unwrap_used)] // a measuring tool: a failed unwrap ends the measurement
 use proto_core::unixfs::file::FileImporter;
 use proto_core::unixfs::Profile;
 

@@ -4,7 +4,7 @@ use argh::FromArgs;
 
 #[derive(FromArgs)]
 /// leither: a tiny decentralized cloud OS node.
-pub struct Top {
+pub(crate) struct Top {
     /// repo directory (default: $LEITHER_PATH, else ~/.leither)
     #[argh(option)]
     pub repo: Option<String>,
@@ -17,7 +17,7 @@ pub struct Top {
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum Cmd {
+pub(crate) enum Cmd {
     Init(Init),
     Run(Run),
     Stop(Stop),
@@ -33,14 +33,14 @@ pub enum Cmd {
 #[derive(FromArgs)]
 /// web apps: upload, show, release, delete versions
 #[argh(subcommand, name = "lapp")]
-pub struct LappArgs {
+pub(crate) struct LappArgs {
     #[argh(subcommand)]
     pub cmd: LappCmd,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum LappCmd {
+pub(crate) enum LappCmd {
     Upload(LappUpload),
     Show(LappShow),
     Backup(LappBackup),
@@ -53,7 +53,7 @@ pub enum LappCmd {
 #[derive(FromArgs)]
 /// serve an app's template page for a host name on this node ("-a ''" removes the mapping)
 #[argh(subcommand, name = "setdomain")]
-pub struct LappSetdomain {
+pub(crate) struct LappSetdomain {
     /// the app id (or <mid>,<appid>)
     #[argh(option, short = 'a')]
     pub app: String,
@@ -65,7 +65,7 @@ pub struct LappSetdomain {
 #[derive(FromArgs)]
 /// upload a directory of web files as a new version of an app (named by the passport's AppName)
 #[argh(subcommand, name = "uploadapp")]
-pub struct LappUpload {
+pub(crate) struct LappUpload {
     /// the directory (its index.html is the app's entry page)
     #[argh(option, short = 'i')]
     pub input: String,
@@ -80,7 +80,7 @@ pub struct LappUpload {
 #[derive(FromArgs)]
 /// make the app's working copy (cur) its next numbered version
 #[argh(subcommand, name = "backup")]
-pub struct LappBackup {
+pub(crate) struct LappBackup {
     /// the app id
     #[argh(option, short = 'a')]
     pub app: String,
@@ -89,7 +89,7 @@ pub struct LappBackup {
 #[derive(FromArgs)]
 /// copy a version of the app into its working copy (cur)
 #[argh(subcommand, name = "restore")]
-pub struct LappRestore {
+pub(crate) struct LappRestore {
     /// the app id
     #[argh(option, short = 'a')]
     pub app: String,
@@ -101,7 +101,7 @@ pub struct LappRestore {
 #[derive(FromArgs)]
 /// the apps this node holds, one app's versions, or one version's files
 #[argh(subcommand, name = "showapp")]
-pub struct LappShow {
+pub(crate) struct LappShow {
     /// the app id (none: list every app held here)
     #[argh(option, short = 'a')]
     pub app: Option<String>,
@@ -113,7 +113,7 @@ pub struct LappShow {
 #[derive(FromArgs)]
 /// mark an app version as the release
 #[argh(subcommand, name = "release")]
-pub struct LappRelease {
+pub(crate) struct LappRelease {
     /// the app id
     #[argh(option, short = 'a')]
     pub app: String,
@@ -125,7 +125,7 @@ pub struct LappRelease {
 #[derive(FromArgs)]
 /// delete app versions (not the released one)
 #[argh(subcommand, name = "delvers")]
-pub struct LappDelvers {
+pub(crate) struct LappDelvers {
     /// the app id
     #[argh(option, short = 'a')]
     pub app: String,
@@ -137,7 +137,7 @@ pub struct LappDelvers {
 #[derive(FromArgs)]
 /// write the node's config file (and make its key) in the repo
 #[argh(subcommand, name = "init")]
-pub struct Init {
+pub(crate) struct Init {
     /// HTTP port of the API and gateway (default 4800)
     #[argh(option, short = 'p')]
     pub port: Option<u16>,
@@ -158,7 +158,7 @@ pub struct Init {
 #[derive(FromArgs)]
 /// run the node in the foreground until `leither stop`
 #[argh(subcommand, name = "run")]
-pub struct Run {
+pub(crate) struct Run {
     /// HTTP port for this run (overrides the config)
     #[argh(option, short = 'p')]
     pub port: Option<u16>,
@@ -179,19 +179,19 @@ pub struct Run {
 #[derive(FromArgs)]
 /// stop the running node
 #[argh(subcommand, name = "stop")]
-pub struct Stop {}
+pub(crate) struct Stop {}
 
 #[derive(FromArgs)]
 /// keys and identities
 #[argh(subcommand, name = "lpki")]
-pub struct Lpki {
+pub(crate) struct Lpki {
     #[argh(subcommand)]
     pub cmd: LpkiCmd,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum LpkiCmd {
+pub(crate) enum LpkiCmd {
     Id(LpkiId),
     Genkey(LpkiGenkey),
     Gencert(LpkiGencert),
@@ -203,7 +203,7 @@ pub enum LpkiCmd {
 #[derive(FromArgs)]
 /// print this node's id, or the id of a key, certificate or passport file
 #[argh(subcommand, name = "id")]
-pub struct LpkiId {
+pub(crate) struct LpkiId {
     /// a key, certificate or passport file
     #[argh(positional)]
     pub file: Option<String>,
@@ -212,7 +212,7 @@ pub struct LpkiId {
 #[derive(FromArgs)]
 /// make an ed25519 key pair
 #[argh(subcommand, name = "genkey")]
-pub struct LpkiGenkey {
+pub(crate) struct LpkiGenkey {
     /// where to write the key (mode 0600)
     #[argh(option, short = 'o')]
     pub output: String,
@@ -221,7 +221,7 @@ pub struct LpkiGenkey {
 #[derive(FromArgs)]
 /// make a certificate for a key, self-signed or signed by a CA certificate
 #[argh(subcommand, name = "gencert")]
-pub struct LpkiGencert {
+pub(crate) struct LpkiGencert {
     /// the key the certificate is for
     #[argh(option, short = 'k')]
     pub key: String,
@@ -239,7 +239,7 @@ pub struct LpkiGencert {
 #[derive(FromArgs)]
 /// sign a passport with a certificate's key
 #[argh(subcommand, name = "signppt")]
-pub struct LpkiSignppt {
+pub(crate) struct LpkiSignppt {
     /// the signer's certificate file
     #[argh(option, short = 'c')]
     pub cert: String,
@@ -257,7 +257,7 @@ pub struct LpkiSignppt {
 #[derive(FromArgs)]
 /// check a passport against a certificate
 #[argh(subcommand, name = "verifyppt")]
-pub struct LpkiVerifyppt {
+pub(crate) struct LpkiVerifyppt {
     /// the certificate the passport must be signed with
     #[argh(option, short = 'c')]
     pub cert: String,
@@ -269,7 +269,7 @@ pub struct LpkiVerifyppt {
 #[derive(FromArgs)]
 /// print the fields of a key, certificate or passport file
 #[argh(subcommand, name = "show")]
-pub struct LpkiShow {
+pub(crate) struct LpkiShow {
     /// the file
     #[argh(option, short = 'i')]
     pub input: String,
@@ -278,14 +278,14 @@ pub struct LpkiShow {
 #[derive(FromArgs)]
 /// IPFS-compatible content
 #[argh(subcommand, name = "ipfs")]
-pub struct Ipfs {
+pub(crate) struct Ipfs {
     #[argh(subcommand)]
     pub cmd: IpfsCmd,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum IpfsCmd {
+pub(crate) enum IpfsCmd {
     Add(IpfsAdd),
     Cat(IpfsCat),
     Get(IpfsGet),
@@ -297,26 +297,26 @@ pub enum IpfsCmd {
 #[derive(FromArgs)]
 /// the node's repo
 #[argh(subcommand, name = "repo")]
-pub struct IpfsRepo {
+pub(crate) struct IpfsRepo {
     #[argh(subcommand)]
     pub cmd: RepoCmd,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum RepoCmd {
+pub(crate) enum RepoCmd {
     Stat(RepoStat),
 }
 
 #[derive(FromArgs)]
 /// what the store holds and the free space on its disk, in bytes
 #[argh(subcommand, name = "stat")]
-pub struct RepoStat {}
+pub(crate) struct RepoStat {}
 
 #[derive(FromArgs)]
 /// add a file (or a directory with -r); prints its CID
 #[argh(subcommand, name = "add")]
-pub struct IpfsAdd {
+pub(crate) struct IpfsAdd {
     /// the file or directory
     #[argh(positional)]
     pub path: String,
@@ -337,7 +337,7 @@ pub struct IpfsAdd {
 #[derive(FromArgs)]
 /// write a file's bytes to stdout
 #[argh(subcommand, name = "cat")]
-pub struct IpfsCat {
+pub(crate) struct IpfsCat {
     /// CID or CID/path
     #[argh(positional)]
     pub cid: String,
@@ -346,7 +346,7 @@ pub struct IpfsCat {
 #[derive(FromArgs)]
 /// save a file or directory tree
 #[argh(subcommand, name = "get")]
-pub struct IpfsGet {
+pub(crate) struct IpfsGet {
     /// CID or CID/path
     #[argh(positional)]
     pub cid: String,
@@ -358,7 +358,7 @@ pub struct IpfsGet {
 #[derive(FromArgs)]
 /// list a directory
 #[argh(subcommand, name = "ls")]
-pub struct IpfsLs {
+pub(crate) struct IpfsLs {
     /// CID or CID/path
     #[argh(positional)]
     pub cid: String,
@@ -367,14 +367,14 @@ pub struct IpfsLs {
 #[derive(FromArgs)]
 /// pins: roots this node keeps
 #[argh(subcommand, name = "pin")]
-pub struct IpfsPin {
+pub(crate) struct IpfsPin {
     #[argh(subcommand)]
     pub cmd: PinCmd,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum PinCmd {
+pub(crate) enum PinCmd {
     Add(PinAdd),
     Rm(PinRm),
     Ls(PinLs),
@@ -383,7 +383,7 @@ pub enum PinCmd {
 #[derive(FromArgs)]
 /// pin a CID whose blocks are all on this node
 #[argh(subcommand, name = "add")]
-pub struct PinAdd {
+pub(crate) struct PinAdd {
     #[argh(positional)]
     /// the CID
     pub cid: String,
@@ -392,7 +392,7 @@ pub struct PinAdd {
 #[derive(FromArgs)]
 /// remove a pin
 #[argh(subcommand, name = "rm")]
-pub struct PinRm {
+pub(crate) struct PinRm {
     #[argh(positional)]
     /// the CID
     pub cid: String,
@@ -401,12 +401,12 @@ pub struct PinRm {
 #[derive(FromArgs)]
 /// list pins
 #[argh(subcommand, name = "ls")]
-pub struct PinLs {}
+pub(crate) struct PinLs {}
 
 #[derive(FromArgs)]
 /// run the deterministic network simulator and print a report
 #[argh(subcommand, name = "sim")]
-pub struct SimArgs {
+pub(crate) struct SimArgs {
     /// number of nodes (default 1000)
     #[argh(option, default = "1000")]
     pub nodes: usize,
@@ -451,14 +451,14 @@ pub struct SimArgs {
 #[derive(FromArgs)]
 /// peers of this node
 #[argh(subcommand, name = "swarm")]
-pub struct Swarm {
+pub(crate) struct Swarm {
     #[argh(subcommand)]
     pub cmd: SwarmCmd,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum SwarmCmd {
+pub(crate) enum SwarmCmd {
     Local(SwarmLocal),
     Addrs(SwarmAddrs),
     Peers(SwarmPeers),
@@ -469,22 +469,22 @@ pub enum SwarmCmd {
 #[derive(FromArgs)]
 /// this node's peer addresses, as multiaddrs
 #[argh(subcommand, name = "local")]
-pub struct SwarmLocal {}
+pub(crate) struct SwarmLocal {}
 
 #[derive(FromArgs)]
 /// known peers and their addresses
 #[argh(subcommand, name = "addrs")]
-pub struct SwarmAddrs {}
+pub(crate) struct SwarmAddrs {}
 
 #[derive(FromArgs)]
 /// peers with an open connection
 #[argh(subcommand, name = "peers")]
-pub struct SwarmPeers {}
+pub(crate) struct SwarmPeers {}
 
 #[derive(FromArgs)]
 /// connect to a node by multiaddr (and join the DHT through it)
 #[argh(subcommand, name = "connect")]
-pub struct SwarmConnect {
+pub(crate) struct SwarmConnect {
     /// e.g. /ip4/192.168.1.5/tcp/4801
     #[argh(positional)]
     pub addr: String,
@@ -493,7 +493,7 @@ pub struct SwarmConnect {
 #[derive(FromArgs)]
 /// close the connection to a peer
 #[argh(subcommand, name = "disconnect")]
-pub struct SwarmDisconnect {
+pub(crate) struct SwarmDisconnect {
     /// the peer's node id
     #[argh(positional)]
     pub id: String,
@@ -502,14 +502,14 @@ pub struct SwarmDisconnect {
 #[derive(FromArgs)]
 /// the distributed hash table
 #[argh(subcommand, name = "dht")]
-pub struct DhtArgs {
+pub(crate) struct DhtArgs {
     #[argh(subcommand)]
     pub cmd: DhtCmd,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum DhtCmd {
+pub(crate) enum DhtCmd {
     Findpeer(DhtFindpeer),
     Provide(DhtProvide),
     Findprovs(DhtFindprovs),
@@ -518,7 +518,7 @@ pub enum DhtCmd {
 #[derive(FromArgs)]
 /// the addresses of a node
 #[argh(subcommand, name = "findpeer")]
-pub struct DhtFindpeer {
+pub(crate) struct DhtFindpeer {
     /// the node id
     #[argh(positional)]
     pub id: String,
@@ -527,7 +527,7 @@ pub struct DhtFindpeer {
 #[derive(FromArgs)]
 /// announce this node as a provider of a CID
 #[argh(subcommand, name = "provide")]
-pub struct DhtProvide {
+pub(crate) struct DhtProvide {
     /// the CID
     #[argh(positional)]
     pub cid: String,
@@ -536,7 +536,7 @@ pub struct DhtProvide {
 #[derive(FromArgs)]
 /// nodes that provide a CID
 #[argh(subcommand, name = "findprovs")]
-pub struct DhtFindprovs {
+pub(crate) struct DhtFindprovs {
     /// the CID
     #[argh(positional)]
     pub cid: String,
@@ -545,14 +545,14 @@ pub struct DhtFindprovs {
 #[derive(FromArgs)]
 /// MiMei: signed, versioned containers of files and databases
 #[argh(subcommand, name = "mimei")]
-pub struct MimeiArgs {
+pub(crate) struct MimeiArgs {
     #[argh(subcommand)]
     pub cmd: MimeiCmd,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
-pub enum MimeiCmd {
+pub(crate) enum MimeiCmd {
     Create(MmCreate),
     Setcid(MmSetcid),
     Add(MmAdd),
@@ -574,7 +574,7 @@ pub enum MimeiCmd {
 #[derive(FromArgs)]
 /// run a Redis command on a DB MiMei: mimei db <mid> SET k v
 #[argh(subcommand, name = "db")]
-pub struct MmDb {
+pub(crate) struct MmDb {
     /// version to read (default cur; numbered versions are read-only)
     #[argh(option, short = 'v', default = "String::from(\"cur\")")]
     pub ver: String,
@@ -589,7 +589,7 @@ pub struct MmDb {
 #[derive(FromArgs)]
 /// snapshot a DB MiMei's current data into a new numbered version
 #[argh(subcommand, name = "backup")]
-pub struct MmBackup {
+pub(crate) struct MmBackup {
     #[argh(positional)]
     /// the DB MiMei
     pub mid: String,
@@ -601,7 +601,7 @@ pub struct MmBackup {
 #[derive(FromArgs)]
 /// copy a numbered version back into cur (a database's data, or a file MiMei's working copy)
 #[argh(subcommand, name = "restore")]
-pub struct MmRestore {
+pub(crate) struct MmRestore {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -613,7 +613,7 @@ pub struct MmRestore {
 #[derive(FromArgs)]
 /// digest of a DB MiMei version (SHA-256 of its snapshot)
 #[argh(subcommand, name = "sum")]
-pub struct MmSum {
+pub(crate) struct MmSum {
     #[argh(positional)]
     /// the DB MiMei
     pub mid: String,
@@ -625,7 +625,7 @@ pub struct MmSum {
 #[derive(FromArgs)]
 /// dump a DB MiMei version's data by type
 #[argh(subcommand, name = "grep")]
-pub struct MmGrep {
+pub(crate) struct MmGrep {
     #[argh(positional)]
     /// the DB MiMei
     pub mid: String,
@@ -640,7 +640,7 @@ pub struct MmGrep {
 #[derive(FromArgs)]
 /// create a MiMei (the same inputs give the same mid)
 #[argh(subcommand, name = "create")]
-pub struct MmCreate {
+pub(crate) struct MmCreate {
     /// its default app id
     #[argh(option, short = 'a', default = "String::new()")]
     pub appid: String,
@@ -658,7 +658,7 @@ pub struct MmCreate {
 #[derive(FromArgs)]
 /// point a new version at a CID
 #[argh(subcommand, name = "setcid")]
-pub struct MmSetcid {
+pub(crate) struct MmSetcid {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -670,7 +670,7 @@ pub struct MmSetcid {
 #[derive(FromArgs)]
 /// add a file to IPFS and make it a new version
 #[argh(subcommand, name = "add")]
-pub struct MmAdd {
+pub(crate) struct MmAdd {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -682,7 +682,7 @@ pub struct MmAdd {
 #[derive(FromArgs)]
 /// print the content of a version (default: the newest)
 #[argh(subcommand, name = "get")]
-pub struct MmGet {
+pub(crate) struct MmGet {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -694,7 +694,7 @@ pub struct MmGet {
 #[derive(FromArgs)]
 /// mark a version as the release
 #[argh(subcommand, name = "release")]
-pub struct MmRelease {
+pub(crate) struct MmRelease {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -706,7 +706,7 @@ pub struct MmRelease {
 #[derive(FromArgs)]
 /// delete versions (not the released one)
 #[argh(subcommand, name = "delvers")]
-pub struct MmDelvers {
+pub(crate) struct MmDelvers {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -718,7 +718,7 @@ pub struct MmDelvers {
 #[derive(FromArgs)]
 /// publish the signed head on the DHT (EOL 168 h)
 #[argh(subcommand, name = "publish")]
-pub struct MmPublish {
+pub(crate) struct MmPublish {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -727,7 +727,7 @@ pub struct MmPublish {
 #[derive(FromArgs)]
 /// show the MiMei here and on the network, and conflicts
 #[argh(subcommand, name = "show")]
-pub struct MmShow {
+pub(crate) struct MmShow {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -736,7 +736,7 @@ pub struct MmShow {
 #[derive(FromArgs)]
 /// copy a published MiMei (head, versions, content) to this node
 #[argh(subcommand, name = "sync")]
-pub struct MmSync {
+pub(crate) struct MmSync {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -745,7 +745,7 @@ pub struct MmSync {
 #[derive(FromArgs)]
 /// hold all of a MiMei's data and announce it
 #[argh(subcommand, name = "provide")]
-pub struct MmProvide {
+pub(crate) struct MmProvide {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,
@@ -754,7 +754,7 @@ pub struct MmProvide {
 #[derive(FromArgs)]
 /// nodes that provide a MiMei
 #[argh(subcommand, name = "findprovs")]
-pub struct MmFindprovs {
+pub(crate) struct MmFindprovs {
     #[argh(positional)]
     /// the MiMei
     pub mid: String,

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use storage::repo::Repo;
 
-pub struct Client {
+pub(crate) struct Client {
     /// host:port
     pub base: String,
     pub url: String,
@@ -14,7 +14,7 @@ pub struct Client {
 }
 
 /// A CLI failure: one line for stderr.
-pub struct CliError(pub String);
+pub(crate) struct CliError(pub String);
 
 impl<E: std::fmt::Display> From<E> for CliError {
     fn from(e: E) -> Self {
@@ -24,7 +24,7 @@ impl<E: std::fmt::Display> From<E> for CliError {
 
 impl Client {
     /// The node named by `-n`, else the one running on the repo, else the repo's configured port.
-    pub fn new(repo: &Repo, node: Option<&str>) -> Result<Self, CliError> {
+    pub(crate) fn new(repo: &Repo, node: Option<&str>) -> Result<Self, CliError> {
         if let Some(n) = node {
             let base = n
                 .strip_prefix("http://")
@@ -59,7 +59,7 @@ impl Client {
         self.token.as_ref().map(|t| format!("Bearer {t}"))
     }
 
-    pub fn call(&self, method: &str, args: Value) -> Result<Value, CliError> {
+    pub(crate) fn call(&self, method: &str, args: Value) -> Result<Value, CliError> {
         let body = args.to_string();
         let auth = self.auth();
         let mut headers = Vec::new();
@@ -78,7 +78,13 @@ impl Client {
     }
 
     /// Calls a method with a raw body stream (e.g. `IpfsAdd` of a file).
-    pub fn call_stream(&self, method: &str, query: &str, body: &mut dyn Read, len: u64) -> Result<Value, CliError> {
+    pub(crate) fn call_stream(
+        &self,
+        method: &str,
+        query: &str,
+        body: &mut dyn Read,
+        len: u64,
+    ) -> Result<Value, CliError> {
         let auth = self.auth();
         let mut headers = Vec::new();
         if let Some(a) = &auth {
@@ -92,7 +98,7 @@ impl Client {
     }
 
     /// `GET` on the gateway; errors carry the gateway's message.
-    pub fn get(&self, path: &str) -> Result<http::Response, CliError> {
+    pub(crate) fn get(&self, path: &str) -> Result<http::Response, CliError> {
         let resp = http::request(&self.base, "GET", path, &[], Body::None).map_err(|e| self.unreachable(e))?;
         if resp.status != 200 {
             let status = resp.status;
@@ -115,7 +121,7 @@ fn decode(resp: http::Response) -> Result<Value, CliError> {
 }
 
 /// `--repo`, else `$LEITHER_PATH`, else `~/.leither`.
-pub fn repo_dir(flag: Option<&str>) -> Result<PathBuf, CliError> {
+pub(crate) fn repo_dir(flag: Option<&str>) -> Result<PathBuf, CliError> {
     if let Some(r) = flag {
         return Ok(PathBuf::from(r));
     }

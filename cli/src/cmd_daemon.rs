@@ -11,7 +11,7 @@ use runtime_smol as runtime;
 #[cfg(feature = "runtime-std")]
 use runtime_std as runtime;
 
-pub fn init(repo: &Repo, a: Init) -> Result<(), CliError> {
+pub(crate) fn init(repo: &Repo, a: Init) -> Result<(), CliError> {
     let mut c: Config = repo.config()?;
     let host = a
         .listen
@@ -52,7 +52,7 @@ fn resp_addr_arg(a: &str) -> Result<String, CliError> {
         .map_err(|e| CliError(format!("--resp-addr {a}: {e} (expected host:port like 127.0.0.1:6379, or off)")))
 }
 
-pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
+pub(crate) fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
     let config = repo.config()?;
     let http_addr = match (a.listen, a.port) {
         (None, None) => None,
@@ -81,7 +81,7 @@ pub fn run(repo: &Repo, a: Run) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn stop(repo: &Repo, node: Option<&str>) -> Result<(), CliError> {
+pub(crate) fn stop(repo: &Repo, node: Option<&str>) -> Result<(), CliError> {
     let c = Client::new(repo, node)?;
     c.call("Shutdown", json!([]))?;
     if node.is_none() {
@@ -98,7 +98,7 @@ pub fn stop(repo: &Repo, node: Option<&str>) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn lpki_id(repo: &Repo) -> Result<(), CliError> {
+pub(crate) fn lpki_id(repo: &Repo) -> Result<(), CliError> {
     let id = repo.identity(node::start::entropy)?;
     println!("{}", id.node_id());
     Ok(())

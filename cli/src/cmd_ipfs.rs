@@ -19,7 +19,7 @@ fn s(v: &Value, key: &str) -> String {
 }
 
 /// Adds a file without printing; returns its CID.
-pub fn add_quiet(c: &Client, a: IpfsAdd) -> Result<String, CliError> {
+pub(crate) fn add_quiet(c: &Client, a: IpfsAdd) -> Result<String, CliError> {
     let path = Path::new(&a.path);
     let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
     if meta.is_dir() {
@@ -34,7 +34,7 @@ pub fn add_quiet(c: &Client, a: IpfsAdd) -> Result<String, CliError> {
     Ok(s(&r?, "cid"))
 }
 
-pub fn add(c: &Client, a: IpfsAdd, remote: bool) -> Result<(), CliError> {
+pub(crate) fn add(c: &Client, a: IpfsAdd, remote: bool) -> Result<(), CliError> {
     let path = Path::new(&a.path);
     let meta = std::fs::metadata(path).map_err(|e| CliError(format!("cannot read {}: {e}", a.path)))?;
     if meta.is_dir() && !a.recursive {
@@ -99,7 +99,7 @@ fn gateway_path(cid: &str) -> String {
     format!("/ipfs/{}", cid.split('/').map(encode).collect::<Vec<_>>().join("/"))
 }
 
-pub fn cat(c: &Client, cid: &str) -> Result<(), CliError> {
+pub(crate) fn cat(c: &Client, cid: &str) -> Result<(), CliError> {
     let st = c.call("IpfsStat", json!([cid]))?;
     if s(&st, "type") != "file" {
         return Err(CliError(format!("{cid} is a {}, not a file", s(&st, "type"))));
@@ -113,7 +113,7 @@ pub fn cat(c: &Client, cid: &str) -> Result<(), CliError> {
     }
 }
 
-pub fn get(c: &Client, cid: &str, output: Option<String>) -> Result<(), CliError> {
+pub(crate) fn get(c: &Client, cid: &str, output: Option<String>) -> Result<(), CliError> {
     let out = PathBuf::from(output.unwrap_or_else(|| cid.trim_start_matches("/ipfs/").replace('/', "_")));
     let n = get_into(c, cid, &out)?;
     println!("saved {} ({n} bytes)", out.display());
@@ -154,7 +154,7 @@ fn get_into(c: &Client, cid: &str, out: &Path) -> Result<u64, CliError> {
     }
 }
 
-pub fn ls(c: &Client, cid: &str) -> Result<(), CliError> {
+pub(crate) fn ls(c: &Client, cid: &str) -> Result<(), CliError> {
     for e in c.call("IpfsLs", json!([cid]))?.as_array().cloned().unwrap_or_default() {
         let slash = if s(&e, "type") == "dir" { "/" } else { "" };
         println!("{} {} {}{slash}", s(&e, "cid"), s(&e, "size"), s(&e, "name"));
@@ -162,7 +162,7 @@ pub fn ls(c: &Client, cid: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn pin(c: &Client, cmd: PinCmd) -> Result<(), CliError> {
+pub(crate) fn pin(c: &Client, cmd: PinCmd) -> Result<(), CliError> {
     match cmd {
         PinCmd::Add(p) => {
             let r = c.call("PinAdd", json!([p.cid]))?;
@@ -182,7 +182,7 @@ pub fn pin(c: &Client, cmd: PinCmd) -> Result<(), CliError> {
 }
 
 /// kubo's `repo stat` layout, plus the room on the repo's disk.
-pub fn repo_stat(c: &Client) -> Result<(), CliError> {
+pub(crate) fn repo_stat(c: &Client) -> Result<(), CliError> {
     let r = c.call("RepoStat", json!([]))?;
     for key in ["NumObjects", "RepoSize", "StorageMax", "RepoPath", "Version", "FileSize", "DiskSize", "DiskFree"] {
         if r.get(key).is_some() {

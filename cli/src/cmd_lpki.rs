@@ -36,7 +36,7 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-pub fn genkey(a: LpkiGenkey) -> Result<(), CliError> {
+pub(crate) fn genkey(a: LpkiGenkey) -> Result<(), CliError> {
     let mut seed = [0u8; 32];
     getrandom_fill(&mut seed)?;
     let id = Identity::from_seed(seed);
@@ -53,7 +53,7 @@ fn getrandom_fill(b: &mut [u8; 32]) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn gencert(a: LpkiGencert) -> Result<(), CliError> {
+pub(crate) fn gencert(a: LpkiGencert) -> Result<(), CliError> {
     let holder = read_key(&read(&a.key)?).map_err(|e| CliError(format!("{}: {e}", a.key)))?;
     let issuer = match &a.ca {
         Some(ca) => read_key(&read(ca)?).map_err(|e| CliError(format!("{ca}: {e}")))?,
@@ -66,7 +66,7 @@ pub fn gencert(a: LpkiGencert) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn signppt(a: LpkiSignppt) -> Result<(), CliError> {
+pub(crate) fn signppt(a: LpkiSignppt) -> Result<(), CliError> {
     if a.period == 0 || a.period > 10_080 {
         return Err(CliError(format!("-p is minutes between 1 and 10080 (7 days), not {}", a.period)));
     }
@@ -78,7 +78,7 @@ pub fn signppt(a: LpkiSignppt) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn verifyppt(a: LpkiVerifyppt) -> Result<(), CliError> {
+pub(crate) fn verifyppt(a: LpkiVerifyppt) -> Result<(), CliError> {
     let cert =
         ppt::verify_cert(&ppt::public_cert(&json(&a.cert)?)).map_err(|e| CliError(format!("{}: {e}", a.cert)))?;
     ppt::verify_ppt(&read(&a.input)?, Some(&cert), now_ms()).map_err(|e| CliError(format!("ppt is not valid: {e}")))?;
@@ -86,7 +86,7 @@ pub fn verifyppt(a: LpkiVerifyppt) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn show(a: LpkiShow) -> Result<(), CliError> {
+pub(crate) fn show(a: LpkiShow) -> Result<(), CliError> {
     let v = json(&a.input)?;
     if let Some(data) = v.get("Data").and_then(Value::as_str) {
         println!("SignerID= {}", v.get("SignerID").and_then(Value::as_str).unwrap_or_default());
@@ -101,7 +101,7 @@ pub fn show(a: LpkiShow) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn id(path: &str) -> Result<(), CliError> {
+pub(crate) fn id(path: &str) -> Result<(), CliError> {
     let text = read(path)?;
     let v: Option<Value> = serde_json::from_str(&text).ok();
     let id = match v.as_ref().and_then(|v| v.get("SignerID").or_else(|| v.get("id"))).and_then(Value::as_str) {

@@ -72,7 +72,7 @@ fn grep_value(v: &Value) -> String {
     }
 }
 
-pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
+pub(crate) fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
     match cmd {
         MimeiCmd::Create(a) => {
             let mid = c.call("MMCreate", json!([a.appid, a.ext, a.mark, if a.db { 2 } else { 1 }]))?;
@@ -222,7 +222,7 @@ pub fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
 }
 
 /// `leither lapp …`: apps are file MiMeis holding a directory of web files.
-pub fn lapp(c: &Client, cmd: LappCmd) -> Result<(), CliError> {
+pub(crate) fn lapp(c: &Client, cmd: LappCmd) -> Result<(), CliError> {
     match cmd {
         LappCmd::Upload(a) => {
             let ppt = std::fs::read_to_string(&a.ppt)

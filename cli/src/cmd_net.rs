@@ -16,7 +16,7 @@ fn addrs(v: &Value) -> Vec<String> {
     list(v.get("addrs").unwrap_or(&Value::Null)).iter().filter_map(|a| a.as_str().map(str::to_string)).collect()
 }
 
-pub fn swarm(c: &Client, cmd: SwarmCmd) -> Result<(), CliError> {
+pub(crate) fn swarm(c: &Client, cmd: SwarmCmd) -> Result<(), CliError> {
     match cmd {
         SwarmCmd::Local(_) => {
             for a in list(&c.call("SwarmLocal", json!([]))?) {
@@ -50,7 +50,7 @@ pub fn swarm(c: &Client, cmd: SwarmCmd) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn dht(c: &Client, cmd: DhtCmd) -> Result<(), CliError> {
+pub(crate) fn dht(c: &Client, cmd: DhtCmd) -> Result<(), CliError> {
     match cmd {
         DhtCmd::Findpeer(a) => {
             for x in addrs(&c.call("DhtFindPeer", json!([a.id]))?) {

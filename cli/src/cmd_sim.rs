@@ -6,7 +6,7 @@ use sim::{run_scenario, Scenario};
 use std::time::Instant;
 
 /// Parses `600s`, `10m`, `24h`, `1500ms` or plain seconds into milliseconds.
-pub fn parse_duration(s: &str) -> Result<u64, CliError> {
+pub(crate) fn parse_duration(s: &str) -> Result<u64, CliError> {
     let bad = || CliError(format!("cannot read the duration \"{s}\" (use e.g. 600s, 10m, 24h)"));
     let (num, mul) = if let Some(n) = s.strip_suffix("ms") {
         (n, 1)
@@ -30,7 +30,7 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-pub fn sim(a: SimArgs) -> Result<(), CliError> {
+pub(crate) fn sim(a: SimArgs) -> Result<(), CliError> {
     for (name, p) in [("--loss", a.loss), ("--duplicate", a.duplicate), ("--churn", a.churn), ("--crash", a.crash)] {
         if !(0.0..=1.0).contains(&p) {
             return Err(CliError(format!("{name} is a fraction between 0 and 1, not {p}")));

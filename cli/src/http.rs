@@ -5,20 +5,20 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub body: Box<dyn Read>,
 }
 
 impl Response {
-    pub fn read_all(mut self) -> io::Result<Vec<u8>> {
+    pub(crate) fn read_all(mut self) -> io::Result<Vec<u8>> {
         let mut v = Vec::new();
         self.body.read_to_end(&mut v)?;
         Ok(v)
     }
 }
 
-pub enum Body<'a> {
+pub(crate) enum Body<'a> {
     None,
     Bytes(&'a [u8], &'a str),
     /// A stream of known length with its content type.
@@ -26,7 +26,13 @@ pub enum Body<'a> {
 }
 
 /// `base` is `host:port`.
-pub fn request(base: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Body<'_>) -> io::Result<Response> {
+pub(crate) fn request(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Body<'_>,
+) -> io::Result<Response> {
     let stream = TcpStream::connect(base)?;
     stream.set_read_timeout(Some(Duration::from_secs(3600)))?;
     let mut w = io::BufWriter::with_capacity(1 << 20, stream.try_clone()?);

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
 
-pub struct Progress<R> {
+pub(crate) struct Progress<R> {
     inner: R,
     done: u64,
     total: u64,
@@ -17,13 +17,13 @@ fn mib(n: u64) -> f64 {
 }
 
 impl<R: Read> Progress<R> {
-    pub fn new(inner: R, total: u64, label: &'static str) -> Self {
+    pub(crate) fn new(inner: R, total: u64, label: &'static str) -> Self {
         // Small inputs finish before a line would help.
         let on = std::io::stderr().is_terminal() && total >= 8 << 20;
         Progress { inner, done: 0, total, label, last: if on { Some(Instant::now()) } else { None }, shown: false }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if self.shown {
             eprint!("\r\x1b[K");
             let _ = std::io::stderr().flush();
@@ -55,21 +55,21 @@ impl<R> Progress<R> {
 }
 
 /// A progress line driven by a byte count instead of a reader.
-pub struct Ticker {
+pub(crate) struct Ticker {
     inner: Progress<std::io::Empty>,
 }
 
 impl Ticker {
-    pub fn new(total: u64, label: &'static str) -> Self {
+    pub(crate) fn new(total: u64, label: &'static str) -> Self {
         Ticker { inner: Progress::new(std::io::empty(), total, label) }
     }
 
-    pub fn tick(&mut self, done: u64) {
+    pub(crate) fn tick(&mut self, done: u64) {
         self.inner.done = done;
         self.inner.show();
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.inner.finish();
     }
 }

@@ -5,7 +5,7 @@ use crate::client::CliError;
 use proto_core::tar::Writer;
 use std::path::Path;
 
-pub fn tar_dir(dir: &Path) -> Result<Vec<u8>, CliError> {
+pub(crate) fn tar_dir(dir: &Path) -> Result<Vec<u8>, CliError> {
     let mut w = Writer::default();
     walk(dir, "", &mut w)?;
     Ok(w.finish())

@@ -1,6 +1,7 @@
 //! `Register` and `Login(name, pass)` are rationed: per source address and per node in any hour,
 //! a switch that turns registration off, and a cap on argon2 hashes at once (with the real
 //! argon2 cost, 19 MiB and 2 passes).
+#![allow(clippy::unwrap_used, unreachable_pub)] // a test: a failed unwrap is a failed test
 
 use gateway::api::{ApiError, Caller, Registry};
 use node::methods::session::{Sessions, UserSettings};

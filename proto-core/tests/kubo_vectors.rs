@@ -1,6 +1,7 @@
 //! Every kubo CID vector in the shared reference (anchors.md §1.2, unixfs-dagpb.md §8), with test
 //! data made exactly as kubo's test suite makes it: the ChaCha20 keystream (12-byte zero nonce,
 //! counter 0) keyed by SHA-256 of a seed string.
+#![allow(clippy::unwrap_used, unreachable_pub)] // a test: a failed unwrap is a failed test
 
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 use chacha20::ChaCha20;

@@ -1,5 +1,6 @@
 //! Three nodes wired together in memory: dials become connections, bytes flow both ways, and the
 //! DHT runs over the authenticated sessions.
+#![allow(clippy::unwrap_used, unreachable_pub)] // a test: a failed unwrap is a failed test
 
 use proto_core::dht::{self, Addr, CommandId, Key};
 use proto_core::identity::Identity;

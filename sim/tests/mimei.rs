@@ -1,5 +1,6 @@
 //! MiMei publication in the simulator (issue 5): 200 nodes, 20 providers, 50 versions under 5 %
 //! loss and a partition that heals; a forging node; a conflicting second device.
+#![allow(clippy::unwrap_used, unreachable_pub)] // a test: a failed unwrap is a failed test
 
 use sim::mimei::{run_mimei, MimeiScenario};
 

@@ -3,6 +3,7 @@
 //! `proto_core::db`; every reply must match. The seed is printed; `REDIS_DIFF_SEED` replays one.
 //! This test talks to a real server, so the sans-IO lints of the crate do not apply to it.
 //! (The RESP endpoint of a running node gets the same treatment in the cli e2e suite.)
+#![allow(clippy::unwrap_used, unreachable_pub)] // a test: a failed unwrap is a failed test
 #![allow(clippy::disallowed_methods, clippy::disallowed_types, clippy::zombie_processes)]
 
 use proto_core::db::{self, resp::Reply, txn::MemKv, Ctx};

@@ -1,5 +1,6 @@
 //! Database replication in the simulator: replicas converge to the author's keyspace and digest
 //! under loss, a partition and crashes; one seed is one run.
+#![allow(clippy::unwrap_used, unreachable_pub)] // a test: a failed unwrap is a failed test
 
 use sim::repl::{run_repl, ReplConfig};
 

@@ -1,5 +1,6 @@
 //! Simulator scenarios with fixed seeds (`SIM_SEED` overrides the seed, `SIM_SEEDS` the sweep
 //! size). Every failure prints the report and the command that replays it.
+#![allow(clippy::unwrap_used, unreachable_pub)] // a test: a failed unwrap is a failed test
 
 use proto_core::dht::{Command, Key, Record, Reply};
 use proto_core::identity::Identity;

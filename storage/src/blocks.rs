@@ -13,7 +13,7 @@ use std::sync::Mutex;
 /// costs only address space. Not every host can reserve 1 TiB (Raspberry Pi kernels with 39-bit
 /// addresses, qemu user emulation), and 32-bit hosts (armv7 routers) about 1 GiB at most.
 #[cfg(target_pointer_width = "64")]
-pub const MAP_SIZES: &[usize] = &[1 << 40, 1 << 38, 1 << 36, 1 << 34, 1 << 32, 1 << 30];
+pub(crate) const MAP_SIZES: &[usize] = &[1 << 40, 1 << 38, 1 << 36, 1 << 34, 1 << 32, 1 << 30];
 #[cfg(not(target_pointer_width = "64"))]
 pub const MAP_SIZES: &[usize] = &[1 << 30, 3 << 28, 1 << 29, 1 << 28];
 
@@ -84,7 +84,7 @@ pub(crate) fn open_env(dir: &Path, max_dbs: u32, flags: heed::EnvFlags) -> Resul
 }
 
 /// A persisted key and value.
-pub type Entry = (Vec<u8>, Vec<u8>);
+pub(crate) type Entry = (Vec<u8>, Vec<u8>);
 
 pub struct Store {
     pub(crate) env: Env,

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_leither");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_leither");
 
-pub struct Node {
+pub(crate) struct Node {
     pub dir: tempfile::TempDir,
     pub child: Option<Child>,
     pub api: String,
@@ -18,33 +18,33 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn repo(&self) -> PathBuf {
+    pub(crate) fn repo(&self) -> PathBuf {
         self.dir.path().join("repo")
     }
 
     /// A fresh repo with a node listening on an ephemeral loopback port.
-    pub fn start() -> Node {
+    pub(crate) fn start() -> Node {
         Node::start_with(&[])
     }
 
     /// A fresh node that joins the network through `bootstrap` multiaddrs.
-    pub fn start_with(bootstrap: &[String]) -> Node {
+    pub(crate) fn start_with(bootstrap: &[String]) -> Node {
         Node::start_env(bootstrap, &[])
     }
 
-    pub fn start_env(bootstrap: &[String], env: &[(&str, &str)]) -> Node {
+    pub(crate) fn start_env(bootstrap: &[String], env: &[(&str, &str)]) -> Node {
         Node::init_in(tempfile::tempdir().unwrap(), bootstrap).spawn_env(env)
     }
 
     /// A fresh repo (`leither init`), not started: edit its config.json, then `spawn`.
-    pub fn init(bootstrap: &[String]) -> Node {
+    pub(crate) fn init(bootstrap: &[String]) -> Node {
         Node::init_in(tempfile::tempdir().unwrap(), bootstrap)
     }
 
     /// A repo in `dir` (e.g. on a filesystem of the test's own), initialised as `start` does,
     /// not yet running. Every test node connects from 127.0.0.1, so the per-address connection
     /// cap is raised above the suite's largest network (twenty nodes).
-    pub fn init_in(dir: tempfile::TempDir, bootstrap: &[String]) -> Node {
+    pub(crate) fn init_in(dir: tempfile::TempDir, bootstrap: &[String]) -> Node {
         let n = Node { dir, child: None, api: String::new(), id: String::new(), resp: String::new() };
         let mut args =
             vec!["init", "-p", "0", "--peer-port", "0", "--listen", "127.0.0.1", "--resp-addr", "127.0.0.1:0"];
@@ -58,7 +58,7 @@ impl Node {
     }
 
     /// Sets `section.key` in the repo's config.json.
-    pub fn set_config(&self, section: &str, key: &str, value: serde_json::Value) {
+    pub(crate) fn set_config(&self, section: &str, key: &str, value: serde_json::Value) {
         let p = self.repo().join("config.json");
         let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
         c[section][key] = value;
@@ -66,7 +66,7 @@ impl Node {
     }
 
     /// Runs a CLI command, killed (and the test failed) after `secs` seconds.
-    pub fn cli_within(&self, secs: u64, args: &[&str]) -> Output {
+    pub(crate) fn cli_within(&self, secs: u64, args: &[&str]) -> Output {
         let mut child = Command::new(BIN)
             .args(args)
             .arg("--repo")
@@ -101,7 +101,7 @@ impl Node {
     }
 
     /// Changes the repo's config.json (before `spawn`).
-    pub fn configure(self, edit: impl FnOnce(&mut serde_json::Value)) -> Node {
+    pub(crate) fn configure(self, edit: impl FnOnce(&mut serde_json::Value)) -> Node {
         let path = self.repo().join("config.json");
         let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         edit(&mut v);
@@ -110,17 +110,17 @@ impl Node {
     }
 
     /// Starts `leither run` on this repo and waits for its address line.
-    pub fn spawn(self) -> Node {
+    pub(crate) fn spawn(self) -> Node {
         self.spawn_env(&[])
     }
 
-    pub fn spawn_env(self, env: &[(&str, &str)]) -> Node {
+    pub(crate) fn spawn_env(self, env: &[(&str, &str)]) -> Node {
         self.spawn_wrapped(&[], env)
     }
 
     /// Starts the node through `wrapper` (e.g. `prlimit --data=…`, which execs the node in the
     /// same process).
-    pub fn spawn_wrapped(mut self, wrapper: &[&str], env: &[(&str, &str)]) -> Node {
+    pub(crate) fn spawn_wrapped(mut self, wrapper: &[&str], env: &[(&str, &str)]) -> Node {
         let mut cmd = match wrapper.split_first() {
             Some((w, rest)) => {
                 let mut c = Command::new(w);
@@ -162,32 +162,32 @@ impl Node {
         self
     }
 
-    pub fn cli(&self, args: &[&str]) -> Output {
+    pub(crate) fn cli(&self, args: &[&str]) -> Output {
         Command::new(BIN).args(args).arg("--repo").arg(self.repo()).output().unwrap()
     }
 
     /// Runs a CLI command that must succeed; returns its stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
         assert!(out.status.success(), "leither {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 
     /// Adds a file and returns its CID from the printed `ipfs add ok` line.
-    pub fn add(&self, path: &Path) -> String {
+    pub(crate) fn add(&self, path: &Path) -> String {
         let out = self.ok(&["ipfs", "add", path.to_str().unwrap()]);
         cid_from_add(&out)
     }
 
-    pub fn addr(&self) -> String {
+    pub(crate) fn addr(&self) -> String {
         self.api.trim_start_matches("http://").to_string()
     }
 
-    pub fn token(&self) -> String {
+    pub(crate) fn token(&self) -> String {
         std::fs::read_to_string(self.repo().join("api.token")).unwrap().trim().to_string()
     }
 
-    pub fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         self.ok(&["stop"]);
         let mut child = self.child.take().unwrap();
         let status = child.wait().unwrap();
@@ -195,7 +195,7 @@ impl Node {
     }
 
     /// Stops the node cleanly and starts it again on the same repo.
-    pub fn restart(mut self) -> Node {
+    pub(crate) fn restart(mut self) -> Node {
         self.ok(&["stop"]);
         let mut child = self.child.take().unwrap();
         assert!(child.wait().unwrap().success());
@@ -205,14 +205,14 @@ impl Node {
     }
 
     /// The process's resident anonymous memory (its heaps), in KiB.
-    pub fn rss_anon_kib(&self) -> u64 {
+    pub(crate) fn rss_anon_kib(&self) -> u64 {
         let pid = self.child.as_ref().expect("running").id();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
         let line = status.lines().find(|l| l.starts_with("RssAnon:")).expect("RssAnon line");
         line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("RssAnon value")
     }
 
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let mut child = self.child.take().unwrap();
         child.kill().unwrap();
         child.wait().unwrap();
@@ -229,7 +229,7 @@ impl Drop for Node {
 }
 
 /// Calls an API method with JSON arguments; returns (status, body).
-pub fn api(addr: &str, method: &str, args: &str, token: Option<&str>) -> (u16, String) {
+pub(crate) fn api(addr: &str, method: &str, args: &str, token: Option<&str>) -> (u16, String) {
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
     let r = http(addr, "POST", &format!("/api/{method}"), &headers, args.as_bytes());
@@ -237,14 +237,14 @@ pub fn api(addr: &str, method: &str, args: &str, token: Option<&str>) -> (u16, S
 }
 
 /// A node's first peer address (`SwarmLocal`), to bootstrap others from.
-pub fn peer_addr(n: &Node) -> String {
+pub(crate) fn peer_addr(n: &Node) -> String {
     let (status, body) = api(&n.addr(), "SwarmLocal", "[]", None);
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     v["result"][0].as_str().unwrap().to_string()
 }
 
-pub fn cid_from_add(out: &str) -> String {
+pub(crate) fn cid_from_add(out: &str) -> String {
     let line = out
         .lines()
         .find(|l| l.starts_with("ipfs add ok  /ipfs/"))
@@ -252,23 +252,23 @@ pub fn cid_from_add(out: &str) -> String {
     line.trim_start_matches("ipfs add ok  /ipfs/").to_string()
 }
 
-pub struct HttpResp {
+pub(crate) struct HttpResp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl HttpResp {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
 /// One HTTP/1.1 request with `Connection: close`; decodes chunked bodies.
-pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResp {
+pub(crate) fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResp {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req =
@@ -312,7 +312,7 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 /// Deterministic pseudo-random bytes (xorshift), for test files.
-pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
     (0..len)
         .map(|_| {
@@ -324,13 +324,13 @@ pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-pub fn sha256_hex(b: &[u8]) -> String {
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A small web app directory: `index.html` loading `js/app.js`, both naming `title`.
-pub fn web_tree(dir: &std::path::Path, title: &str) {
+pub(crate) fn web_tree(dir: &std::path::Path, title: &str) {
     std::fs::create_dir_all(dir.join("js")).unwrap();
     std::fs::write(
         dir.join("index.html"),

@@ -1,5 +1,6 @@
 //! End-to-end tests: real `leither` processes on loopback, driven through the CLI and raw HTTP.
 //! One test binary (ripgrep's layout) with a module per area.
+#![allow(clippy::unwrap_used, unreachable_pub)] // a test: a failed unwrap is a failed test
 
 mod harness;
 mod probe;

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 /// The data limit the node runs under (`prlimit --data`): a regression that lets a client make
 /// it allocate without bound ends the node instead of hurting the machine.
-pub const DATA_LIMIT: &str = "--data=1073741824";
+pub(crate) const DATA_LIMIT: &str = "--data=1073741824";
 
 /// A node with `edit` applied to its config.json, started under [`DATA_LIMIT`], with one small
 /// file added; returns the node and that file's CID.
-pub fn limited_node(edit: impl FnOnce(&mut serde_json::Value)) -> (Node, String) {
+pub(crate) fn limited_node(edit: impl FnOnce(&mut serde_json::Value)) -> (Node, String) {
     let n = Node::init(&[]).configure(edit).spawn_wrapped(&["prlimit", DATA_LIMIT, "--"], &[]);
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("probe.txt");
@@ -23,7 +23,7 @@ pub fn limited_node(edit: impl FnOnce(&mut serde_json::Value)) -> (Node, String)
 }
 
 /// Sets `http.<k>` in a config.
-pub fn http_limit(cfg: &mut serde_json::Value, k: &str, v: u64) {
+pub(crate) fn http_limit(cfg: &mut serde_json::Value, k: &str, v: u64) {
     if cfg.get("http").is_none() {
         cfg["http"] = serde_json::json!({});
     }
@@ -31,7 +31,7 @@ pub fn http_limit(cfg: &mut serde_json::Value, k: &str, v: u64) {
 }
 
 /// A raw request on a fresh connection; the status, or None when no answer came within `wait`.
-pub fn status_within(addr: &str, raw: &[u8], wait: Duration) -> Option<u16> {
+pub(crate) fn status_within(addr: &str, raw: &[u8], wait: Duration) -> Option<u16> {
     let mut s = TcpStream::connect_timeout(&addr.parse().unwrap(), wait).ok()?;
     s.set_read_timeout(Some(wait)).ok()?;
     s.set_write_timeout(Some(wait)).ok()?;
@@ -52,7 +52,7 @@ pub fn status_within(addr: &str, raw: &[u8], wait: Duration) -> Option<u16> {
 /// The node answers `GET /ipfs/<cid>` and a Redis PING, each within one second. The suite
 /// shares two cores with other tests' nodes, so a probe gets three tries; a node that an attack
 /// stalls fails all three.
-pub fn assert_serving(n: &Node, cid: &str, when: &str) {
+pub(crate) fn assert_serving(n: &Node, cid: &str, when: &str) {
     let mut last = String::new();
     for _ in 0..3 {
         match serving(n, cid) {
@@ -87,7 +87,7 @@ fn serving(n: &Node, cid: &str) -> Result<(), String> {
 }
 
 /// A line of /proc/<pid>/status in KiB (`VmRSS`, `VmHWM`).
-pub fn status_kib(n: &Node, field: &str) -> u64 {
+pub(crate) fn status_kib(n: &Node, field: &str) -> u64 {
     let pid = n.child.as_ref().expect("running").id();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the node is alive");
     let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("no {field}"));
@@ -95,14 +95,14 @@ pub fn status_kib(n: &Node, field: &str) -> u64 {
 }
 
 /// Resets the peak RSS (`VmHWM`) to the current RSS, so a later peak is this test's.
-pub fn reset_peak(n: &Node) {
+pub(crate) fn reset_peak(n: &Node) {
     let pid = n.child.as_ref().expect("running").id();
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("clear_refs");
 }
 
 /// A connection from a chosen loopback address (all of 127/8 is this machine), so a test can
 /// be several clients at once.
-pub fn connect_from(local: &str, addr: &str) -> std::io::Result<TcpStream> {
+pub(crate) fn connect_from(local: &str, addr: &str) -> std::io::Result<TcpStream> {
     use socket2::{Domain, Socket, Type};
     let to: SocketAddr = addr.parse().unwrap();
     let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
@@ -112,7 +112,7 @@ pub fn connect_from(local: &str, addr: &str) -> std::io::Result<TcpStream> {
 }
 
 /// A WebSocket opened on `/ws/`: the stream after the 101.
-pub fn ws_open(addr: &str) -> TcpStream {
+pub(crate) fn ws_open(addr: &str) -> TcpStream {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let req = format!(
@@ -132,7 +132,7 @@ pub fn ws_open(addr: &str) -> TcpStream {
 }
 
 /// One client frame; `masked` as RFC 6455 requires of clients (false to test the refusal).
-pub fn ws_frame(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+pub(crate) fn ws_frame(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
     let mut f = vec![0x80 | opcode];
     let m = if masked { 0x80 } else { 0 };
     match payload.len() {
@@ -157,7 +157,7 @@ pub fn ws_frame(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
 }
 
 /// The next server frame: (opcode, payload); None when the connection ended.
-pub fn ws_read(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+pub(crate) fn ws_read(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
     let mut h = [0u8; 2];
     s.read_exact(&mut h).ok()?;
     let mut len = u64::from(h[1] & 0x7f);

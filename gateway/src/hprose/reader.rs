@@ -11,7 +11,7 @@ use serde_json::{Map, Number, Value};
 use std::fmt;
 
 /// Most values in one message (references count the values they copy).
-pub const MAX_VALUES: usize = 1_000_000;
+pub(super) const MAX_VALUES: usize = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HproseError(pub String);

@@ -74,7 +74,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, remote: SocketAddr, now: Instant) -> Conn {
+    pub(super) fn new(stream: TcpStream, remote: SocketAddr, now: Instant) -> Conn {
         Conn {
             stream: Some(stream),
             remote,
@@ -92,15 +92,15 @@ impl Conn {
         }
     }
 
-    pub fn ip(&self) -> IpAddr {
+    pub(super) fn ip(&self) -> IpAddr {
         self.remote.ip()
     }
 
-    pub fn has_output(&self) -> bool {
+    pub(super) fn has_output(&self) -> bool {
         self.out_pos < self.out.len()
     }
 
-    pub fn queue_output(&mut self, bytes: &[u8], now: Instant) {
+    pub(super) fn queue_output(&mut self, bytes: &[u8], now: Instant) {
         if !self.has_output() {
             self.out.clear();
             self.out_pos = 0;

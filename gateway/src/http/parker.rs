@@ -31,7 +31,7 @@ pub(crate) struct Parker {
 }
 
 impl Parker {
-    pub fn start(max: usize) -> std::io::Result<(Parker, std::thread::JoinHandle<()>)> {
+    pub(super) fn start(max: usize) -> std::io::Result<(Parker, std::thread::JoinHandle<()>)> {
         let shared = Arc::new(Shared::default());
         let s = shared.clone();
         let waker: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
@@ -46,7 +46,7 @@ impl Parker {
     }
 
     /// Parks a call; when the parker is full the call is answered at once with what it has.
-    pub fn park(&self, park: Park, finish: Finish) {
+    pub(super) fn park(&self, park: Park, finish: Finish) {
         if self.shared.count.load(Ordering::SeqCst) >= self.max {
             finish(park.now());
             return;
@@ -59,7 +59,7 @@ impl Parker {
         (self.waker)();
     }
 
-    pub fn stop(&self) {
+    pub(super) fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         (self.waker)();
     }

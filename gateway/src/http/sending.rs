@@ -9,7 +9,7 @@ use std::time::Instant;
 /// The largest piece of a body read and written at once: one block of a file.
 const PIECE: usize = 256 << 10;
 
-pub struct Sending {
+pub(super) struct Sending {
     /// Bytes ready to go (head, chunk framing, body), from `pos`.
     out: Vec<u8>,
     pos: usize,
@@ -26,7 +26,7 @@ pub struct Sending {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Pumped {
+pub(super) enum Pumped {
     Done,
     /// The writer would block or timed out with nothing written.
     Stalled,
@@ -35,7 +35,7 @@ pub enum Pumped {
 }
 
 impl Sending {
-    pub fn new(resp: Resp, http11: bool, head_only: bool, keep_alive: bool) -> Sending {
+    pub(super) fn new(resp: Resp, http11: bool, head_only: bool, keep_alive: bool) -> Sending {
         let bodiless = matches!(resp.status, 100..=199 | 204 | 304);
         let chunked = resp.len.is_none() && http11;
         // An unknown length on HTTP/1.0 is delimited by closing the connection.
@@ -56,7 +56,7 @@ impl Sending {
     }
 
     /// Whether the connection can carry another request once this is done.
-    pub fn keep_alive(&self) -> bool {
+    pub(super) fn keep_alive(&self) -> bool {
         self.keep_alive
     }
 
@@ -109,7 +109,7 @@ impl Sending {
     }
 
     /// Writes until done, stalled, or `until` passes.
-    pub fn pump(&mut self, w: &mut dyn Write, until: Option<Instant>) -> io::Result<Pumped> {
+    pub(super) fn pump(&mut self, w: &mut dyn Write, until: Option<Instant>) -> io::Result<Pumped> {
         loop {
             if self.pos >= self.out.len() {
                 if self.ended {

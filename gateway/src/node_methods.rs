@@ -24,7 +24,6 @@ pub fn registry<B: crate::Backend>(
     entropy: fn() -> [u8; 32],
     db: Option<Arc<crate::redis::DbService>>,
     users: crate::session::UserSettings,
-    answers: Arc<crate::mimei_methods::Answers>,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
@@ -48,7 +47,7 @@ pub fn registry<B: crate::Backend>(
             d.submit(&crate::redis::prefix(mid, 0), vec![vec![b"FLUSHDB".to_vec()]]).map(|_| ()).map_err(|f| f.0)
         }) as crate::mimei_methods::DbWipe
     });
-    crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy, wipe, answers);
+    crate::mimei_methods::register(&mut reg, store.clone(), seed, net.clone(), entropy, wipe);
     if let Some(db) = db {
         let me = proto_core::identity::Identity::from_seed(seed).public_key();
         crate::db_methods::register(&mut reg, store.clone(), db, me, entropy, announce.clone());

@@ -284,7 +284,11 @@ impl Loop {
                 Output::Close { conn } => {
                     self.writers.remove(&conn);
                 }
-                Output::Event(_) | Output::Persist(_) | Output::Reply { .. } | Output::LoadBlock { .. } => {}
+                Output::Event(_)
+                | Output::Persist(_)
+                | Output::Reply { .. }
+                | Output::LoadBlock { .. }
+                | Output::LoadHead { .. } => {}
             }
         }
     }

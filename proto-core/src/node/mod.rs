@@ -189,8 +189,8 @@ pub enum Event {
     HeadUpdated {
         record: dht::Record,
     },
-    /// A database replication message from an authenticated peer (the runtime checks that the
-    /// peer may send it: entries only from the DB MiMei's author).
+    /// A database replication message from an authenticated peer, for `db::subs` (which
+    /// decides whether the peer may send it: entries only from the DB MiMei's author).
     DbMsg {
         peer: Key,
         body: Vec<u8>,

@@ -1,5 +1,5 @@
 //! The part of running a node's core that is the same on every runtime: executing the outputs
-//! that touch only the store and the API callers (`Persist`, `Reply`, `LoadBlock`). Each runtime
+//! that touch only the store and the API callers (`Persist`, `Reply`, `LoadBlock`, `LoadHead`). Each runtime
 //! handles the socket outputs (`Dial`, `Send`, `Close`) its own way.
 
 use proto_core::node::{Input, Node, Output, Reply};
@@ -18,10 +18,6 @@ pub enum NodeEvent {
     Head(proto_core::dht::Record),
     /// A database replication message from a peer.
     Db { peer: proto_core::dht::Key, body: Vec<u8> },
-    /// A peer asks which version of a MiMei this node holds.
-    Ask { peer: proto_core::dht::Key, mid: proto_core::dht::Key },
-    /// A provider answered which version it holds.
-    Holds { peer: proto_core::dht::Key, mid: proto_core::dht::Key, version: Option<u64>, http_port: Option<u16> },
 }
 
 /// What the runtime does with those events (set once the services exist).
@@ -59,19 +55,13 @@ impl<S: StateStore> Local<'_, S> {
                 }
                 core.handle_input(now(), Input::BlockLoaded { peer, rid, data });
             }
+            Output::LoadHead { peer, mid } => {
+                let m = self.store.get_mimei(&proto_core::mimei::Mid(mid)).ok().flatten();
+                core.handle_input(now(), Input::HeadLoaded { peer, mid, version: m.and_then(|m| m.last()) });
+            }
             Output::Event(proto_core::node::Event::HeadUpdated { record }) => {
                 if let Some(f) = self.on_head.get() {
                     f(NodeEvent::Head(record));
-                }
-            }
-            Output::Event(proto_core::node::Event::MimeiAsk { peer, mid }) => {
-                if let Some(f) = self.on_head.get() {
-                    f(NodeEvent::Ask { peer, mid });
-                }
-            }
-            Output::Event(proto_core::node::Event::MimeiHolds { peer, mid, version, http_port }) => {
-                if let Some(f) = self.on_head.get() {
-                    f(NodeEvent::Holds { peer, mid, version, http_port });
                 }
             }
             Output::Event(proto_core::node::Event::DbMsg { peer, body }) => {
@@ -221,7 +211,6 @@ impl<B: crate::Backend> Services<'_, B> {
         shutdown: impl Fn() + Send + Sync + 'static,
     ) -> std::io::Result<gateway::server::Running> {
         let users = self.users.clone();
-        let answers = std::sync::Arc::new(crate::methods::mimei::Answers::default());
         let registry = crate::methods::node::registry(
             self.store.clone(),
             self.info,
@@ -230,44 +219,29 @@ impl<B: crate::Backend> Services<'_, B> {
             self.entropy,
             db.clone(),
             users,
-            answers.clone(),
             shutdown,
         );
         let registry = std::sync::Arc::new(registry);
         let on_head = sync_on_head(registry.clone());
-        let (store, net) = (self.store.clone(), self.net.clone());
-        // Set once the HTTP server listens: providers tell askers where browsers reach them.
-        let http_port = std::sync::Arc::new(std::sync::OnceLock::<u16>::new());
-        let port_slot = http_port.clone();
         let repl = db.as_ref().and_then(|d| d.repl.get().cloned());
         let _ = self.on_head.set(Box::new(move |ev| match ev {
             NodeEvent::Head(record) => on_head(record),
-            NodeEvent::Holds { peer, mid, version, http_port } => answers.heard(peer, mid, version, http_port),
             NodeEvent::Db { peer, body } => {
                 if let Some(r) = &repl {
                     r.incoming(peer, body);
                 }
-            }
-            NodeEvent::Ask { peer, mid } => {
-                // Answered off the core's thread: the send goes back through the core.
-                let (store, net, http_port) = (store.clone(), net.clone(), http_port.clone());
-                let _ = std::thread::Builder::new().name("mimei-holds".into()).spawn(move || {
-                    let version = store.get_mimei(&proto_core::mimei::Mid(mid)).ok().flatten().and_then(|m| m.last());
-                    let to = proto_core::dht::PeerInfo { id: peer, addrs: vec![] };
-                    let http_port = http_port.get().copied();
-                    let msg = Box::new(proto_core::node::MimeiMsg::Holds { mid, version, http_port });
-                    let _ = net.call(proto_core::node::Command::SendMimei { to, msg });
-                });
             }
         }));
         let me = proto_core::identity::Identity::from_seed(self.seed).public_key();
         catch_up(registry.clone(), self.store.clone(), me, std::time::Duration::from_secs(2));
         let limits = gateway::http::Limits::from_json(Some(&self.http))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("config.json: {e}")))?;
+        let net = self.net.clone();
         let reads = crate::content::fetching::NetReads { store: self.store.clone(), net: self.net };
         let cfg = gateway::server::ServerConfig { token: self.token, limits, net: Some(std::sync::Arc::new(reads)) };
         let running = gateway::server::start(self.http_addr, self.store, registry, cfg)?;
-        let _ = port_slot.set(running.addr.port());
+        // Providers tell askers where browsers reach them.
+        let _ = net.call(proto_core::node::Command::SetHttpPort(Some(running.addr.port())));
         Ok(running)
     }
 }

@@ -258,7 +258,11 @@ impl<I: PeerIo> PeerLoop<I> {
                 Output::Close { conn } => {
                     self.writers.remove(&conn);
                 }
-                Output::Event(_) | Output::Persist(_) | Output::Reply { .. } | Output::LoadBlock { .. } => {}
+                Output::Event(_)
+                | Output::Persist(_)
+                | Output::Reply { .. }
+                | Output::LoadBlock { .. }
+                | Output::LoadHead { .. } => {}
             }
         }
     }

@@ -72,9 +72,9 @@ pub trait PinStore {
     fn pin_ls(&self) -> Result<Vec<Cid>, StoreError>;
 }
 
-/// Where a core's durable state goes: the writes of `Output::Persist`, and the blocks it asks
-/// to load for peers.
-pub trait StateStore: BlockRead {
+/// Where a core's durable state goes: the writes of `Output::Persist`, and the blocks and MiMei
+/// heads it asks to load for peers.
+pub trait StateStore: BlockRead + MimeiStore {
     fn persist_state(&self, writes: &[crate::dht::Write]) -> Result<(), StoreError>;
 }
 

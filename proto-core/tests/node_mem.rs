@@ -4,7 +4,7 @@
 
 use proto_core::dht::{self, Addr, CommandId, Key};
 use proto_core::identity::Identity;
-use proto_core::node::{Command, Config, ConnId, Input, Node, Output, Reply};
+use proto_core::node::{Command, Config, ConnId, Holds, Input, MimeiMsg, Node, Output, Reply};
 use proto_core::rng::Seed;
 use proto_core::time::{Mono, Now, UnixMs};
 use std::collections::{BTreeMap, VecDeque};
@@ -22,6 +22,10 @@ struct Net {
     corrupt: Vec<bool>,
     /// A silent node's sends are dropped (it looks dead to the others).
     silent: Vec<bool>,
+    /// The newest version of each MiMei each node holds.
+    heads: Vec<BTreeMap<Key, u64>>,
+    /// How many heads each node loaded for askers.
+    head_loads: Vec<usize>,
 }
 
 fn addr(i: usize) -> Addr {
@@ -53,6 +57,8 @@ impl Net {
             blocks: vec![BTreeMap::new(); n],
             corrupt: vec![false; n],
             silent: vec![false; n],
+            heads: vec![BTreeMap::new(); n],
+            head_loads: vec![0; n],
         }
     }
 
@@ -110,6 +116,11 @@ impl Net {
                     }
                 }
                 self.queue.push_back((i, Input::BlockLoaded { peer, rid, data }));
+            }
+            Output::LoadHead { peer, mid } => {
+                self.head_loads[i] += 1;
+                let version = self.heads[i].get(&mid).copied();
+                self.queue.push_back((i, Input::HeadLoaded { peer, mid, version }));
             }
             Output::Persist(_) | Output::Event(_) => {}
         }
@@ -236,4 +247,65 @@ fn keepalives_hold_live_connections_and_silent_peers_are_dropped() {
     net.silent[1] = true;
     net.tick(12, 30_000);
     assert_eq!(net.peers(0, 3), 0);
+}
+
+fn id_of(i: usize) -> Key {
+    Key::from(Identity::from_seed([i as u8 + 1; 32]).node_id())
+}
+
+fn info(i: usize) -> dht::PeerInfo {
+    dht::PeerInfo { id: id_of(i), addrs: vec![addr(i)] }
+}
+
+fn holders(net: &Net, i: usize, id: u64) -> Vec<Holds> {
+    match net.reply(i, id) {
+        Ok(Reply::Holders(h)) => h.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn holders_answer_asks_from_the_store_with_their_http_port() {
+    let mut net = Net::new(3);
+    let mid = Key([0x42; 20]);
+    net.heads[1].insert(mid, 3);
+    net.command(1, 1, Command::SetHttpPort(Some(8080)));
+    assert_eq!(net.reply(1, 1), &Ok(Reply::Done));
+    // Node 0 asks 2, 1 and itself (it is not sent an ask); both answer through their store.
+    net.command(0, 1, Command::AskHolders { mid, peers: vec![info(2), info(1), info(0)], timeout_ms: 2_000 });
+    let want = vec![
+        Holds { peer: id_of(2), version: None, http_port: None },
+        Holds { peer: id_of(1), version: Some(3), http_port: Some(8080) },
+    ];
+    assert_eq!(holders(&net, 0, 1), want, "in the order given, as soon as all answered");
+    assert_eq!(net.head_loads, vec![0, 1, 1]);
+    // Nobody to ask: the reply comes at once.
+    net.command(0, 2, Command::AskHolders { mid, peers: vec![info(0)], timeout_ms: 2_000 });
+    assert_eq!(holders(&net, 0, 2), vec![]);
+}
+
+#[test]
+fn an_answer_from_a_peer_not_asked_is_ignored_and_silent_peers_time_out() {
+    let mut net = Net::new(3);
+    let mid = Key([0x42; 20]);
+    net.command(2, 1, Command::Connect(addr(0)));
+    net.command(1, 1, Command::Connect(addr(0)));
+    // Node 1 does not answer; node 2 answers without being asked.
+    net.silent[1] = true;
+    net.command(0, 1, Command::AskHolders { mid, peers: vec![info(1)], timeout_ms: 2_000 });
+    let holds = Box::new(MimeiMsg::Holds { mid, version: Some(9), http_port: Some(1) });
+    net.command(2, 2, Command::SendMimei { to: info(0), msg: holds });
+    assert!(net.replies.iter().all(|(n, c, _)| !(*n == 0 && c.0 == 1)), "still waiting for node 1");
+    // Asked once more after 500 ms, then given up on at 2 s: nothing heard.
+    assert!(net.nodes[0].poll_timeout().is_some_and(|t| t.0 <= net.t + 500));
+    net.tick(1, 600);
+    assert!(net.replies.iter().all(|(n, c, _)| !(*n == 0 && c.0 == 1)));
+    assert_eq!(net.head_loads[1], 2, "node 1 was asked twice");
+    net.tick(3, 500);
+    assert_eq!(holders(&net, 0, 1), vec![]);
+    // A late answer from node 1 changes nothing.
+    net.silent[1] = false;
+    let holds = Box::new(MimeiMsg::Holds { mid, version: Some(5), http_port: None });
+    net.command(1, 2, Command::SendMimei { to: info(0), msg: holds });
+    assert_eq!(net.replies.iter().filter(|(n, c, _)| *n == 0 && c.0 == 1).count(), 1);
 }

@@ -1,14 +1,21 @@
 //! Database replication under faults: one author writes random Redis commands; its replicas
 //! follow through `proto_core::db::repl` messages over a simulated network with latency, loss,
-//! a partition and crash/restarts. Every message goes through its wire encoding. At the end
-//! every replica must hold exactly the author's keyspace, at the author's position, with a
-//! digest that matches its contents. One seed reproduces one run (the trace hash shows it).
+//! a partition and crash/restarts. Every node runs the production subscription machine
+//! (`proto_core::db::subs`): replicas subscribe by asking, renew, and are dropped when they stop;
+//! the author pushes and announces only to its subscribers. Every message goes through its wire
+//! encoding. At the end every replica must hold exactly the author's keyspace, at the author's
+//! position, with a digest that matches its contents. One seed reproduces one run (the trace
+//! hash shows it).
 
 use crate::redis_gen::RedisGen;
 use proto_core::db::repl::{digest_of, Follower, Leader, Msg, Recorder};
+use proto_core::db::subs::{self, Input, Output, Subscriptions};
 use proto_core::db::txn::MemKv;
 use proto_core::db::{self, Ctx};
+use proto_core::dht::Key;
+use proto_core::mimei::Mid;
 use proto_core::rng::{Rng, Seed};
+use proto_core::time::{Mono, Now, UnixMs};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -26,8 +33,8 @@ pub struct ReplConfig {
     pub crashes: usize,
     /// Entries the author keeps for replay; older gaps are filled with snapshots.
     pub keep: usize,
-    /// How often the author announces its position (ms).
-    pub head_every_ms: u64,
+    /// When the author announces and replicas check and renew (the production schedule).
+    pub schedule: subs::Config,
 }
 
 impl Default for ReplConfig {
@@ -41,7 +48,7 @@ impl Default for ReplConfig {
             partition: Some((10_000, 25_000, 5)),
             crashes: 5,
             keep: 100,
-            head_every_ms: 2_000,
+            schedule: subs::Config::default(),
         }
     }
 }
@@ -62,11 +69,27 @@ pub struct ReplReport {
     pub trace: String,
 }
 
+/// The replicated DB MiMei.
+const MID: Mid = Mid(Key([0xdb; 20]));
+
+/// Node `n`'s id (0 = author, i + 1 = replica i).
+fn key(n: usize) -> Key {
+    let mut k = [0u8; 20];
+    k[12..].copy_from_slice(&(n as u64 + 1).to_be_bytes());
+    Key(k)
+}
+
+fn node_of(k: &Key) -> usize {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&k.0[12..]);
+    u64::from_be_bytes(b) as usize - 1
+}
+
 enum Ev {
     Write,
-    Head,
-    Tick(usize),
-    /// A message to node `to` (0 = author, i + 1 = replica i).
+    /// Node `n`'s timer, armed for this time.
+    Wake(usize, u64),
+    /// A message to node `to`.
     Deliver {
         to: usize,
         from: usize,
@@ -92,6 +115,9 @@ struct World {
     author: MemKv,
     leader: Leader,
     replicas: Vec<Replica>,
+    /// Each node's subscription machine, and when its timer is armed.
+    subs: Vec<Subscriptions>,
+    armed: Vec<Option<u64>>,
     trace: Sha256,
     report: ReplReport,
 }
@@ -108,8 +134,19 @@ impl World {
         self.cfg.partition.is_some_and(|(a, b, n)| replica < n && (a..b).contains(&self.now))
     }
 
-    fn send(&mut self, from: usize, to: usize, msg: &Msg) {
+    fn clock(&self) -> Now {
+        Now { mono: Mono(self.now), unix: UnixMs(1_700_000_000_000 + self.now) }
+    }
+
+    fn up(&self, n: usize) -> bool {
+        n == 0 || self.replicas[n - 1].up
+    }
+
+    fn send(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
         self.report.messages += 1;
+        if from != 0 {
+            self.report.wants += 1;
+        }
         let replica = from.max(to) - 1;
         if self.rng.chance(self.cfg.loss) || self.cut_off(replica) {
             self.report.lost += 1;
@@ -117,7 +154,55 @@ impl World {
         }
         let (lo, hi) = self.cfg.latency_ms;
         let t = self.now + lo + self.rng.below(hi - lo + 1);
-        self.at(t, Ev::Deliver { to, from, bytes: msg.encode() });
+        self.at(t, Ev::Deliver { to, from, bytes });
+    }
+
+    /// Executes node `n`'s outputs (answering its continuations from its keyspace), then arms
+    /// its timer.
+    fn drain(&mut self, n: usize) {
+        while let Some(o) = self.subs[n].poll_output() {
+            let answer = match o {
+                Output::Send { to, body } => {
+                    self.send(n, node_of(&to), body);
+                    None
+                }
+                Output::ToAuthor { author, body, .. } => {
+                    self.send(n, node_of(&author), body);
+                    None
+                }
+                Output::ListDbs => Some(Input::Dbs(vec![(MID, key(0))])),
+                Output::LoadWant { peer, mid, from } => {
+                    let answer = self.leader.on_want(&self.author, from).expect("memory");
+                    if matches!(answer, Msg::Snapshot(..)) {
+                        self.report.snapshots += 1;
+                    }
+                    Some(Input::WantLoaded { peer, mid, msg: Some(answer) })
+                }
+                Output::LoadHead { mid } => Some(Input::HeadLoaded { mid, pos: Some(self.leader.pos) }),
+                Output::Apply { mid, msg } => {
+                    let r = &mut self.replicas[n - 1];
+                    Some(Input::Applied { mid, reply: r.f.on_msg(&mut r.kv, self.now, msg).expect("memory") })
+                }
+                Output::Check { mid, renew } => {
+                    let f = &mut self.replicas[n - 1].f;
+                    Some(Input::Checked {
+                        mid,
+                        msg: if renew { Some(f.refresh(self.now)) } else { f.on_tick(self.now) },
+                    })
+                }
+            };
+            if let Some(input) = answer {
+                let now = self.clock();
+                self.subs[n].handle_input(now, input);
+            }
+        }
+        if let Some(t) = self.subs[n].poll_timeout() {
+            let t = t.0.max(self.now);
+            if self.armed[n] != Some(t) {
+                self.armed[n] = Some(t);
+                self.at(t, Ev::Wake(n, t));
+            }
+        }
     }
 
     fn step(&mut self, ev: Ev, gen: &mut RedisGen, writes_left: &mut usize) {
@@ -130,10 +215,9 @@ impl World {
                 let (ops, digest) = (rec.ops, rec.digest);
                 if let Some(e) = self.leader.commit(ops, digest) {
                     self.trace.update(e.chain());
-                    let msg = Msg::Entries(vec![e]);
-                    for i in 0..self.replicas.len() {
-                        self.send(0, i + 1, &msg);
-                    }
+                    let now = self.clock();
+                    self.subs[0].handle_input(now, Input::Committed(vec![(MID, e)]));
+                    self.drain(0);
                 }
                 *writes_left -= 1;
                 if *writes_left > 0 {
@@ -141,44 +225,23 @@ impl World {
                     self.at(self.now + dt, Ev::Write);
                 }
             }
-            Ev::Head => {
-                let msg = Msg::Head(self.leader.pos);
-                for i in 0..self.replicas.len() {
-                    self.send(0, i + 1, &msg);
+            Ev::Wake(n, t) => {
+                if self.armed[n] == Some(t) && self.up(n) {
+                    self.armed[n] = None;
+                    let now = self.clock();
+                    self.subs[n].handle_timeout(now);
+                    self.drain(n);
                 }
-                self.at(self.now + self.cfg.head_every_ms, Ev::Head);
-            }
-            Ev::Tick(i) => {
-                if self.replicas[i].up {
-                    if let Some(m) = self.replicas[i].f.on_tick(self.now) {
-                        self.report.wants += 1;
-                        self.send(i + 1, 0, &m);
-                    }
-                }
-                self.at(self.now + 500, Ev::Tick(i));
             }
             Ev::Deliver { to, from, bytes } => {
-                let msg = Msg::decode(&bytes).expect("our own encoding decodes");
                 self.trace.update([to as u8, from as u8]);
                 self.trace.update(&bytes[..bytes.len().min(64)]);
-                if to == 0 {
-                    if let Msg::Want(from_seq) = msg {
-                        let answer = self.leader.on_want(&self.author, from_seq).expect("memory");
-                        if matches!(answer, Msg::Snapshot(..)) {
-                            self.report.snapshots += 1;
-                        }
-                        self.send(0, from, &answer);
-                    }
+                if !self.up(to) {
                     return;
                 }
-                let r = &mut self.replicas[to - 1];
-                if !r.up {
-                    return;
-                }
-                if let Some(reply) = r.f.on_msg(&mut r.kv, self.now, msg).expect("memory") {
-                    self.report.wants += 1;
-                    self.send(to, 0, &reply);
-                }
+                let now = self.clock();
+                self.subs[to].handle_input(now, Input::Received { peer: key(from), body: bytes });
+                self.drain(to);
             }
             Ev::Crash(i) => {
                 self.replicas[i].up = false;
@@ -186,11 +249,15 @@ impl World {
                 self.at(self.now + down, Ev::Restart(i));
             }
             Ev::Restart(i) => {
-                // The keyspace and its position are durable; what was in flight is not.
+                // The keyspace and its position are durable; what was in flight is not, nor
+                // the node's subscriptions.
                 let r = &mut self.replicas[i];
                 r.up = true;
                 r.f = Follower { pos: r.f.pos, known: r.f.pos.seq, asked_at: None };
+                self.subs[i + 1] = Subscriptions::new(self.cfg.schedule.clone(), key(i + 1), Mono(self.now));
+                self.armed[i + 1] = None;
                 self.trace.update(b"restart");
+                self.drain(i + 1);
             }
         }
     }
@@ -215,6 +282,8 @@ pub fn run_repl(seed: u64, cfg: &ReplConfig) -> ReplReport {
         replicas: (0..cfg.replicas)
             .map(|_| Replica { kv: MemKv::default(), f: Follower::default(), up: true })
             .collect(),
+        subs: (0..=cfg.replicas).map(|n| Subscriptions::new(cfg.schedule.clone(), key(n), Mono(0))).collect(),
+        armed: vec![None; cfg.replicas + 1],
         trace: Sha256::new(),
         report: ReplReport {
             seed,
@@ -232,10 +301,12 @@ pub fn run_repl(seed: u64, cfg: &ReplConfig) -> ReplReport {
     let mut gen = RedisGen::new(root.derive("commands").rng());
     let mut writes_left = cfg.writes;
     w.at(1, Ev::Write);
-    w.at(cfg.head_every_ms, Ev::Head);
-    for i in 0..cfg.replicas {
-        let t = w.rng.below(500);
-        w.at(t, Ev::Tick(i));
+    // Every node starts at a random moment within its first check interval.
+    w.drain(0);
+    for i in 1..=cfg.replicas {
+        let t = w.rng.below(cfg.schedule.tick_every_ms);
+        w.subs[i] = Subscriptions::new(cfg.schedule.clone(), key(i), Mono(t));
+        w.drain(i);
     }
     let span = cfg.writes as u64 * cfg.write_every_ms;
     for _ in 0..cfg.crashes {

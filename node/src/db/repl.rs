@@ -1,29 +1,23 @@
-//! Moving database replication between nodes: the author pushes each committed entry of a
-//! published DB MiMei to the replicas that subscribed (by asking), announces its position every
-//! few seconds, and answers `Want`s; a node holding someone else's DB MiMei follows it — asks its
-//! author, applies what comes back, and renews its subscription. The protocol decisions are
-//! `proto_core::db::repl`'s; this thread only routes messages and checks who sent them: entries
-//! are taken only from the MiMei's author, `Want`s only for MiMeis this node authors.
+//! Moving database replication between nodes: a thin driver of `proto_core::db::subs`, which
+//! decides who is subscribed, when a replica renews and the author announces its position, and
+//! who may send what (entries only from the MiMei's author, `Want`s only for MiMeis this node
+//! authors). This thread only moves messages between that machine, the network and the database
+//! service (where `proto_core::db::repl` keeps the positions), and reads the clock.
 
 use crate::db::server::Work;
 use crate::db::{prefix, DbService};
 use crate::net::NetHandle;
 use crate::Backend;
-use proto_core::db::repl::{Entry, Msg, Wire};
+use proto_core::db::repl::{Entry, Msg};
+use proto_core::db::subs::{self, Input, Output, Subscriptions};
 use proto_core::dht::{self, Key, PeerInfo};
 use proto_core::mimei::{Kind, Mid};
 use proto_core::node::{Command, Reply};
-use std::collections::{BTreeMap, HashMap};
+use proto_core::time::Mono;
+use std::collections::BTreeMap;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-
-/// How often the author announces its position to subscribers.
-const HEAD_EVERY: Duration = Duration::from_secs(2);
-/// How often a replica renews its subscription (and so learns what it missed).
-const RENEW_EVERY: Duration = Duration::from_secs(10);
-/// A subscriber that has not renewed for this long is dropped.
-const SUBSCRIBER_TTL: Duration = Duration::from_secs(60);
 
 pub enum Task {
     /// Entries committed by the local database, to push.
@@ -71,16 +65,14 @@ pub fn leads<B: Backend>(store: &B, me: &[u8; 32], prefix: &[u8]) -> bool {
     matches!(store.get_mimei(&mid), Ok(Some(m)) if m.author == *me && m.published > 0 && m.head.info.kind == Kind::Db)
 }
 
-struct State<B> {
+struct Driver<B> {
     store: Arc<B>,
     db: Arc<DbService>,
     net: Arc<dyn NetHandle>,
-    me: [u8; 32],
-    subscribers: HashMap<Mid, BTreeMap<Key, Instant>>,
-    authors: HashMap<Key, PeerInfo>,
-    last_head: Instant,
-    /// When each followed MiMei's subscription is renewed next.
-    renew_at: HashMap<Mid, Instant>,
+    subs: Subscriptions,
+    /// Authors' addresses, found through the DHT once and kept.
+    authors: BTreeMap<Key, PeerInfo>,
+    start: Instant,
 }
 
 pub fn start<B: Backend>(
@@ -90,75 +82,85 @@ pub fn start<B: Backend>(
     net: Arc<dyn NetHandle>,
     me: [u8; 32],
 ) -> std::io::Result<()> {
-    let mut st = State {
-        store,
-        db,
-        net,
-        me,
-        subscribers: HashMap::new(),
-        authors: HashMap::new(),
-        last_head: Instant::now(),
-        renew_at: HashMap::new(),
-    };
+    let me = Key::from(proto_core::identity::node_id_of(&me));
+    let subs = Subscriptions::new(subs::Config::default(), me, Mono(0));
+    let mut d = Driver { store, db, net, subs, authors: BTreeMap::new(), start: Instant::now() };
     std::thread::Builder::new().name("db-repl".into()).spawn(move || loop {
-        match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(Task::Push(entries)) => st.push(entries),
-            Ok(Task::Incoming(peer, body)) => st.incoming(peer, &body),
+        let now = d.now().mono.0;
+        let due = d.subs.poll_timeout().map_or(500, |t| t.0.saturating_sub(now));
+        match rx.recv_timeout(Duration::from_millis(due)) {
+            Ok(Task::Push(entries)) => {
+                let entries = entries.into_iter().filter_map(|(p, e)| Some((mid_of(&p)?, e))).collect();
+                d.input(Input::Committed(entries));
+            }
+            Ok(Task::Incoming(peer, body)) => d.input(Input::Received { peer, body }),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
-        st.tick();
+        let now = d.now();
+        if d.subs.poll_timeout().is_some_and(|t| t <= now.mono) {
+            d.subs.handle_timeout(now);
+            d.drain();
+        }
     })?;
     Ok(())
 }
 
-impl<B: Backend> State<B> {
-    fn send(&self, to: PeerInfo, mid: &Mid, msg: Msg) {
-        let body = Wire { mid: mid.0 .0, msg }.encode();
-        let _ = self.net.call(Command::SendDb { to, body });
+impl<B: Backend> Driver<B> {
+    fn now(&self) -> proto_core::time::Now {
+        crate::compose::now(self.start)
     }
 
-    fn push(&mut self, entries: Vec<(Vec<u8>, Entry)>) {
-        let mut by_mid: BTreeMap<Mid, Vec<Entry>> = BTreeMap::new();
-        for (p, e) in entries {
-            if let Some(mid) = mid_of(&p) {
-                by_mid.entry(mid).or_default().push(e);
-            }
-        }
-        for (mid, es) in by_mid {
-            let subs: Vec<Key> = self.subscribers.get(&mid).map(|s| s.keys().copied().collect()).unwrap_or_default();
-            for peer in subs {
-                self.send(PeerInfo { id: peer, addrs: vec![] }, &mid, Msg::Entries(es.clone()));
-            }
-        }
+    fn input(&mut self, input: Input) {
+        let now = self.now();
+        self.subs.handle_input(now, input);
+        self.drain();
     }
 
-    fn incoming(&mut self, peer: Key, body: &[u8]) {
-        let Ok(w) = Wire::decode(body) else { return };
-        let mid = Mid(Key(w.mid));
-        let Ok(Some(m)) = self.store.get_mimei(&mid) else { return };
-        if m.head.info.kind != Kind::Db {
-            return;
-        }
-        let author = Key::from(m.author_id());
-        let p = prefix(&mid, 0);
-        if m.author == self.me {
-            // A replica asking: it subscribes, and gets what it asked for.
-            if let Msg::Want(from) = w.msg {
-                self.subscribers.entry(mid).or_default().insert(peer, Instant::now());
-                if let Ok(done) = self.db.work(&p, Work::Want(from)) {
-                    if let Some(reply) = done.msg {
-                        self.send(PeerInfo { id: peer, addrs: vec![] }, &mid, reply);
+    /// Executes the machine's outputs, answering each continuation from the store.
+    fn drain(&mut self) {
+        while let Some(o) = self.subs.poll_output() {
+            let answer = match o {
+                Output::Send { to, body } => {
+                    let _ = self.net.call(Command::SendDb { to: PeerInfo { id: to, addrs: vec![] }, body });
+                    None
+                }
+                Output::ToAuthor { mid, author, body } => match self.author_info(author) {
+                    Some(to) => {
+                        let _ = self.net.call(Command::SendDb { to, body });
+                        None
                     }
+                    None => Some(Input::Unreachable { mid }),
+                },
+                Output::ListDbs => self.store.list_mimeis().ok().map(|all| {
+                    let dbs = all.into_iter().filter(|m| m.head.info.kind == Kind::Db);
+                    Input::Dbs(dbs.map(|m| (m.mid(), Key::from(m.author_id()))).collect())
+                }),
+                Output::LoadWant { peer, mid, from } => {
+                    Some(Input::WantLoaded { peer, mid, msg: self.work(&mid, Work::Want(from)) })
                 }
-            }
-        } else if peer == author && !matches!(w.msg, Msg::Want(_)) {
-            if let Ok(done) = self.db.work(&p, Work::Follow(w.msg)) {
-                if let Some(reply) = done.msg {
-                    self.send(PeerInfo { id: peer, addrs: vec![] }, &mid, reply);
+                Output::LoadHead { mid } => {
+                    let pos = match self.work(&mid, Work::Head) {
+                        Some(Msg::Head(p)) => Some(p),
+                        _ => None,
+                    };
+                    Some(Input::HeadLoaded { mid, pos })
                 }
+                Output::Apply { mid, msg } => Some(Input::Applied { mid, reply: self.work(&mid, Work::Follow(msg)) }),
+                Output::Check { mid, renew } => {
+                    Some(Input::Checked { mid, msg: self.work(&mid, Work::FollowTick(renew)) })
+                }
+            };
+            if let Some(input) = answer {
+                let now = self.now();
+                self.subs.handle_input(now, input);
             }
         }
+    }
+
+    /// Replication work on a MiMei's `cur` keyspace: the message it answers with.
+    fn work(&self, mid: &Mid, work: Work) -> Option<Msg> {
+        self.db.work(&prefix(mid, 0), work).ok().and_then(|done| done.msg)
     }
 
     /// The author's address, found through the DHT once and kept.
@@ -172,49 +174,6 @@ impl<B: Backend> State<B> {
                 Some(p)
             }
             _ => None,
-        }
-    }
-
-    fn tick(&mut self) {
-        let now = Instant::now();
-        if now.duration_since(self.last_head) >= HEAD_EVERY {
-            self.last_head = now;
-            for subs in self.subscribers.values_mut() {
-                subs.retain(|_, seen| now.duration_since(*seen) < SUBSCRIBER_TTL);
-            }
-            self.subscribers.retain(|_, s| !s.is_empty());
-            let mids: Vec<Mid> = self.subscribers.keys().copied().collect();
-            for mid in mids {
-                let Ok(done) = self.db.work(&prefix(&mid, 0), Work::Head) else { continue };
-                let Some(head) = done.msg else { continue };
-                let subs: Vec<Key> = self.subscribers[&mid].keys().copied().collect();
-                for peer in subs {
-                    self.send(PeerInfo { id: peer, addrs: vec![] }, &mid, head.clone());
-                }
-            }
-        }
-        // Follow every DB MiMei held here that another node authors; renew each subscription
-        // every RENEW_EVERY (sooner again when the author could not be reached).
-        let Ok(all) = self.store.list_mimeis() else { return };
-        let me = self.me;
-        for m in all.into_iter().filter(|m| m.head.info.kind == Kind::Db && m.author != me) {
-            let mid = m.mid();
-            let renew = self.renew_at.get(&mid).is_none_or(|t| now >= *t);
-            let Ok(done) = self.db.work(&prefix(&mid, 0), Work::FollowTick(renew)) else { continue };
-            let Some(msg) = done.msg else { continue };
-            let author = Key::from(m.author_id());
-            match self.author_info(author) {
-                Some(p) => {
-                    self.send(p, &mid, msg);
-                    if renew {
-                        self.renew_at.insert(mid, now + RENEW_EVERY);
-                    }
-                }
-                None => {
-                    self.authors.remove(&author);
-                    self.renew_at.remove(&mid);
-                }
-            }
         }
     }
 }

@@ -25,7 +25,6 @@ pub fn registry<B: crate::Backend>(
     entropy: fn() -> [u8; 32],
     db: Option<Arc<crate::db::DbService>>,
     users: crate::methods::session::UserSettings,
-    answers: Arc<crate::methods::mimei::Answers>,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
@@ -49,7 +48,7 @@ pub fn registry<B: crate::Backend>(
             d.submit(&crate::db::prefix(mid, 0), vec![vec![b"FLUSHDB".to_vec()]]).map(|_| ()).map_err(|f| f.0)
         }) as crate::methods::mimei::DbWipe
     });
-    crate::methods::mimei::register(&mut reg, store.clone(), seed, net.clone(), entropy, wipe, answers);
+    crate::methods::mimei::register(&mut reg, store.clone(), seed, net.clone(), entropy, wipe);
     if let Some(db) = db {
         let me = proto_core::identity::Identity::from_seed(seed).public_key();
         crate::methods::db::register(&mut reg, store.clone(), db, me, entropy, announce.clone());

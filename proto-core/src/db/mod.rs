@@ -9,6 +9,7 @@ pub mod num;
 pub mod repl;
 pub mod resp;
 pub mod snapshot;
+pub mod subs;
 pub mod txn;
 
 mod cmd_hash;

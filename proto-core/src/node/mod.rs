@@ -2,14 +2,19 @@
 //! frames) and the DHT on top. The runtime only dials, accepts, moves bytes and reads clocks;
 //! every decision — whom to dial, what to send, when to give up — is made here.
 //!
-//! Run loop: after any `handle_*`, drain `poll_output` (executing `Persist` before anything after
-//! it), then arm one timer at `poll_timeout`.
+//! Run loop: after any `handle_*` (an input, or a timeout), call `poll_output` until it returns
+//! `None`, executing each output in order (`Persist` before anything after it); answer every
+//! load (`LoadBlock`, `LoadHead`) with its input (`BlockLoaded`, `HeadLoaded`), at once or later.
+//! Then arm one timer at `poll_timeout` and call `handle_timeout` when it fires (early is
+//! harmless); `poll_timeout` changes only after a `handle_*`.
 
 mod admission;
 mod blocks;
 mod conn;
+mod holders;
 
 pub use blocks::BlockMsg;
+pub use holders::Holds;
 
 /// Messages of the `mimei` protocol.
 #[derive(Clone, Debug, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
@@ -116,11 +121,20 @@ pub enum Command {
         to: PeerInfo,
         body: Vec<u8>,
     },
-    /// Send a MiMei protocol message (`Ask` / `Holds`) to a peer.
+    /// Send a MiMei protocol message to a peer.
     SendMimei {
         to: PeerInfo,
         msg: Box<MimeiMsg>,
     },
+    /// Ask these peers which version of `mid` they hold; the reply (`Reply::Holders`) comes
+    /// once every one answered, or after `timeout_ms` with the answers heard by then.
+    AskHolders {
+        mid: Key,
+        peers: Vec<PeerInfo>,
+        timeout_ms: u64,
+    },
+    /// The HTTP port this node reports when asked which version it holds (`Reply::Done`).
+    SetHttpPort(Option<u16>),
     /// Tell these peers about a new signed head (a MiMei publication).
     Notify {
         to: Vec<PeerInfo>,
@@ -135,6 +149,9 @@ pub enum Reply {
     Disconnected,
     Peers(Vec<PeerInfo>),
     Block(Vec<u8>),
+    /// The answers to `AskHolders`, in the order the peers were given.
+    Holders(Vec<Holds>),
+    Done,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,20 +189,8 @@ pub enum Event {
     HeadUpdated {
         record: dht::Record,
     },
-    /// A peer asks which version of a MiMei this node holds (answer with `SendMimei`).
-    MimeiAsk {
-        peer: Key,
-        mid: Key,
-    },
-    /// A peer's answer to our `Ask`.
-    MimeiHolds {
-        peer: Key,
-        mid: Key,
-        version: Option<u64>,
-        http_port: Option<u16>,
-    },
-    /// A database replication message from an authenticated peer (the runtime checks that the
-    /// peer may send it: entries only from the DB MiMei's author).
+    /// A database replication message from an authenticated peer, for `db::subs` (which
+    /// decides whether the peer may send it: entries only from the DB MiMei's author).
     DbMsg {
         peer: Key,
         body: Vec<u8>,
@@ -228,6 +233,12 @@ pub enum Input {
         rid: u64,
         data: Option<Vec<u8>>,
     },
+    /// The runtime's answer to `Output::LoadHead`: the newest version of `mid` held here.
+    HeadLoaded {
+        peer: Key,
+        mid: Key,
+        version: Option<u64>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -237,6 +248,12 @@ pub enum Output {
         peer: Key,
         rid: u64,
         cid: crate::cid::Cid,
+    },
+    /// A peer asks which version of MiMei `mid` this node holds: read it from the store and
+    /// answer with `Input::HeadLoaded`.
+    LoadHead {
+        peer: Key,
+        mid: Key,
     },
     Dial {
         conn: ConnId,
@@ -273,6 +290,7 @@ pub struct Node {
     providers: BTreeMap<Key, blocks::Providers>,
     provider_lookups: BTreeMap<u64, Key>,
     next_fid: u64,
+    asks: holders::Asks,
 }
 
 impl Node {
@@ -302,6 +320,7 @@ impl Node {
             providers: BTreeMap::new(),
             provider_lookups: BTreeMap::new(),
             next_fid: 1,
+            asks: holders::Asks::default(),
         }
     }
 
@@ -313,6 +332,7 @@ impl Node {
         &self.me.addrs
     }
 
+    /// Takes one input; then drain `poll_output`.
     pub fn handle_input(&mut self, now: Now, input: Input) {
         self.advance(now);
         match input {
@@ -322,14 +342,18 @@ impl Node {
             Input::Bytes { conn, bytes } => self.on_bytes(conn, &bytes),
             Input::Command { id, command } => self.on_command(id, command),
             Input::BlockLoaded { peer, rid, data } => self.on_block_loaded(peer, rid, data),
+            Input::HeadLoaded { peer, mid, version } => self.on_head_loaded(peer, mid, version),
         }
         self.drain_dht();
     }
 
+    /// Runs what is due by `now` (the time `poll_timeout` gave, or later); then drain
+    /// `poll_output`.
     pub fn handle_timeout(&mut self, now: Now) {
         self.advance(now);
         self.dht.handle_timeout(self.now);
         self.expire_wants();
+        self.expire_asks();
         let now = self.now.mono;
         let expired: Vec<(ConnId, &'static str)> =
             self.conns.iter().filter_map(|(id, c)| c.expired(now, &self.cfg).map(|why| (*id, why))).collect();
@@ -348,10 +372,12 @@ impl Node {
         self.drain_dht();
     }
 
+    /// The next output to execute; call until it returns `None` after every `handle_*`.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
     }
 
+    /// When `handle_timeout` is due next (`None`: nothing is timed).
     pub fn poll_timeout(&self) -> Option<Mono> {
         let conns = self
             .conns
@@ -365,7 +391,10 @@ impl Node {
                 }
             })
             .min();
-        [self.dht.poll_timeout(), conns, self.next_want_deadline()].into_iter().flatten().min()
+        [self.dht.poll_timeout(), conns, self.next_want_deadline(), self.next_ask_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn advance(&mut self, now: Now) {
@@ -420,6 +449,11 @@ impl Node {
                 let body = minicbor::to_vec(&*msg).expect("encoding to a Vec cannot fail");
                 self.transmit(to, crate::wire::Envelope::encode(crate::wire::Proto::Mimei, body));
                 self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: 1 })));
+            }
+            Command::AskHolders { mid, peers, timeout_ms } => self.on_ask_holders(id, mid, peers, timeout_ms),
+            Command::SetHttpPort(port) => {
+                self.asks.http_port = port;
+                self.reply(id, Ok(Reply::Done));
             }
             Command::SendDb { to, body } => {
                 self.transmit(to, crate::wire::Envelope::encode(crate::wire::Proto::Db, body));
@@ -583,10 +617,8 @@ impl Node {
                     self.out.push_back(Output::Event(Event::HeadUpdated { record }));
                 }
             }
-            Ok(MimeiMsg::Ask { mid }) => self.out.push_back(Output::Event(Event::MimeiAsk { peer, mid })),
-            Ok(MimeiMsg::Holds { mid, version, http_port }) => {
-                self.out.push_back(Output::Event(Event::MimeiHolds { peer, mid, version, http_port }))
-            }
+            Ok(MimeiMsg::Ask { mid }) => self.out.push_back(Output::LoadHead { peer, mid }),
+            Ok(MimeiMsg::Holds { mid, version, http_port }) => self.on_holds(peer, mid, version, http_port),
             Err(_) => self.out.push_back(fault("undecodable mimei message")),
         }
     }

@@ -30,32 +30,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Empties a DB MiMei's current data (`MMDelVers(mid, "cur")`).
 pub type DbWipe = Arc<dyn Fn(&Mid) -> Result<(), String> + Send + Sync>;
 
-/// (version, HTTP port, when)
-type AnswerMap = std::collections::BTreeMap<(Key, Key), (Option<u64>, Option<u16>, std::time::Instant)>;
-
-/// Providers' answers to `Ask` (peer, mid) → (version, HTTP port, when), for `MiMeiFindProvs`:
-/// one table per node, filled by the runtime's `NodeEvent::Holds`.
-#[derive(Default)]
-pub struct Answers(std::sync::Mutex<AnswerMap>);
-
-impl Answers {
-    /// A provider told us which version it holds.
-    pub fn heard(&self, peer: Key, mid: Key, version: Option<u64>, http_port: Option<u16>) {
-        if let Ok(mut a) = self.0.lock() {
-            a.insert((peer, mid), (version, http_port, std::time::Instant::now()));
-            if a.len() > 10_000 {
-                a.pop_first();
-            }
-        }
-    }
-
-    /// A provider's answer received after `since`: (version, HTTP port).
-    fn since(&self, peer: Key, mid: Key, since: std::time::Instant) -> Option<(Option<u64>, Option<u16>)> {
-        let a = self.0.lock().ok()?;
-        a.get(&(peer, mid)).filter(|(_, _, at)| *at >= since).map(|(v, p, _)| (*v, *p))
-    }
-}
-
 /// `host:port` for browsers: the host of a peer multiaddr with an HTTP port.
 /// Every HTTP address a provider may answer on: its peer addresses' hosts with its HTTP port.
 fn http_addrs(addrs: &[proto_core::dht::Addr], port: u16) -> Vec<String> {
@@ -159,7 +133,6 @@ pub fn register<B: Backend>(
     net: Option<Arc<dyn NetHandle>>,
     entropy: fn() -> [u8; 32],
     db_wipe: Option<DbWipe>,
-    answers: Arc<Answers>,
 ) {
     let me = Arc::new(Identity::from_seed(seed));
     versions::register(reg, &store, &me, entropy);
@@ -168,7 +141,7 @@ pub fn register<B: Backend>(
     rights::register(reg, &store, &me);
     publish::register(reg, &store, &me, &net);
     follow::register(reg, &store, &net);
-    providers::register(reg, &store, &me, net, answers);
+    providers::register(reg, &store, &me, net);
 }
 
 /// An app MiMei (mark `app:<developer>:<name>`) as the original's `App{ID, Name, Author, Release,

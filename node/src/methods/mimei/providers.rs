@@ -7,40 +7,28 @@ pub(super) fn register<B: Backend>(
     store: &Arc<B>,
     me: &Arc<Identity>,
     net: Option<Arc<dyn NetHandle>>,
-    answers: Arc<Answers>,
 ) {
-    let (n, s, id, heard) = (net, store.clone(), me.clone(), answers);
+    let (n, s, id) = (net, store.clone(), me.clone());
     reg.register("MiMeiFindProvs", false, move |call| {
         let mid = mid_arg(&call, 0)?;
         let provs = match net_call(&n, Command::Dht(dht::Command::GetProviders(Key(mid.0 .0))))? {
             Reply::Dht(dht::Reply::Providers(p)) => p,
             other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
         };
-        // Ask each provider which version it holds; wait a moment for the answers.
-        let asked = std::time::Instant::now();
-        for p in &provs {
-            let _ = net_call(&n, Command::SendMimei { to: p.clone(), msg: Box::new(proto_core::node::MimeiMsg::Ask { mid: mid.0 }) });
-        }
+        // Ask each provider which version it holds; the core waits a moment for the answers.
+        let ask = Command::AskHolders { mid: mid.0, peers: provs.clone(), timeout_ms: 2000 };
+        let heard = match net_call(&n, ask)? {
+            Reply::Holders(h) => h,
+            other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        };
         let me = Key::from(id.node_id());
-        let answered = |p: &dht::PeerInfo| p.id == me || heard.since(p.id, mid.0, asked).is_some();
-        let mut retried = false;
-        while !provs.iter().all(answered) && asked.elapsed() < std::time::Duration::from_millis(2000) {
-            // A message can be lost while two nodes replace crossing connections: ask once more.
-            if !retried && asked.elapsed() > std::time::Duration::from_millis(500) {
-                retried = true;
-                for p in provs.iter().filter(|p| !answered(p)) {
-                    let ask = Box::new(proto_core::node::MimeiMsg::Ask { mid: mid.0 });
-                    let _ = net_call(&n, Command::SendMimei { to: p.clone(), msg: ask });
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
         let local = s.get_mimei(&mid).ok().flatten().and_then(|m| m.last());
         Ok(Value::Array(
             provs
                 .iter()
                 .map(|p| {
-                    let (ver, port) = if p.id == me { (local, None) } else { heard.since(p.id, mid.0, asked).unwrap_or((None, None)) };
+                    let answer = heard.iter().find(|h| h.peer == p.id).map_or((None, None), |h| (h.version, h.http_port));
+                    let (ver, port) = if p.id == me { (local, None) } else { answer };
                     let all = port.map(|port| http_addrs(&p.addrs, port)).unwrap_or_default();
                     // `http`: the address for anyone (a public one when there is one); `https_all`:
                     // every address, LAN ones too, for clients behind the same NAT.

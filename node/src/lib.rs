@@ -10,6 +10,7 @@
 pub mod compose;
 pub mod content;
 pub mod db;
+pub mod execute;
 pub mod methods;
 pub mod net;
 pub mod peer;

@@ -6,7 +6,7 @@
 //! - after each event, [`PeerLoop::handle`] it (`false` means stop), then [`PeerLoop::drain`];
 //! - when nothing came within [`PeerLoop::wait`], call [`PeerLoop::timeout`], then `drain`.
 
-use crate::compose::{now, HeadHook, Local, Pending};
+use crate::execute::{now, HeadHook, Local, Pending};
 use crate::net::NetHandle;
 use proto_core::dht::{Addr, CommandId, Restored};
 use proto_core::identity::Identity;
@@ -163,7 +163,7 @@ impl<I: PeerIo> PeerLoop<I> {
             next_call: 1,
             start: t0,
             store: start.store,
-            corrupt_blocks: crate::compose::corrupt_blocks(),
+            corrupt_blocks: crate::execute::corrupt_blocks(),
             on_head,
         };
         for (i, b) in start.bootstrap.into_iter().enumerate() {

@@ -1,5 +1,9 @@
-//! The LMDB store (through heed): blocks keyed by multihash, pins, and later the durable image
-//! of the core's state. It implements proto-core's storage traits; it never touches the network.
+//! The LMDB store (through heed): blocks keyed by multihash, pins, the core's durable state,
+//! MiMeis and small named values, adds in progress (`adds`), the database environment (`db`,
+//! whose transactions and snapshots callers hold as this crate's own types, never heed's), the
+//! repo directory (`repo`: config, key, token, lock) and the disk's room (`space`). It
+//! implements proto-core's storage traits and answers their typed `StoreError`; it never touches
+//! the network and makes no protocol decision.
 //!
 //! Durability: every `put_blocks` is one LMDB write transaction, committed with LMDB's default
 //! sync, so a block that was acknowledged survives `kill -9` and power loss, and a crash in the

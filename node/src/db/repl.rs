@@ -108,7 +108,7 @@ pub fn start<B: Backend>(
 
 impl<B: Backend> Driver<B> {
     fn now(&self) -> proto_core::time::Now {
-        crate::compose::now(self.start)
+        crate::execute::now(self.start)
     }
 
     fn input(&mut self, input: Input) {

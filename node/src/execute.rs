@@ -86,4 +86,3 @@ pub fn now(start: std::time::Instant) -> Now {
 pub fn corrupt_blocks() -> bool {
     std::env::var_os("LEITHER_TEST_CORRUPT_BLOCKS").is_some()
 }
-

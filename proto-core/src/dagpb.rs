@@ -138,23 +138,23 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
-    pub fn varint(&mut self) -> Result<u64, DagPbError> {
+    pub(crate) fn varint(&mut self) -> Result<u64, DagPbError> {
         let (v, n) = varint::read(&self.buf[self.pos..]).ok_or(DagPbError::Truncated)?;
         self.pos += n;
         Ok(v)
     }
 
-    pub fn bytes(&mut self) -> Result<&'a [u8], DagPbError> {
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], DagPbError> {
         let r = self.range()?;
         Ok(&self.buf[r])
     }
 
     /// A length-delimited field's position in the buffer.
-    pub fn range(&mut self) -> Result<Range<usize>, DagPbError> {
+    pub(crate) fn range(&mut self) -> Result<Range<usize>, DagPbError> {
         let len = usize::try_from(self.varint()?).map_err(|_| DagPbError::Truncated)?;
         let end = self.pos.checked_add(len).ok_or(DagPbError::Truncated)?;
         if end > self.buf.len() {

@@ -30,23 +30,23 @@ fn set_pairs(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>], name: &str) -> Result
     Ok(added)
 }
 
-pub fn hset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(set_pairs(txn, cx, a, "hset")?))
 }
 
-pub fn hmset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hmset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     set_pairs(txn, cx, a, "hmset")?;
     Ok(Reply::ok())
 }
 
-pub fn hget(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hget(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     if typed(txn, cx, &a[1], Type::Hash)?.is_none() {
         return Ok(Reply::Nil);
     }
     Ok(txn.get(&element_key(b'h', &a[1], &a[2]))?.map_or(Reply::Nil, Reply::Bulk))
 }
 
-pub fn hmget(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hmget(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let exists = typed(txn, cx, &a[1], Type::Hash)?.is_some();
     let mut out = Vec::new();
     for f in &a[2..] {
@@ -72,39 +72,39 @@ fn listing(txn: &dyn Read, cx: &Ctx, key: &[u8], keys: bool, vals: bool) -> R {
     Ok(Reply::Array(out))
 }
 
-pub fn hgetall(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hgetall(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     if typed(txn, cx, &a[1], Type::Hash)?.is_none() {
         return Ok(Reply::Map(vec![]));
     }
     Ok(Reply::Map(fields(txn, &a[1])?.into_iter().map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v))).collect()))
 }
 
-pub fn hkeys(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hkeys(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     listing(txn, cx, &a[1], true, false)
 }
 
-pub fn hvals(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hvals(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     listing(txn, cx, &a[1], false, true)
 }
 
-pub fn hlen(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hlen(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(typed(txn, cx, &a[1], Type::Hash)?.map_or(0, |m| m.count() as i64)))
 }
 
-pub fn hdel(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hdel(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let key = &a[1];
     let Some(mut m) = typed_w(txn, cx, key, Type::Hash)? else { return Ok(Reply::Int(0)) };
     Ok(Reply::Int(super::keyspace::remove_elements(txn, key, &mut m, b'h', &a[2..])? as i64))
 }
 
-pub fn hexists(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hexists(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     if typed(txn, cx, &a[1], Type::Hash)?.is_none() {
         return Ok(Reply::Int(0));
     }
     Ok(Reply::Int(i64::from(txn.get(&element_key(b'h', &a[1], &a[2]))?.is_some())))
 }
 
-pub fn hincrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hincrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let by = int_arg(&a[3])?;
     let key = &a[1];
     let old = typed_w(txn, cx, key, Type::Hash)?;
@@ -128,7 +128,7 @@ pub fn hincrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(v))
 }
 
-pub fn hscan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn hscan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     super::cmd_keys::parse_cursor(&a[2])?;
     let (pat, _count, _) = super::cmd_keys::scan_options(a, 3, false)?;
     // One pass returns everything (COUNT is a hint), so no element can be missed.

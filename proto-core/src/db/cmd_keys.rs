@@ -7,7 +7,7 @@ use super::keyspace::{
 };
 use super::{eq_ic, fail, int_arg, Ctx, Read, Reply, Write, E, NO_KEY, R, SYNTAX};
 
-pub fn del(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn del(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let mut n = 0;
     for k in &a[1..] {
         if let Some(m) = write_meta(txn, k, cx.now_ms)? {
@@ -18,7 +18,7 @@ pub fn del(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(n))
 }
 
-pub fn exists(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn exists(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let mut n = 0;
     for k in &a[1..] {
         n += i64::from(read_meta(txn, k, cx.now_ms)?.is_some());
@@ -66,11 +66,11 @@ fn expire_generic(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>], unit_ms: i64, na
     Ok(Reply::Int(1))
 }
 
-pub fn expire(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn expire(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     expire_generic(txn, cx, a, 1000, "expire")
 }
 
-pub fn pexpire(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn pexpire(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     expire_generic(txn, cx, a, 1, "pexpire")
 }
 
@@ -82,16 +82,16 @@ fn ttl_ms(txn: &dyn Read, cx: &Ctx, key: &[u8]) -> Result<i64, E> {
     })
 }
 
-pub fn ttl(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn ttl(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let t = ttl_ms(txn, cx, &a[1])?;
     Ok(Reply::Int(if t < 0 { t } else { (t + 500) / 1000 }))
 }
 
-pub fn pttl(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn pttl(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(ttl_ms(txn, cx, &a[1])?))
 }
 
-pub fn persist(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn persist(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     match write_meta(txn, &a[1], cx.now_ms)? {
         Some(mut m) if m.expire_at != 0 => {
             m.expire_at = 0;
@@ -102,7 +102,7 @@ pub fn persist(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     }
 }
 
-pub fn type_(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn type_(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let name = read_meta(txn, &a[1], cx.now_ms)?.map_or("none", |m| m.ty.name());
     Ok(Reply::Simple(name.into()))
 }
@@ -129,12 +129,12 @@ fn live_keys(txn: &dyn Read, cx: &Ctx) -> Result<Vec<(Vec<u8>, Meta)>, E> {
     }
 }
 
-pub fn keys(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn keys(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let all = live_keys(txn, cx)?;
     Ok(Reply::Array(all.into_iter().filter(|(k, _)| matches(&a[1], k)).map(|(k, _)| Reply::Bulk(k)).collect()))
 }
 
-pub fn dbsize(txn: &dyn Read, cx: &Ctx, _a: &[Vec<u8>]) -> R {
+pub(super) fn dbsize(txn: &dyn Read, cx: &Ctx, _a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(live_keys(txn, cx)?.len() as i64))
 }
 
@@ -174,7 +174,7 @@ pub(crate) fn scan_options(a: &[Vec<u8>], from: usize, allow_type: bool) -> Resu
     Ok((pat, count, ty))
 }
 
-pub fn scan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn scan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let cursor = parse_cursor(&a[1])?;
     let (pat, count, ty) = scan_options(a, 2, true)?;
     let start_hash = cursor.saturating_sub(1);
@@ -202,7 +202,7 @@ pub fn scan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(out)]))
 }
 
-pub fn rename(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn rename(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let (src, dst) = (&a[1], &a[2]);
     let Some(m) = write_meta(txn, src, cx.now_ms)? else { return fail(NO_KEY) };
     if src == dst {
@@ -227,7 +227,7 @@ pub fn rename(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::ok())
 }
 
-pub fn flushdb(txn: &mut dyn Write, _cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn flushdb(txn: &mut dyn Write, _cx: &Ctx, a: &[Vec<u8>]) -> R {
     match a.get(1) {
         None => {}
         Some(o) if a.len() == 2 && (eq_ic(o, "async") || eq_ic(o, "sync")) => {}
@@ -239,7 +239,7 @@ pub fn flushdb(txn: &mut dyn Write, _cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::ok())
 }
 
-pub fn ping(_txn: &dyn Read, _cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn ping(_txn: &dyn Read, _cx: &Ctx, a: &[Vec<u8>]) -> R {
     match a.len() {
         1 => Ok(Reply::Simple("PONG".into())),
         2 => Ok(Reply::Bulk(a[1].clone())),
@@ -247,6 +247,6 @@ pub fn ping(_txn: &dyn Read, _cx: &Ctx, a: &[Vec<u8>]) -> R {
     }
 }
 
-pub fn echo(_txn: &dyn Read, _cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn echo(_txn: &dyn Read, _cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Bulk(a[1].clone()))
 }

@@ -39,11 +39,11 @@ fn push(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>], left: bool) -> R {
     Ok(Reply::Int((t - h) as i64))
 }
 
-pub fn lpush(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn lpush(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     push(txn, cx, a, true)
 }
 
-pub fn rpush(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn rpush(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     push(txn, cx, a, false)
 }
 
@@ -95,11 +95,11 @@ fn pop(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>], left: bool) -> R {
     })
 }
 
-pub fn lpop(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn lpop(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     pop(txn, cx, a, true)
 }
 
-pub fn rpop(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn rpop(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     pop(txn, cx, a, false)
 }
 
@@ -113,7 +113,7 @@ pub(crate) fn norm_range(start: i64, stop: i64, len: i64) -> Option<(i64, i64)> 
     Some((start, stop.min(len - 1)))
 }
 
-pub fn lrange(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn lrange(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let (start, stop) = (int_arg(&a[2])?, int_arg(&a[3])?);
     let Some(m) = typed(txn, cx, &a[1], Type::List)? else { return Ok(Reply::Array(vec![])) };
     let Some((s, e)) = norm_range(start, stop, len(&m)) else { return Ok(Reply::Array(vec![])) };
@@ -135,18 +135,18 @@ fn index(m: &Meta, i: i64) -> Option<u64> {
     (0..n).contains(&i).then(|| m.list_bounds().0 + i as u64)
 }
 
-pub fn lindex(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn lindex(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let Some(m) = typed(txn, cx, &a[1], Type::List)? else { return Ok(Reply::Nil) };
     let i = int_arg(&a[2])?;
     let Some(seq) = index(&m, i) else { return Ok(Reply::Nil) };
     Ok(txn.get(&el(&a[1], seq))?.map_or(Reply::Nil, Reply::Bulk))
 }
 
-pub fn llen(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn llen(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(typed(txn, cx, &a[1], Type::List)?.map_or(0, |m| len(&m))))
 }
 
-pub fn lset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn lset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let i = int_arg(&a[2])?;
     let Some(m) = typed_w(txn, cx, &a[1], Type::List)? else { return fail(NO_KEY) };
     let Some(seq) = index(&m, i) else { return fail("ERR index out of range") };
@@ -154,7 +154,7 @@ pub fn lset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::ok())
 }
 
-pub fn lrem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn lrem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let count = int_arg(&a[2])?;
     let key = &a[1];
     let Some(mut m) = typed_w(txn, cx, key, Type::List)? else { return Ok(Reply::Int(0)) };
@@ -192,7 +192,7 @@ pub fn lrem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(removed as i64))
 }
 
-pub fn ltrim(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn ltrim(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let (start, stop) = (int_arg(&a[2])?, int_arg(&a[3])?);
     let key = &a[1];
     let Some(mut m) = typed_w(txn, cx, key, Type::List)? else { return Ok(Reply::ok()) };

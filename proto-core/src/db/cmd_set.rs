@@ -16,7 +16,7 @@ fn set_reply(set: impl IntoIterator<Item = Vec<u8>>) -> Reply {
     Reply::Set(set.into_iter().map(Reply::Bulk).collect())
 }
 
-pub fn sadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn sadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let key = &a[1];
     let old = typed_w(txn, cx, key, Type::Set)?;
     let is_new = old.is_none();
@@ -34,24 +34,24 @@ pub fn sadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(n as i64))
 }
 
-pub fn srem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn srem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let key = &a[1];
     let Some(mut m) = typed_w(txn, cx, key, Type::Set)? else { return Ok(Reply::Int(0)) };
     Ok(Reply::Int(super::keyspace::remove_elements(txn, key, &mut m, b's', &a[2..])? as i64))
 }
 
-pub fn smembers(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn smembers(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(set_reply(members(txn, cx, &a[1])?.unwrap_or_default()))
 }
 
-pub fn sismember(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn sismember(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     if typed(txn, cx, &a[1], Type::Set)?.is_none() {
         return Ok(Reply::Int(0));
     }
     Ok(Reply::Int(i64::from(txn.get(&element_key(b's', &a[1], &a[2]))?.is_some())))
 }
 
-pub fn scard(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn scard(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(typed(txn, cx, &a[1], Type::Set)?.map_or(0, |m| m.count() as i64)))
 }
 
@@ -60,7 +60,7 @@ fn all_sets(txn: &dyn Read, cx: &Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<BTr
     keys.iter().map(|k| members(txn, cx, k)).collect()
 }
 
-pub fn sinter(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn sinter(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let sets = all_sets(txn, cx, &a[1..])?;
     if sets.iter().any(Option::is_none) {
         return Ok(Reply::Set(vec![]));
@@ -71,19 +71,19 @@ pub fn sinter(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(set_reply(first.into_iter().filter(|m| rest.iter().all(|s| s.contains(m)))))
 }
 
-pub fn sunion(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn sunion(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let all: BTreeSet<Vec<u8>> = all_sets(txn, cx, &a[1..])?.into_iter().flatten().flatten().collect();
     Ok(set_reply(all))
 }
 
-pub fn sdiff(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn sdiff(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let mut sets = all_sets(txn, cx, &a[1..])?.into_iter();
     let first = sets.next().flatten().unwrap_or_default();
     let rest: Vec<_> = sets.flatten().collect();
     Ok(set_reply(first.into_iter().filter(|m| !rest.iter().any(|s| s.contains(m)))))
 }
 
-pub fn sscan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn sscan(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     super::cmd_keys::parse_cursor(&a[2])?;
     let (pat, _count, _) = super::cmd_keys::scan_options(a, 3, false)?;
     let all = members(txn, cx, &a[1])?.unwrap_or_default();

@@ -17,7 +17,7 @@ pub(crate) fn store(txn: &mut dyn Write, cx: &Ctx, key: &[u8], value: &[u8], exp
     Ok(())
 }
 
-pub fn set(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn set(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let (mut nx, mut xx, mut get, mut keepttl) = (false, false, false, false);
     // (unit, value) of EX/PX/EXAT/PXAT; the value is read after all options, as Redis does.
     let mut expire_arg: Option<(&str, &[u8])> = None;
@@ -90,17 +90,17 @@ pub fn set(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(old_reply)
 }
 
-pub fn get(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn get(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(typed(txn, cx, &a[1], Type::String)?.map_or(Reply::Nil, |m| Reply::Bulk(m.payload)))
 }
 
-pub fn getset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn getset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let old = typed_w(txn, cx, &a[1], Type::String)?;
     store(txn, cx, &a[1], &a[2], 0)?;
     Ok(old.map_or(Reply::Nil, |m| Reply::Bulk(m.payload)))
 }
 
-pub fn mget(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn mget(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let mut out = Vec::with_capacity(a.len() - 1);
     for k in &a[1..] {
         out.push(match read_meta(txn, k, cx.now_ms)? {
@@ -111,7 +111,7 @@ pub fn mget(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Array(out))
 }
 
-pub fn mset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn mset(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     if a.len().is_multiple_of(2) {
         return fail("ERR wrong number of arguments for 'mset' command");
     }
@@ -140,26 +140,26 @@ fn incr_by(txn: &mut dyn Write, cx: &Ctx, key: &[u8], by: i64) -> R {
     Ok(Reply::Int(v))
 }
 
-pub fn incr(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn incr(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     incr_by(txn, cx, &a[1], 1)
 }
 
-pub fn decr(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn decr(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     incr_by(txn, cx, &a[1], -1)
 }
 
-pub fn incrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn incrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let by = int_arg(&a[2])?;
     incr_by(txn, cx, &a[1], by)
 }
 
-pub fn decrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn decrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let by = int_arg(&a[2])?;
     let Some(neg) = by.checked_neg() else { return fail("ERR decrement would overflow") };
     incr_by(txn, cx, &a[1], neg)
 }
 
-pub fn append(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn append(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let old = typed_w(txn, cx, &a[1], Type::String)?;
     let new = old.is_none();
     let mut m = old.unwrap_or_else(|| Meta::new(Type::String, Vec::new()));
@@ -168,6 +168,6 @@ pub fn append(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(m.payload.len() as i64))
 }
 
-pub fn strlen(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn strlen(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(typed(txn, cx, &a[1], Type::String)?.map_or(0, |m| m.payload.len() as i64)))
 }

@@ -67,7 +67,7 @@ fn finish_count(txn: &mut dyn Write, key: &[u8], m: &mut Meta, count: u64, is_ne
     }
 }
 
-pub fn zadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) = (false, false, false, false, false, false);
     let mut i = 2;
     while i < a.len() {
@@ -142,7 +142,7 @@ pub fn zadd(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(if incr { incr_reply } else { Reply::Int(added + if ch { updated } else { 0 }) })
 }
 
-pub fn zincrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zincrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let by = float_arg(&a[2])?;
     let key = &a[1];
     let old = typed_w(txn, cx, key, Type::ZSet)?;
@@ -159,7 +159,7 @@ pub fn zincrby(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Double(new))
 }
 
-pub fn zrem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zrem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let key = &a[1];
     let Some(mut m) = typed_w(txn, cx, key, Type::ZSet)? else { return Ok(Reply::Int(0)) };
     let mut n = 0;
@@ -174,14 +174,14 @@ pub fn zrem(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(n as i64))
 }
 
-pub fn zscore(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zscore(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     if typed(txn, cx, &a[1], Type::ZSet)?.is_none() {
         return Ok(Reply::Nil);
     }
     Ok(score_of(txn, &a[1], &a[2])?.map_or(Reply::Nil, Reply::Double))
 }
 
-pub fn zcard(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zcard(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     Ok(Reply::Int(typed(txn, cx, &a[1], Type::ZSet)?.map_or(0, |m| m.count() as i64)))
 }
 
@@ -216,7 +216,7 @@ fn in_range(s: f64, min: Bound, max: Bound) -> bool {
     above && below
 }
 
-pub fn zcount(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zcount(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let (min, max) = range_args(&a[2], &a[3])?;
     if typed(txn, cx, &a[1], Type::ZSet)?.is_none() {
         return Ok(Reply::Int(0));
@@ -236,11 +236,11 @@ fn rank(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>], rev: bool) -> R {
     })
 }
 
-pub fn zrank(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zrank(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     rank(txn, cx, a, false)
 }
 
-pub fn zrevrank(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zrevrank(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     rank(txn, cx, a, true)
 }
 
@@ -321,31 +321,31 @@ fn options(a: &[Vec<u8>], from: usize, extended: bool, limit_ok: bool) -> Result
     Ok(q)
 }
 
-pub fn zrange(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zrange(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let q = options(a, 4, true, true)?;
     range(txn, cx, &a[1], &a[2], &a[3], q)
 }
 
-pub fn zrevrange(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zrevrange(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let mut q = options(a, 4, false, false)?;
     q.rev = true;
     range(txn, cx, &a[1], &a[2], &a[3], q)
 }
 
-pub fn zrangebyscore(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zrangebyscore(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let mut q = options(a, 4, false, true)?;
     q.by_score = true;
     range(txn, cx, &a[1], &a[2], &a[3], q)
 }
 
-pub fn zrevrangebyscore(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zrevrangebyscore(txn: &dyn Read, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let mut q = options(a, 4, false, true)?;
     q.by_score = true;
     q.rev = true;
     range(txn, cx, &a[1], &a[2], &a[3], q)
 }
 
-pub fn zremrangebyscore(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
+pub(super) fn zremrangebyscore(txn: &mut dyn Write, cx: &Ctx, a: &[Vec<u8>]) -> R {
     let (min, max) = range_args(&a[2], &a[3])?;
     let key = &a[1];
     let Some(mut m) = typed_w(txn, cx, key, Type::ZSet)? else { return Ok(Reply::Int(0)) };

@@ -4,8 +4,8 @@
 use super::{cmd_hash as h, cmd_keys as k, cmd_list as l, cmd_set as s, cmd_string as st, cmd_zset as z};
 use super::{Ctx, Read, Reply, Write, R};
 
-pub type ReadFn = fn(&dyn Read, &Ctx, &[Vec<u8>]) -> R;
-pub type WriteFn = fn(&mut dyn Write, &Ctx, &[Vec<u8>]) -> R;
+pub(super) type ReadFn = fn(&dyn Read, &Ctx, &[Vec<u8>]) -> R;
+pub(super) type WriteFn = fn(&mut dyn Write, &Ctx, &[Vec<u8>]) -> R;
 
 #[derive(Clone, Copy)]
 pub enum Kind {
@@ -63,7 +63,7 @@ const ONE: (i32, i32, i32) = (1, 1, 1);
 const ALL: (i32, i32, i32) = (1, -1, 1);
 const NONE: (i32, i32, i32) = (0, 0, 0);
 
-pub static COMMANDS: &[Command] = &[
+pub(super) static COMMANDS: &[Command] = &[
     // strings
     w("set", -3, st::set, ONE),
     r("get", 2, st::get, ONE),

@@ -9,7 +9,7 @@ use crate::time::Mono;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     FindNode,
     GetValue,
     GetProviders,
@@ -17,7 +17,7 @@ pub enum Kind {
 
 /// Why a lookup runs and what happens when it ends.
 #[derive(Clone, Debug)]
-pub enum Goal {
+pub(super) enum Goal {
     Bootstrap(Option<CommandId>),
     Refresh,
     FindPeer(CommandId),
@@ -31,7 +31,7 @@ pub enum Goal {
 }
 
 impl Goal {
-    pub fn command(&self) -> Option<CommandId> {
+    pub(super) fn command(&self) -> Option<CommandId> {
         match self {
             Goal::Bootstrap(c) | Goal::Put(_, c) | Goal::Provide(_, c) => *c,
             Goal::Refresh => None,
@@ -40,7 +40,7 @@ impl Goal {
     }
 }
 
-pub struct Task {
+pub(super) struct Task {
     pub lookup: Lookup,
     pub kind: Kind,
     pub goal: Goal,
@@ -51,12 +51,12 @@ pub struct Task {
 }
 
 impl Task {
-    pub fn new(lookup: Lookup, kind: Kind, goal: Goal) -> Self {
+    pub(super) fn new(lookup: Lookup, kind: Kind, goal: Goal) -> Self {
         Task { lookup, kind, goal, found: None, best: None, providers: BTreeMap::new() }
     }
 
     /// Whether the lookup may stop before the k closest have answered.
-    pub fn done_early(&self, enough_providers: usize) -> bool {
+    pub(super) fn done_early(&self, enough_providers: usize) -> bool {
         match self.goal {
             Goal::FindPeer(_) => self.found.is_some(),
             Goal::GetProviders(_) => self.providers.len() >= enough_providers,
@@ -66,14 +66,14 @@ impl Task {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Purpose {
+pub(super) enum Purpose {
     Ping,
     Lookup(u64),
     Put(u64),
 }
 
 #[derive(Clone, Debug)]
-pub struct Pending {
+pub(super) struct Pending {
     pub peer: Key,
     pub deadline: Mono,
     pub purpose: Purpose,
@@ -82,7 +82,7 @@ pub struct Pending {
     pub retry: Option<(PeerInfo, Msg)>,
 }
 
-pub struct PutTask {
+pub(super) struct PutTask {
     pub command: Option<CommandId>,
     pub waiting: usize,
     pub acks: usize,

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 /// What an accept gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Admit {
+pub(super) enum Admit {
     Yes,
     /// In, once this pending handshake is dropped.
     Evict(ConnId),
@@ -31,14 +31,14 @@ pub enum Admit {
 
 /// The source a connection is counted under: an IPv4 address or an IPv6 /64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Source {
+pub(super) enum Source {
     V4(u32),
     V6(u64),
 }
 
 impl Source {
     /// `None` for an address that is not IP (the runtime passes the socket's peer address).
-    pub fn of(remote: &Addr) -> Option<Source> {
+    pub(super) fn of(remote: &Addr) -> Option<Source> {
         let sa = crate::maddr::Multiaddr::from_bytes(&remote.0).ok()?.to_socket()?;
         Some(match sa.ip().to_canonical() {
             IpAddr::V4(v4) => Source::V4(u32::from(v4)),
@@ -48,7 +48,7 @@ impl Source {
 }
 
 /// Decides an accept from `source` given the connections open now.
-pub fn admit(cfg: &Config, conns: &BTreeMap<ConnId, Conn>, source: Option<Source>) -> Admit {
+pub(super) fn admit(cfg: &Config, conns: &BTreeMap<ConnId, Conn>, source: Option<Source>) -> Admit {
     if let Some(src) = source {
         let same = conns.values().filter(|c| c.source == Some(src)).count();
         if same >= cfg.max_conns_per_ip {

@@ -12,11 +12,11 @@ use minicbor::{Decode, Encode};
 use std::collections::BTreeSet;
 
 /// How long a provider may take to answer a want.
-pub const WANT_TIMEOUT_MS: u64 = 10_000;
+pub(super) const WANT_TIMEOUT_MS: u64 = 10_000;
 /// How long a provider list is reused for a root.
-pub const PROVIDER_CACHE_MS: u64 = 60_000;
+pub(super) const PROVIDER_CACHE_MS: u64 = 60_000;
 /// Fetches under way at once.
-pub const MAX_FETCHES: usize = 1024;
+pub(super) const MAX_FETCHES: usize = 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum BlockMsg {
@@ -41,7 +41,7 @@ pub enum BlockMsg {
     },
 }
 
-pub struct Fetch {
+pub(super) struct Fetch {
     pub cid: Cid,
     pub root: Key,
     pub commands: Vec<CommandId>,
@@ -50,7 +50,7 @@ pub struct Fetch {
     pub asking: Option<(Key, u64, Mono)>,
 }
 
-pub struct Providers {
+pub(super) struct Providers {
     pub peers: Vec<PeerInfo>,
     pub until: Mono,
     pub looking: bool,

@@ -12,7 +12,7 @@ use crate::time::Mono;
 
 /// Why a connection's next frame could not be read.
 #[derive(Debug)]
-pub enum NextError {
+pub(super) enum NextError {
     TooLarge(FrameTooLarge),
     Session(SessionError),
 }
@@ -26,7 +26,7 @@ impl std::fmt::Display for NextError {
     }
 }
 
-pub struct Conn {
+pub(super) struct Conn {
     session: Option<Session>,
     pub reader: FrameReader,
     pub peer: Option<Key>,
@@ -44,7 +44,7 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn dialing(addr: Addr, expected: Option<Key>, now: Mono) -> Self {
+    pub(super) fn dialing(addr: Addr, expected: Option<Key>, now: Mono) -> Self {
         Conn {
             session: None,
             reader: FrameReader::default(),
@@ -61,7 +61,13 @@ impl Conn {
         }
     }
 
-    pub fn accepted(id: &Identity, seed: Seed, remote: Addr, now: Mono, cfg: &Config) -> Result<Self, SessionError> {
+    pub(super) fn accepted(
+        id: &Identity,
+        seed: Seed,
+        remote: Addr,
+        now: Mono,
+        cfg: &Config,
+    ) -> Result<Self, SessionError> {
         let s = Session::responder(id, seed, &cfg.ciphers)?;
         // The remote's source address is an ephemeral port, not where it listens: its listen
         // addresses arrive with its DHT messages.
@@ -81,7 +87,7 @@ impl Conn {
         })
     }
 
-    pub fn start_initiator(
+    pub(super) fn start_initiator(
         &mut self,
         id: &Identity,
         seed: Seed,
@@ -94,11 +100,11 @@ impl Conn {
         Ok(first)
     }
 
-    pub fn session_established(&self) -> bool {
+    pub(super) fn session_established(&self) -> bool {
         self.session.as_ref().is_some_and(Session::is_established)
     }
 
-    pub fn handshake(&mut self, frame: &[u8]) -> Result<Option<Vec<u8>>, SessionError> {
+    pub(super) fn handshake(&mut self, frame: &[u8]) -> Result<Option<Vec<u8>>, SessionError> {
         let s = self.session.as_mut().ok_or(SessionError::NotReady)?;
         let reply = s.read_handshake(frame)?;
         if let Some(remote) = s.remote() {
@@ -108,13 +114,13 @@ impl Conn {
     }
 
     /// Encrypts `plain` as one whole frame for the wire.
-    pub fn encrypt_frame(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
+    pub(super) fn encrypt_frame(&mut self, plain: &[u8]) -> Result<Vec<u8>, SessionError> {
         self.session.as_mut().ok_or(SessionError::NotReady)?.encrypt_frame(plain)
     }
 
     /// The next whole frame of an established session, decrypted straight from the read
     /// buffer; `Ok(None)` until one has arrived.
-    pub fn decrypt_next(&mut self) -> Result<Option<Vec<u8>>, NextError> {
+    pub(super) fn decrypt_next(&mut self) -> Result<Option<Vec<u8>>, NextError> {
         let Some(frame) = self.reader.next_frame_ref().map_err(NextError::TooLarge)? else {
             return Ok(None);
         };
@@ -123,7 +129,7 @@ impl Conn {
     }
 
     /// When this connection must be looked at again.
-    pub fn deadline(&self, cfg: &Config) -> Mono {
+    pub(super) fn deadline(&self, cfg: &Config) -> Mono {
         if self.session_established() {
             Mono(self.last_activity.0 + cfg.idle_timeout_ms)
         } else {
@@ -131,7 +137,7 @@ impl Conn {
         }
     }
 
-    pub fn expired(&self, now: Mono, cfg: &Config) -> Option<&'static str> {
+    pub(super) fn expired(&self, now: Mono, cfg: &Config) -> Option<&'static str> {
         if self.deadline(cfg) > now {
             None
         } else if self.session_established() {

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A message can be lost while two nodes replace crossing connections: a peer that has not
 /// answered after this long is asked once more.
-pub const ASK_RETRY_MS: u64 = 500;
+pub(super) const ASK_RETRY_MS: u64 = 500;
 /// Asks under way at once; more are refused as `Busy`.
-pub const MAX_ASKS: usize = 256;
+pub(super) const MAX_ASKS: usize = 256;
 
 /// A provider's answer: the newest version it holds and where browsers reach it.
 #[derive(Clone, Debug, PartialEq, Eq)]

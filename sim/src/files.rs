@@ -5,7 +5,8 @@
 //! of every dag-pb block it gets, a window of blocks at once, as the gateway's fetching store
 //! does — keeps what arrives in its own store, and at the end reassembles the file from it and
 //! compares it byte for byte with the original. A failed block fetch is asked again after
-//! `RETRY_MS` (a new fetch looks for providers again), until the run is over.
+//! `RETRY_MS` (a new fetch looks for providers again), until the run is over; when the fetching
+//! node goes down, its user goes to another live node, which fetches the file from the start.
 
 use crate::net::{NodeIx, Sim};
 use crate::report::Percentiles;
@@ -38,6 +39,8 @@ pub struct FilesSummary {
     pub corrupt: usize,
     /// Block fetches that failed and were asked again.
     pub retries: u64,
+    /// Fetches that moved to another node because the fetching one went down.
+    pub fetchers_replaced: u64,
     /// From the first request to the last block (simulated ms), over identical files.
     pub time_ms: Percentiles,
     pub bytes: u64,
@@ -73,6 +76,7 @@ pub struct Files {
     asked: BTreeMap<(NodeIx, CommandId), (usize, Cid)>,
     give_up_at: u64,
     retries: u64,
+    fetchers_replaced: u64,
 }
 
 /// A node's block store as the UnixFS reader sees it.
@@ -118,7 +122,7 @@ impl Files {
                 done_at: 0,
             });
         }
-        Files { rng, jobs, plan, asked: BTreeMap::new(), give_up_at, retries: 0 }
+        Files { rng, jobs, plan, asked: BTreeMap::new(), give_up_at, retries: 0, fetchers_replaced: 0 }
     }
 
     /// Runs the simulation to time `t`, adding and fetching files on the way.
@@ -155,8 +159,10 @@ impl Files {
         let Some(fetcher) = self.pick_live(sim, self.jobs[i].holder) else { return };
         let job = &mut self.jobs[i];
         let Some(root) = job.root.clone() else { return };
+        if job.fetcher.is_none() {
+            job.started_at = sim.now();
+        }
         job.fetcher = Some(fetcher);
-        job.started_at = sim.now();
         job.todo.push(root);
         self.pump(sim, i);
     }
@@ -191,6 +197,9 @@ impl Files {
     fn on_replies(&mut self, sim: &mut Sim) {
         for r in std::mem::take(&mut sim.node_replies) {
             let Some((i, cid)) = self.asked.remove(&(r.node, r.id)) else { continue };
+            if self.jobs[i].fetcher != Some(r.node) {
+                continue; // asked of a fetcher that went down since
+            }
             self.jobs[i].asking -= 1;
             match r.result {
                 Ok(node::Reply::Block(data)) => {
@@ -202,7 +211,15 @@ impl Files {
                     sim.put_blocks(r.node, [(cid, data)]);
                     self.pump(sim, i);
                 }
-                _ if sim.now() + RETRY_MS < self.give_up_at => {
+                _ if sim.now() + RETRY_MS >= self.give_up_at => {}
+                // The fetching node went down: its user goes to another node, which starts over.
+                Err(_) if !sim.alive(r.node) => {
+                    self.fetchers_replaced += 1;
+                    self.jobs[i].todo.clear();
+                    self.jobs[i].asking = 0;
+                    self.start_fetch(sim, i);
+                }
+                _ => {
                     self.retries += 1;
                     let root = self.jobs[i].root.clone().expect("a fetched file has a root");
                     let at = sim.now() + RETRY_MS;
@@ -210,7 +227,6 @@ impl Files {
                     self.asked.insert((r.node, id), (i, cid));
                     self.jobs[i].asking += 1;
                 }
-                _ => {}
             }
         }
     }
@@ -222,6 +238,7 @@ impl Files {
             identical: ok.len(),
             corrupt: self.jobs.iter().filter(|j| j.result == Some(false)).count(),
             retries: self.retries,
+            fetchers_replaced: self.fetchers_replaced,
             time_ms: Percentiles::of(ok.iter().map(|j| (j.done_at - j.started_at) as f64).collect()),
             bytes: self.jobs.iter().map(|j| j.data.len() as u64).sum(),
         }

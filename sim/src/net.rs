@@ -151,7 +151,8 @@ pub struct Outcome {
     pub ok: bool,
     /// For lookups of a node: whether it was alive when the answer came.
     pub target_live: bool,
-    /// False when the asking node was down when the command came (nothing ran).
+    /// False when the asking node was down when the command came (nothing ran), or went down
+    /// before it answered.
     pub ran: bool,
     pub rounds: Option<u32>,
     pub rpcs: Option<u32>,
@@ -394,9 +395,12 @@ impl Sim {
         if self.nodes[n].core.take().is_some() {
             self.nodes[n].epoch += 1;
             self.streams_lost(n);
-            // Whoever waited for a whole-node command hears that the node went down.
-            let waiting: Vec<CommandId> =
-                self.node_issued.range((n, CommandId(0))..=(n, CommandId(u64::MAX))).map(|((_, id), _)| *id).collect();
+            // Whoever waited for a command the node had taken hears that it went down (later
+            // ones are answered so when they come).
+            let (range, now) = ((n, CommandId(0))..=(n, CommandId(u64::MAX)), self.now);
+            let mut waiting: Vec<CommandId> =
+                self.issued.range(range.clone()).filter(|(_, i)| i.at <= now).map(|((_, id), _)| *id).collect();
+            waiting.extend(self.node_issued.range(range).filter(|(_, &at)| at <= now).map(|((_, id), _)| *id));
             for id in waiting {
                 self.node_reply(n, id, Err(NODE_DOWN.into()));
             }

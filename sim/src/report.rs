@@ -143,11 +143,12 @@ impl fmt::Display for Report {
             writeln!(f, "file fetches {} / {} byte-identical", fs.identical, fs.files)?;
             writeln!(
                 f,
-                "file fetch time    p50 {:.0} ms  p99 {:.0} ms (simulated); {:.1} MiB in all; {} block fetches retried; {} corrupt",
+                "file fetch time    p50 {:.0} ms  p99 {:.0} ms (simulated); {:.1} MiB; {} block fetches retried, {} moved to another node, {} corrupt",
                 fs.time_ms.p50,
                 fs.time_ms.p99,
                 fs.bytes as f64 / (1024.0 * 1024.0),
                 fs.retries,
+                fs.fetchers_replaced,
                 fs.corrupt
             )?;
         }

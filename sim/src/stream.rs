@@ -40,6 +40,12 @@ pub(crate) struct Streams {
 }
 
 impl Sim {
+    /// The nodes at the other end of node `a`'s open connections, one entry per connection.
+    pub fn connections(&self, a: NodeIx) -> Vec<NodeIx> {
+        let mine = self.streams.ends.range((a, ConnId(0))..=(a, ConnId(u64::MAX)));
+        mine.filter_map(|(_, e)| e.peer.map(|(b, _)| b)).collect()
+    }
+
     /// `Output::Dial` of node `a`.
     pub(crate) fn stream_dial(&mut self, a: NodeIx, conn: ConnId, addr: Addr) {
         self.streams.ends.insert((a, conn), End { peer: None, tail: self.now });

@@ -22,3 +22,4 @@ mod network;
 mod peer_flood;
 mod redis;
 mod registration;
+mod sim;

@@ -446,6 +446,14 @@ pub(crate) struct SimArgs {
     /// bucket refresh interval, e.g. 15m (default 15m)
     #[argh(option, default = "String::from(\"15m\")")]
     pub refresh: String,
+    /// files added on random nodes over the run, each fetched by another node through block
+    /// exchange and compared byte for byte (runs on whole nodes)
+    #[argh(option, default = "0")]
+    pub files: usize,
+    /// what each node runs: dht (the DHT core alone, fast) or node (the whole node: sessions over
+    /// simulated TCP, DHT, block exchange); default dht, node with --files
+    #[argh(option)]
+    pub machine: Option<String>,
 }
 
 #[derive(FromArgs)]

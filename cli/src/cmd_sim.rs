@@ -2,7 +2,7 @@
 
 use crate::args::SimArgs;
 use crate::client::CliError;
-use sim::{run_scenario, Scenario};
+use sim::{run_scenario, Machine, Scenario};
 use std::time::Instant;
 
 /// Parses `600s`, `10m`, `24h`, `1500ms` or plain seconds into milliseconds.
@@ -39,6 +39,12 @@ pub(crate) fn sim(a: SimArgs) -> Result<(), CliError> {
     if a.nodes < 2 {
         return Err(CliError("--nodes must be at least 2".into()));
     }
+    let machine = match a.machine.as_deref() {
+        None | Some("dht") if a.files == 0 => Machine::Dht,
+        None | Some("node") => Machine::Node,
+        Some("dht") => return Err(CliError("--files runs on whole nodes: leave out --machine dht".into())),
+        Some(m) => return Err(CliError(format!("--machine is dht or node, not \"{m}\""))),
+    };
     let first = a.seed.or_else(|| env_u64("SIM_SEED")).unwrap_or(1);
     let count = a.seeds.or_else(|| env_u64("SIM_SEEDS")).unwrap_or(1).max(1);
     let base = Scenario {
@@ -55,6 +61,8 @@ pub(crate) fn sim(a: SimArgs) -> Result<(), CliError> {
         partition: a.partition,
         clock_skew_ms: 0,
         refresh_interval_ms: parse_duration(&a.refresh)?.max(1_000),
+        machine,
+        files: a.files,
     };
     let mut failed = Vec::new();
     for seed in first..first + count {

@@ -4,13 +4,14 @@
 //! a partition) catches up. A forging node sends heads for the author's MiMei signed with its own
 //! key; the author's second device publishes a different content for one version (a conflict).
 //! At the end every provider must hold the newest version, no forged head may have been taken,
-//! and every provider that saw both sides of the conflict must report it.
+//! and every provider that saw both sides of the conflict must report it. On whole nodes the
+//! notices travel as `Command::Notify` over sessions.
 
-use crate::net::{Fault, Sim, SimConfig};
+use crate::net::{Fault, Machine, Sim, SimConfig};
 use proto_core::dht::{Command, Record, Reply};
 use proto_core::mimei::follow::{HeadFollower, Seen};
 use proto_core::mimei::{CidBytes, Info, Kind, Mimei};
-use proto_core::node::MimeiMsg;
+use proto_core::node::{self, MimeiMsg};
 
 #[derive(Clone, Debug)]
 pub struct MimeiScenario {
@@ -27,6 +28,9 @@ pub struct MimeiScenario {
     pub poll_ms: u64,
     pub forger: bool,
     pub conflict: bool,
+    /// On whole nodes the notices are `Command::Notify` over sessions, and a provider's node
+    /// passes on only heads that verify for a MiMei it provides (`Event::HeadUpdated`).
+    pub machine: Machine,
 }
 
 impl Default for MimeiScenario {
@@ -42,6 +46,7 @@ impl Default for MimeiScenario {
             poll_ms: 10_000,
             forger: true,
             conflict: true,
+            machine: Machine::Dht,
         }
     }
 }
@@ -57,6 +62,8 @@ pub struct MimeiReport {
     pub forged_rejected: u64,
     /// Forged heads a provider took (must be 0).
     pub forged_taken: u64,
+    /// Hostile or bad messages the nodes reported (whole nodes refuse heads that do not verify).
+    pub faults_reported: u64,
     /// Providers that report the conflicting version.
     pub conflicts_reported: usize,
     pub trace: String,
@@ -65,7 +72,7 @@ pub struct MimeiReport {
 const FORGED_VERSION: u64 = 999_999;
 
 pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
-    let mut sim = Sim::new(SimConfig { seed: s.seed, ..SimConfig::default() });
+    let mut sim = Sim::new(SimConfig { seed: s.seed, machine: s.machine, ..SimConfig::default() });
     sim.join(s.nodes);
     let start = sim.now() + 1_000;
     sim.run_until(start);
@@ -94,7 +101,17 @@ pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
     let mut next_poll = start + s.poll_ms;
     let mut seen_outcomes = 0;
     let mut settled_ms = None;
+    if s.machine == Machine::Node {
+        for &p in &providers {
+            sim.command(p, Command::Provide(mid.0));
+        }
+    }
     let notify = |sim: &mut Sim, from: usize, rec: &Record, to: &[usize]| {
+        if sim.cfg.machine == Machine::Node {
+            let to = to.iter().map(|&p| sim.peer_info(p)).collect();
+            sim.node_command_at(from, node::Command::Notify { to, record: rec.clone() }, sim.now());
+            return;
+        }
         let body = minicbor::to_vec(MimeiMsg::Head { record: rec.clone() }).expect("encode");
         for &p in to {
             sim.send_app(from, p, body.clone());
@@ -151,6 +168,12 @@ pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
                 heard.push((to, record));
             }
         }
+        for (to, e) in std::mem::take(&mut sim.node_events) {
+            if let node::Event::HeadUpdated { record } = e {
+                heard.push((to, record));
+            }
+        }
+        sim.node_replies.clear();
         for o in &sim.outcomes[seen_outcomes..] {
             if let (Command::GetRecord(_), Ok(Reply::Record(Some(r)))) = (&o.command, &o.reply) {
                 heard.push((o.node, r.clone()));
@@ -178,6 +201,7 @@ pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
         settled_ms,
         forged_rejected: followers.iter().map(|f| f.rejected).sum(),
         forged_taken,
+        faults_reported: sim.faults_reported,
         conflicts_reported: followers.iter().filter(|f| f.conflicts.contains(&10)).count(),
         trace: sim.trace_hash(),
     }

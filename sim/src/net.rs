@@ -1,36 +1,64 @@
-//! The simulated network and its event loop.
+//! The simulated network and its event loop: nodes, virtual time, commands, faults and the trace.
+//! What a node is — a bare DHT core (`dht_core`) or a whole `Node` machine (`node_sim`) — is the
+//! run's `Machine`; everything here is the same for both.
 
-use proto_core::dht::{
-    Addr, Command, CommandId, Config as DhtConfig, Dht, Event, Input, Key, Output, PeerInfo, Reply, Restored,
-};
+use crate::stream::{StreamEv, Streams};
+use proto_core::cid::Cid;
+use proto_core::dht::{Addr, Command, CommandId, Config as DhtConfig, Dht, Key, PeerInfo, Reply};
 use proto_core::identity::Identity;
+use proto_core::maddr::Multiaddr;
+use proto_core::node::{self, Node};
 use proto_core::rng::{Rng, Seed};
 use proto_core::time::{Mono, Now, UnixMs};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub type NodeIx = usize;
 
 /// The reply the simulator gives for a command sent to a crashed node.
 pub const NODE_DOWN: &str = "node is down";
 
+/// What each simulated node runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Machine {
+    /// The DHT core alone, exchanging datagrams (fast: the 10 000-node runs).
+    #[default]
+    Dht,
+    /// The whole `proto_core::node::Node` the runtimes drive: sessions over simulated TCP
+    /// streams, the DHT on top, block exchange, keep-alive and MiMei messages.
+    Node,
+}
+
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub seed: u64,
+    pub machine: Machine,
     /// One-way latency, uniform in this range (ms).
     pub latency_ms: (u64, u64),
-    /// Probability that a message is lost / delivered twice.
+    /// Probability that a message is lost / delivered twice. On whole nodes a lost message
+    /// breaks its connection (TCP drops no bytes; it gives up), and nothing is duplicated.
     pub loss: f64,
     pub duplicate: f64,
     /// Each node's wall clock is off by up to this much (ms), either way.
     pub clock_skew_ms: u64,
+    /// A stream carries this many bytes per ms (whole nodes; 12 500 is 100 Mbit/s).
+    pub bytes_per_ms: u64,
     pub dht: DhtConfig,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
         let dht = DhtConfig { rpc_timeout_ms: 1_000, ..DhtConfig::default() };
-        SimConfig { seed: 1, latency_ms: (5, 60), loss: 0.0, duplicate: 0.0, clock_skew_ms: 0, dht }
+        SimConfig {
+            seed: 1,
+            machine: Machine::Dht,
+            latency_ms: (5, 60),
+            loss: 0.0,
+            duplicate: 0.0,
+            clock_skew_ms: 0,
+            bytes_per_ms: 12_500,
+            dht,
+        }
     }
 }
 
@@ -48,7 +76,15 @@ pub enum Fault {
     Loss(f64),
 }
 
-enum Ev {
+/// A command as queued: for the DHT (either machine) or for the whole node.
+#[derive(Clone, Debug)]
+pub(crate) enum Cmd {
+    Dht(Command),
+    Node(node::Command),
+}
+
+pub(crate) enum Ev {
+    /// A DHT datagram (bare DHT cores).
     Deliver {
         to: NodeIx,
         from: Key,
@@ -61,7 +97,7 @@ enum Ev {
     Command {
         node: NodeIx,
         id: CommandId,
-        command: Command,
+        command: Cmd,
     },
     /// A message of a protocol above the DHT (MiMei heads), for the scenario to handle.
     App {
@@ -69,17 +105,34 @@ enum Ev {
         from: NodeIx,
         bytes: Vec<u8>,
     },
+    /// Something happening on a simulated TCP connection of a whole node, for the incarnation
+    /// `epoch` of that node (a restarted node never hears about its old connections).
+    Stream {
+        to: NodeIx,
+        epoch: u64,
+        conn: node::ConnId,
+        ev: StreamEv,
+    },
 }
 
-struct SimNode {
-    id: Key,
-    dht: Option<Dht>,
-    disk: BTreeMap<Vec<u8>, Vec<u8>>,
-    timer: Option<u64>,
+pub(crate) enum Core {
+    Dht(Box<Dht>),
+    Node(Box<Node>),
+}
+
+pub(crate) struct SimNode {
+    pub id: Key,
+    pub core: Option<Core>,
+    pub disk: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The node's block store (whole nodes): survives crashes like a disk.
+    pub blocks: BTreeMap<Cid, Vec<u8>>,
+    pub timer: Option<u64>,
     /// Offsets of this node's clocks from virtual time.
-    mono_offset: u64,
-    skew: i64,
-    next_cmd: u64,
+    pub mono_offset: u64,
+    pub skew: i64,
+    pub next_cmd: u64,
+    /// Incarnation: bumped by every crash.
+    pub epoch: u64,
 }
 
 /// What a command was, for the checkers and the report.
@@ -98,7 +151,8 @@ pub struct Outcome {
     pub ok: bool,
     /// For lookups of a node: whether it was alive when the answer came.
     pub target_live: bool,
-    /// False when the asking node was down when the command came (nothing ran).
+    /// False when the asking node was down when the command came (nothing ran), or went down
+    /// before it answered.
     pub ran: bool,
     pub rounds: Option<u32>,
     pub rpcs: Option<u32>,
@@ -107,35 +161,73 @@ pub struct Outcome {
     pub issued_at: u64,
 }
 
+/// The answer to a whole-node command (`Sim::node_command`).
+#[derive(Clone, Debug)]
+pub struct NodeReply {
+    pub node: NodeIx,
+    pub id: CommandId,
+    pub result: Result<node::Reply, String>,
+}
+
 pub struct Sim {
     pub cfg: SimConfig,
-    net_rng: Rng,
+    pub(crate) net_rng: Rng,
     pub(crate) work_rng: Rng,
-    now: u64,
+    pub(crate) now: u64,
     seq: u64,
     queue: BTreeMap<(u64, u64), Ev>,
     faults: BTreeMap<(u64, u64), Fault>,
-    nodes: Vec<SimNode>,
-    by_id: BTreeMap<Key, NodeIx>,
-    groups: Option<Vec<u32>>,
-    issued: BTreeMap<(NodeIx, CommandId), Issued>,
-    stats_of: BTreeMap<(NodeIx, CommandId), (u32, u32)>,
+    pub(crate) nodes: Vec<SimNode>,
+    pub(crate) by_id: BTreeMap<Key, NodeIx>,
+    pub(crate) groups: Option<Vec<u32>>,
+    pub(crate) issued: BTreeMap<(NodeIx, CommandId), Issued>,
+    pub(crate) node_issued: BTreeMap<(NodeIx, CommandId), u64>,
+    pub(crate) stats_of: BTreeMap<(NodeIx, CommandId), (u32, u32)>,
+    pub(crate) streams: Streams,
     pub outcomes: Vec<Outcome>,
+    /// Answers to whole-node commands, in the order they came; the caller takes them.
+    pub node_replies: Vec<NodeReply>,
     pub violations: Vec<String>,
     trace: Sha256,
     pub events: u64,
     pub messages: u64,
     pub faults_reported: u64,
+    /// Connections broken by loss, partitions or crashes (whole nodes).
+    pub broken_conns: u64,
+    /// Sessions established (whole nodes: each a full handshake).
+    pub sessions: u64,
     /// Delivered application messages (to, from, bytes), for the scenario driving the protocol.
     pub app_inbox: Vec<(NodeIx, NodeIx, Vec<u8>)>,
+    /// Events of whole nodes for the scenario (MiMei heads and questions), with the receiver.
+    pub node_events: Vec<(NodeIx, node::Event)>,
 }
 
-fn addr_of(ix: NodeIx) -> Addr {
-    Addr((ix as u32).to_le_bytes().to_vec())
+/// A node's address: four bytes for bare DHT cores, `/ip4/10.x.y.z/tcp/4001` for whole nodes
+/// (what a runtime listens on; admission reads it).
+pub(crate) fn addr_of(machine: Machine, ix: NodeIx) -> Addr {
+    match machine {
+        Machine::Dht => Addr((ix as u32).to_le_bytes().to_vec()),
+        Machine::Node => ip_addr(ix, 4001),
+    }
 }
 
-fn ix_of(addr: &Addr) -> Option<NodeIx> {
-    Some(u32::from_le_bytes(addr.0.as_slice().try_into().ok()?) as NodeIx)
+pub(crate) fn ip_addr(ix: NodeIx, port: u16) -> Addr {
+    let [_, b, c, d] = (ix as u32).to_be_bytes();
+    let sa = core::net::SocketAddr::new(core::net::Ipv4Addr::new(10, b, c, d).into(), port);
+    Addr(Multiaddr::from_socket(sa).as_bytes().to_vec())
+}
+
+pub(crate) fn ix_of(addr: &Addr) -> Option<NodeIx> {
+    if let Ok(b) = <[u8; 4]>::try_from(addr.0.as_slice()) {
+        return Some(u32::from_le_bytes(b) as NodeIx);
+    }
+    match Multiaddr::from_bytes(&addr.0).ok()?.to_socket()?.ip() {
+        core::net::IpAddr::V4(ip) => {
+            let [_, b, c, d] = ip.octets();
+            Some(u32::from_be_bytes([0, b, c, d]) as NodeIx)
+        }
+        core::net::IpAddr::V6(_) => None,
+    }
 }
 
 impl Sim {
@@ -153,14 +245,20 @@ impl Sim {
             by_id: BTreeMap::new(),
             groups: None,
             issued: BTreeMap::new(),
+            node_issued: BTreeMap::new(),
             stats_of: BTreeMap::new(),
+            streams: Streams::default(),
             outcomes: Vec::new(),
+            node_replies: Vec::new(),
             violations: Vec::new(),
             trace: Sha256::new(),
             events: 0,
             messages: 0,
             faults_reported: 0,
+            broken_conns: 0,
+            sessions: 0,
             app_inbox: Vec::new(),
+            node_events: Vec::new(),
         }
     }
 
@@ -181,7 +279,7 @@ impl Sim {
     }
 
     pub fn alive(&self, n: NodeIx) -> bool {
-        self.nodes[n].dht.is_some()
+        self.nodes[n].core.is_some()
     }
 
     pub fn live_nodes(&self) -> Vec<NodeIx> {
@@ -189,14 +287,10 @@ impl Sim {
     }
 
     pub fn peer_info(&self, n: NodeIx) -> PeerInfo {
-        PeerInfo { id: self.nodes[n].id, addrs: vec![addr_of(n)] }
+        PeerInfo { id: self.nodes[n].id, addrs: vec![addr_of(self.cfg.machine, n)] }
     }
 
-    pub fn table_len(&self, n: NodeIx) -> usize {
-        self.nodes[n].dht.as_ref().map_or(0, Dht::table_len)
-    }
-
-    fn node_now(&self, n: NodeIx) -> Now {
+    pub(crate) fn node_now(&self, n: NodeIx) -> Now {
         let node = &self.nodes[n];
         let unix = (EPOCH_UNIX_MS + self.now) as i64 + node.skew;
         Now { mono: Mono(self.now + node.mono_offset), unix: UnixMs(unix.max(0) as u64) }
@@ -205,6 +299,16 @@ impl Sim {
     /// The wall clock a node reads now (for checkers).
     pub fn unix_of(&self, n: NodeIx) -> u64 {
         self.node_now(n).unix.0
+    }
+
+    /// One-way latency of one message, from the run's range.
+    pub(crate) fn latency(&mut self) -> u64 {
+        let (lo, hi) = self.cfg.latency_ms;
+        lo + self.net_rng.below(hi.saturating_sub(lo) + 1)
+    }
+
+    pub(crate) fn partitioned(&self, a: NodeIx, b: NodeIx) -> bool {
+        self.groups.as_ref().is_some_and(|g| g.get(a) != g.get(b))
     }
 
     /// Adds `n` nodes, each bootstrapping from a random earlier one 2 ms apart, and runs until
@@ -231,11 +335,10 @@ impl Sim {
     /// partitions as the DHT's); it shows up in `app_inbox` when delivered to a live node.
     pub fn send_app(&mut self, from: NodeIx, to: NodeIx, bytes: Vec<u8>) {
         self.messages += 1;
-        if self.groups.as_ref().is_some_and(|g| g.get(from) != g.get(to)) || self.net_rng.chance(self.cfg.loss) {
+        if self.partitioned(from, to) || self.net_rng.chance(self.cfg.loss) {
             return;
         }
-        let (lo, hi) = self.cfg.latency_ms;
-        let delay = lo + self.net_rng.below(hi.saturating_sub(lo) + 1);
+        let delay = self.latency();
         self.push(self.now + delay, Ev::App { to, from, bytes });
     }
 
@@ -252,24 +355,56 @@ impl Sim {
             r.below(2 * self.cfg.clock_skew_ms + 1) as i64 - self.cfg.clock_skew_ms as i64
         };
         let mono_offset = r.below(1 << 40);
-        self.nodes.push(SimNode { id, dht: None, disk: BTreeMap::new(), timer: None, mono_offset, skew, next_cmd: 1 });
+        self.nodes.push(SimNode {
+            id,
+            core: None,
+            disk: BTreeMap::new(),
+            blocks: BTreeMap::new(),
+            timer: None,
+            mono_offset,
+            skew,
+            next_cmd: 1,
+            epoch: 0,
+        });
         self.by_id.insert(id, ix);
         self.boot(ix);
         ix
     }
 
-    /// Starts a node's core from its disk (a fresh node has an empty disk).
+    /// Starts a node's machine from its disk (a fresh node has an empty disk).
     fn boot(&mut self, n: NodeIx) {
-        let restored = Restored { entries: self.nodes[n].disk.iter().map(|(k, v)| (k.clone(), v.clone())).collect() };
+        let restored = proto_core::dht::Restored {
+            entries: self.nodes[n].disk.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        };
         let seed = Seed::from_u64(self.cfg.seed).derive(&format!("node-{n}-boot-{}", self.now));
-        let dht = Dht::new(self.cfg.dht.clone(), self.peer_info(n), seed, restored, self.node_now(n));
-        self.nodes[n].dht = Some(dht);
+        let now = self.node_now(n);
+        let core = match self.cfg.machine {
+            Machine::Dht => Core::Dht(Box::new(Dht::new(self.cfg.dht.clone(), self.peer_info(n), seed, restored, now))),
+            Machine::Node => {
+                let cfg = node::Config { dht: self.cfg.dht.clone(), ..node::Config::default() };
+                let listen = vec![addr_of(Machine::Node, n)];
+                Core::Node(Box::new(Node::new(cfg, self.identity(n), listen, seed, restored, now)))
+            }
+        };
+        self.nodes[n].core = Some(core);
         self.nodes[n].timer = None;
         self.after_handle(n, false);
     }
 
     pub fn crash(&mut self, n: NodeIx) {
-        self.nodes[n].dht = None;
+        if self.nodes[n].core.take().is_some() {
+            self.nodes[n].epoch += 1;
+            self.streams_lost(n);
+            // Whoever waited for a command the node had taken hears that it went down (later
+            // ones are answered so when they come).
+            let (range, now) = ((n, CommandId(0))..=(n, CommandId(u64::MAX)), self.now);
+            let mut waiting: Vec<CommandId> =
+                self.issued.range(range.clone()).filter(|(_, i)| i.at <= now).map(|((_, id), _)| *id).collect();
+            waiting.extend(self.node_issued.range(range).filter(|(_, &at)| at <= now).map(|((_, id), _)| *id));
+            for id in waiting {
+                self.node_reply(n, id, Err(NODE_DOWN.into()));
+            }
+        }
         self.nodes[n].timer = None;
         self.trace_line(&format!("crash {n}"));
     }
@@ -284,10 +419,12 @@ impl Sim {
         self.command(n, Command::Bootstrap(Vec::new()));
     }
 
-    /// Splits the network: nodes only reach nodes of the same group.
+    /// Splits the network: nodes only reach nodes of the same group (connections across the
+    /// split break).
     pub fn partition(&mut self, groups: Vec<u32>) {
         self.trace_line("partition");
         self.groups = Some(groups);
+        self.streams_split();
     }
 
     pub fn repair(&mut self) {
@@ -299,27 +436,47 @@ impl Sim {
         self.cfg.loss = p;
     }
 
-    /// Queues a command at the current time; returns its id.
+    /// Queues a DHT command at the current time; returns its id.
     pub fn command(&mut self, n: NodeIx, command: Command) -> CommandId {
         self.command_at(n, command, self.now)
     }
 
     pub fn command_at(&mut self, n: NodeIx, command: Command, at: u64) -> CommandId {
-        let id = CommandId(self.nodes[n].next_cmd);
-        self.nodes[n].next_cmd += 1;
+        let id = self.next_id(n);
         self.issued.insert((n, id), Issued { command: command.clone(), at });
-        self.push(at, Ev::Command { node: n, id, command });
+        self.push(at, Ev::Command { node: n, id, command: Cmd::Dht(command) });
         id
     }
 
-    fn push(&mut self, at: u64, ev: Ev) {
+    /// Queues a whole-node command (block fetches, MiMei messages) at time `at`; its answer
+    /// lands in `node_replies`. Bare DHT cores answer every such command with an error.
+    pub fn node_command_at(&mut self, n: NodeIx, command: node::Command, at: u64) -> CommandId {
+        let id = self.next_id(n);
+        self.node_issued.insert((n, id), at);
+        self.push(at.max(self.now), Ev::Command { node: n, id, command: Cmd::Node(command) });
+        id
+    }
+
+    fn next_id(&mut self, n: NodeIx) -> CommandId {
+        let id = CommandId(self.nodes[n].next_cmd);
+        self.nodes[n].next_cmd += 1;
+        id
+    }
+
+    pub(crate) fn push(&mut self, at: u64, ev: Ev) {
         self.seq += 1;
         self.queue.insert((at, self.seq), ev);
     }
 
-    fn trace_line(&mut self, s: &str) {
+    pub(crate) fn trace_line(&mut self, s: &str) {
         self.trace.update(self.now.to_le_bytes());
         self.trace.update(s.as_bytes());
+    }
+
+    pub(crate) fn trace_event(&mut self, tag: &[u8], node: NodeIx, bytes: &[u8]) {
+        self.trace.update(tag);
+        self.trace.update(node.to_le_bytes());
+        self.trace.update(bytes);
     }
 
     /// The hash of everything that happened so far; equal runs have equal hashes.
@@ -372,46 +529,36 @@ impl Sim {
         self.events += 1;
         match ev {
             Ev::Deliver { to, from, bytes } => {
-                self.trace.update(b"d");
-                self.trace.update(to.to_le_bytes());
-                self.trace.update(&bytes);
-                let now = self.node_now(to);
-                if let Some(d) = self.nodes[to].dht.as_mut() {
-                    d.handle_input(now, Input::Received { from, bytes });
-                    self.after_handle(to, false);
-                }
+                self.trace_event(b"d", to, &bytes);
+                self.deliver_datagram(to, from, bytes);
             }
             Ev::Timer { node, at } => {
                 if self.nodes[node].timer != Some(at) {
                     return true; // re-armed or crashed since
                 }
                 self.nodes[node].timer = None;
-                self.trace.update(b"t");
-                self.trace.update(node.to_le_bytes());
+                self.trace_event(b"t", node, &[]);
                 let now = self.node_now(node);
-                if let Some(d) = self.nodes[node].dht.as_mut() {
-                    d.handle_timeout(now);
-                    self.after_handle(node, true);
+                match self.nodes[node].core.as_mut() {
+                    Some(Core::Dht(d)) => d.handle_timeout(now),
+                    Some(Core::Node(m)) => m.handle_timeout(now),
+                    None => return true,
                 }
+                self.after_handle(node, true);
             }
             Ev::App { to, from, bytes } => {
-                self.trace.update(b"a");
-                self.trace.update(to.to_le_bytes());
-                self.trace.update(&bytes);
-                if self.nodes[to].dht.is_some() {
+                self.trace_event(b"a", to, &bytes);
+                if self.alive(to) {
                     self.app_inbox.push((to, from, bytes));
                 }
             }
             Ev::Command { node, id, command } => {
-                self.trace.update(b"c");
-                self.trace.update(node.to_le_bytes());
-                let now = self.node_now(node);
-                match self.nodes[node].dht.as_mut() {
-                    Some(d) => {
-                        d.handle_input(now, Input::Command { id, command });
-                        self.after_handle(node, false);
-                    }
-                    None => self.finish(node, id, Err(NODE_DOWN.into())),
+                self.trace_event(b"c", node, &[]);
+                self.run_command(node, id, command);
+            }
+            Ev::Stream { to, epoch, conn, ev } => {
+                if self.nodes[to].epoch == epoch && self.alive(to) {
+                    self.on_stream(to, conn, ev);
                 }
             }
         }
@@ -426,37 +573,52 @@ impl Sim {
         self.now = self.now.max(t);
     }
 
+    /// `run_until`, calling `f` whenever whole-node replies are waiting in `node_replies`.
+    pub fn run_until_with(&mut self, t: u64, mut f: impl FnMut(&mut Sim)) {
+        while self.next_at().is_some_and(|at| at <= t) {
+            self.step();
+            if !self.node_replies.is_empty() {
+                f(self);
+            }
+        }
+        self.now = self.now.max(t);
+    }
+
     /// Runs until no command is outstanding, or virtual time `limit`.
     pub fn run_until_idle(&mut self, limit: u64) {
-        while !self.issued.is_empty() && self.next_at().is_some_and(|at| at <= limit) {
+        while !(self.issued.is_empty() && self.node_issued.is_empty()) && self.next_at().is_some_and(|at| at <= limit)
+        {
             self.step();
         }
     }
 
-    /// Drains a node's outputs after a handle_* call, then arms its timer.
-    fn after_handle(&mut self, n: NodeIx, was_timeout: bool) {
-        while let Some(out) = self.nodes[n].dht.as_mut().and_then(Dht::poll_output) {
-            match out {
-                Output::Transmit { to, bytes } => self.transmit(n, to, bytes),
-                Output::Persist(writes) => {
-                    for (k, v) in writes {
-                        match v {
-                            Some(v) => self.nodes[n].disk.insert(k, v),
-                            None => self.nodes[n].disk.remove(&k),
-                        };
-                    }
-                }
-                Output::Reply { id, result } => self.finish(n, id, result.map_err(|e| e.to_string())),
-                Output::Event(Event::PeerFaulted { .. }) => self.faults_reported += 1,
-                Output::Event(Event::LookupFinished { id: Some(id), stats }) => {
-                    self.stats_of.insert((n, id), (stats.rounds, stats.rpcs));
-                }
-                Output::Event(Event::LookupFinished { id: None, .. }) => {}
+    fn run_command(&mut self, n: NodeIx, id: CommandId, command: Cmd) {
+        let now = self.node_now(n);
+        match (self.nodes[n].core.as_mut(), command) {
+            (None, Cmd::Dht(_)) => return self.finish(n, id, Err(NODE_DOWN.into())),
+            (None, Cmd::Node(_)) => return self.node_reply(n, id, Err(NODE_DOWN.into())),
+            (Some(Core::Dht(_)), Cmd::Node(_)) => {
+                return self.node_reply(n, id, Err("a bare DHT core runs no node commands".into()))
             }
+            (Some(Core::Dht(d)), Cmd::Dht(c)) => {
+                d.handle_input(now, proto_core::dht::Input::Command { id, command: c })
+            }
+            (Some(Core::Node(m)), Cmd::Dht(c)) => {
+                m.handle_input(now, node::Input::Command { id, command: node::Command::Dht(c) })
+            }
+            (Some(Core::Node(m)), Cmd::Node(c)) => m.handle_input(now, node::Input::Command { id, command: c }),
         }
-        let Some(d) = self.nodes[n].dht.as_ref() else { return };
+        self.after_handle(n, false);
+    }
+
+    /// Drains a node's outputs after a handle_* call, then arms its timer.
+    pub(crate) fn after_handle(&mut self, n: NodeIx, was_timeout: bool) {
+        let next = match self.nodes[n].core {
+            Some(Core::Dht(_)) => self.drain_dht(n),
+            Some(Core::Node(_)) => self.drain_node(n),
+            None => return,
+        };
         let now = self.node_now(n).mono;
-        let next = d.poll_timeout();
         if was_timeout && next.is_some_and(|t| t <= now) {
             self.violations.push(format!("drain contract: node {n} asked for a timer at {next:?}, not after {now:?}"));
             return;
@@ -470,82 +632,13 @@ impl Sim {
         }
     }
 
-    fn transmit(&mut self, from: NodeIx, to: PeerInfo, bytes: Vec<u8>) {
-        self.messages += 1;
-        let Some(dest) = to.addrs.first().and_then(ix_of).filter(|&d| d < self.nodes.len()) else { return };
-        if self.nodes[dest].id != to.id {
-            return; // a stale address: nobody with that id listens there
-        }
-        if let Some(g) = &self.groups {
-            if g.get(from) != g.get(dest) {
-                return;
-            }
-        }
-        if self.net_rng.chance(self.cfg.loss) {
-            return;
-        }
-        let copies = if self.net_rng.chance(self.cfg.duplicate) { 2 } else { 1 };
-        let from_id = self.nodes[from].id;
-        for _ in 0..copies {
-            let (lo, hi) = self.cfg.latency_ms;
-            let delay = lo + self.net_rng.below(hi.saturating_sub(lo) + 1);
-            self.push(self.now + delay, Ev::Deliver { to: dest, from: from_id, bytes: bytes.clone() });
-        }
-    }
-
-    /// The k closest live nodes to `target` (the oracle).
-    pub fn true_closest(&self, target: &Key, k: usize) -> Vec<Key> {
-        let mut ids: Vec<Key> = self.live_nodes().into_iter().map(|n| self.nodes[n].id).collect();
-        ids.sort_by_key(|id| id.distance(target));
-        ids.truncate(k);
-        ids
-    }
-
-    fn finish(&mut self, n: NodeIx, id: CommandId, reply: Result<Reply, String>) {
-        let Some(issued) = self.issued.remove(&(n, id)) else { return };
-        let stats = self.stats_of.remove(&(n, id));
-        let ok = self.check(n, &issued.command, &reply);
-        let target_live = match &issued.command {
-            Command::FindPeer(t) => self.by_id.get(t).is_some_and(|&ix| self.alive(ix)),
-            _ => true,
-        };
-        let ran = !matches!(&reply, Err(e) if e == NODE_DOWN);
-        self.outcomes.push(Outcome {
-            node: n,
-            command: issued.command,
-            reply,
-            ok,
-            target_live,
-            ran,
-            rounds: stats.map(|s| s.0),
-            rpcs: stats.map(|s| s.1),
-            latency_ms: self.now - issued.at,
-            issued_at: issued.at,
-        });
-    }
-
-    /// Judges one reply against the oracle; safety violations are recorded separately.
-    fn check(&mut self, n: NodeIx, command: &Command, reply: &Result<Reply, String>) -> bool {
-        match (command, reply) {
-            // Judged for live targets only (the report leaves dead ones out).
-            (Command::FindPeer(target), Ok(Reply::Peer(found))) => found.as_ref().is_some_and(|p| {
-                p.id == *target && p.addrs.first().and_then(ix_of).is_some_and(|ix| self.by_id.get(target) == Some(&ix))
-            }),
-            (Command::FindClosest(target), Ok(Reply::Closest(got))) => {
-                let truth = self.true_closest(target, self.cfg.dht.k);
-                let got: BTreeSet<Key> = got.iter().map(|p| p.id).collect();
-                truth.iter().all(|t| got.contains(t))
-            }
-            (Command::GetRecord(_), Ok(Reply::Record(Some(r)))) => {
-                if r.eol <= self.unix_of(n) {
-                    self.violations.push(format!("record served past its EOL to node {n}"));
-                    return false;
-                }
-                true
-            }
-            (Command::GetProviders(_), Ok(Reply::Providers(p))) => !p.is_empty(),
-            (_, Ok(_)) => true,
-            (_, Err(_)) => false,
+    /// Writes a node's `Persist` output to its disk.
+    pub(crate) fn persist(&mut self, n: NodeIx, writes: Vec<proto_core::dht::Write>) {
+        for (k, v) in writes {
+            match v {
+                Some(v) => self.nodes[n].disk.insert(k, v),
+                None => self.nodes[n].disk.remove(&k),
+            };
         }
     }
 }

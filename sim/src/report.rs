@@ -1,5 +1,7 @@
 //! What a run prints: success rates, rounds and messages per lookup, availability, speed.
 
+use crate::files::FilesSummary;
+use crate::net::Machine;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -42,6 +44,12 @@ pub struct Report {
     pub provider_found: usize,
     pub record_checks: usize,
     pub record_found: usize,
+    /// File fetches, in runs with files.
+    pub files: Option<FilesSummary>,
+    pub machine: Machine,
+    /// Sessions set up (whole nodes: each a Noise handshake) and connections broken by faults.
+    pub sessions: u64,
+    pub broken_conns: u64,
     pub violations: Vec<String>,
     pub faults_reported: u64,
     pub messages: u64,
@@ -130,6 +138,26 @@ impl fmt::Display for Report {
         }
         if self.record_checks > 0 {
             writeln!(f, "signed records     {} / {} found at the end", self.record_found, self.record_checks)?;
+        }
+        if let Some(fs) = &self.files {
+            writeln!(f, "file fetches {} / {} byte-identical", fs.identical, fs.files)?;
+            writeln!(
+                f,
+                "file fetch time    p50 {:.0} ms  p99 {:.0} ms (simulated); {:.1} MiB; {} block fetches retried, {} moved to another node, {} corrupt",
+                fs.time_ms.p50,
+                fs.time_ms.p99,
+                fs.bytes as f64 / (1024.0 * 1024.0),
+                fs.retries,
+                fs.fetchers_replaced,
+                fs.corrupt
+            )?;
+        }
+        if self.machine == Machine::Node {
+            writeln!(
+                f,
+                "whole nodes        {} sessions set up; {} connections broken by faults",
+                self.sessions, self.broken_conns
+            )?;
         }
         writeln!(
             f,

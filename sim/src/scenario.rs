@@ -1,7 +1,8 @@
 //! The standard workload behind `leither sim` and the tests: join N nodes, then run lookups,
 //! provider and record traffic under the chosen faults, and check everything at the end.
 
-use crate::net::{Fault, Outcome, Sim, SimConfig};
+use crate::files::Files;
+use crate::net::{Fault, Machine, Outcome, Sim, SimConfig};
 use crate::report::{Percentiles, Report};
 use proto_core::dht::{Command, Key, Record, Reply};
 use proto_core::identity::Identity;
@@ -28,6 +29,10 @@ pub struct Scenario {
     pub partition: bool,
     pub clock_skew_ms: u64,
     pub refresh_interval_ms: u64,
+    /// What each node runs; runs with files always use whole nodes.
+    pub machine: Machine,
+    /// Files added on random nodes over the run and fetched by others (whole nodes).
+    pub files: usize,
 }
 
 impl Default for Scenario {
@@ -46,15 +51,27 @@ impl Default for Scenario {
             partition: false,
             clock_skew_ms: 0,
             refresh_interval_ms: 15 * 60 * 1000,
+            machine: Machine::Dht,
+            files: 0,
         }
     }
 }
 
 impl Scenario {
+    /// The machine the run uses: whole nodes when there are files to fetch.
+    pub fn machine(&self) -> Machine {
+        if self.files > 0 {
+            Machine::Node
+        } else {
+            self.machine
+        }
+    }
+
     /// The command line that replays this run.
     pub fn replay(&self) -> String {
         format!(
-            "SIM_SEED={} leither sim --nodes {} --seed {} --loss {} --duplicate {} --churn {} --crash {} --lookups {} --duration {}s --refresh {}s --providers {} --records {}{}",
+            "SIM_SEED={} leither sim --nodes {} --seed {} --loss {} --duplicate {} --churn {} --crash {} --lookups {} --duration {}s --refresh {}s --providers {} --records {}{}{}",
+
             self.seed,
             self.nodes,
             self.seed,
@@ -67,7 +84,12 @@ impl Scenario {
             self.refresh_interval_ms / 1000,
             self.providers,
             self.records,
-            if self.partition { " --partition" } else { "" }
+            if self.partition { " --partition" } else { "" },
+            match (self.files, self.machine) {
+                (0, Machine::Dht) => String::new(),
+                (0, Machine::Node) => " --machine node".to_string(),
+                (n, _) => format!(" --files {n}"),
+            }
         )
     }
 }
@@ -77,19 +99,22 @@ const SAMPLES: u64 = 6;
 
 /// Runs the scenario to the end and reports.
 pub fn run_scenario(s: &Scenario) -> Report {
-    let mut cfg =
-        SimConfig { seed: s.seed, clock_skew_ms: s.clock_skew_ms, duplicate: s.duplicate, ..SimConfig::default() };
+    let mut cfg = SimConfig {
+        seed: s.seed,
+        machine: s.machine(),
+        clock_skew_ms: s.clock_skew_ms,
+        duplicate: s.duplicate,
+        ..SimConfig::default()
+    };
     cfg.dht.refresh_interval_ms = s.refresh_interval_ms;
     let mut sim = Sim::new(cfg);
 
     // Join: node i bootstraps from a random earlier node, 2 ms apart.
     sim.join(s.nodes);
-    let joined = sim.outcomes.len();
     let start = sim.now() + 1_000;
     let end = start + s.duration_ms;
     sim.run_until(start);
     sim.set_loss(s.loss);
-    let _ = joined;
 
     // Faults.
     if s.crash > 0.0 {
@@ -118,6 +143,11 @@ pub fn run_scenario(s: &Scenario) -> Report {
         sim.schedule(start + s.duration_ms / 3, Fault::Partition(groups));
         sim.schedule(start + 2 * s.duration_ms / 3, Fault::Repair);
     }
+
+    // Files added over the run, each fetched soon after by another node; a fetch not done when
+    // the run has settled has failed.
+    let settle = end + 120_000;
+    let mut files = Files::new(s.seed, s.files, start, end, settle);
 
     // Provider keys and records, put at the start.
     let mut provided = Vec::new();
@@ -156,7 +186,7 @@ pub fn run_scenario(s: &Scenario) -> Report {
     if !provided.is_empty() {
         for q in 1..=SAMPLES {
             let at = start + s.duration_ms * q / (SAMPLES + 1);
-            sim.run_until(at);
+            files.run_until(&mut sim, at);
             let first = sim.outcomes.len();
             let live = sim.live_nodes();
             for (_, key) in &provided {
@@ -166,7 +196,7 @@ pub fn run_scenario(s: &Scenario) -> Report {
             samples.push((at - start, first));
         }
     }
-    sim.run_until(end);
+    files.run_until(&mut sim, end);
 
     // At the end: look for every provided key and record from random live nodes.
     let checks_from = sim.outcomes.len();
@@ -179,8 +209,7 @@ pub fn run_scenario(s: &Scenario) -> Report {
         let from = live[sim.work_rng.below(live.len() as u64) as usize];
         sim.command(from, Command::GetRecord(*key));
     }
-    let settle = sim.now() + 120_000;
-    sim.run_until(settle);
+    files.run_until(&mut sim, settle);
     sim.run_until_idle(settle + 600_000);
 
     let is_lookup = |o: &&Outcome| matches!(o.command, Command::FindPeer(_)) && o.target_live && o.ran;
@@ -200,7 +229,6 @@ pub fn run_scenario(s: &Scenario) -> Report {
     let lookups: Vec<&Outcome> = sim.outcomes[lookups_from..].iter().filter(is_lookup).collect();
     let checks = &sim.outcomes[checks_from..];
     let stats = |f: fn(&Outcome) -> Option<f64>| Percentiles::of(lookups.iter().filter_map(|o| f(o)).collect());
-    let _ = joined;
     Report {
         nodes: s.nodes,
         seed: s.seed,
@@ -225,6 +253,10 @@ pub fn run_scenario(s: &Scenario) -> Report {
         events: sim.events,
         virtual_ms: sim.now(),
         wall_ms: None,
+        files: (s.files > 0).then(|| files.summary()),
+        machine: s.machine(),
+        sessions: sim.sessions,
+        broken_conns: sim.broken_conns,
         trace_hash: sim.trace_hash(),
         replay: s.replay(),
     }

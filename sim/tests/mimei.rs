@@ -43,3 +43,15 @@ fn seed_sweep() {
         assert_eq!(r.forged_taken, 0, "seed {seed}: {r:?}");
     }
 }
+
+#[test]
+fn on_whole_nodes_notices_go_over_sessions_and_nodes_refuse_forged_heads() {
+    let s = MimeiScenario { machine: sim::Machine::Node, ..MimeiScenario::default() };
+    let r = run_mimei(&s);
+    println!("{r:?}");
+    assert_eq!(r.current, s.providers, "{r:?}");
+    assert!(r.settled_ms.is_some_and(|t| t <= s.poll_ms + 1_000), "{r:?}");
+    assert_eq!(r.forged_taken, 0, "{r:?}");
+    assert!(r.faults_reported > 0, "the heads signed by the forger for the author's MiMei were refused: {r:?}");
+    assert!(r.conflicts_reported > 0, "{r:?}");
+}

@@ -144,6 +144,7 @@ fn sweep_of_random_faults_passes_every_checker() {
             partition: r.chance(0.3),
             clock_skew_ms: r.below(5_000),
             refresh_interval_ms: 60_000,
+            ..Scenario::default()
         };
         let rep = run_scenario(&sc);
         assert!(rep.violations.is_empty(), "seed {s} broke a checker:\n{rep}\nreplay: SIM_SEED={s} SIM_SEEDS=1 cargo test -p sim --test scenarios sweep");

@@ -23,3 +23,4 @@ mod network;
 mod peer_flood;
 mod redis;
 mod registration;
+mod sim;

@@ -556,18 +556,30 @@ impl Node {
         if peer == self.me.id {
             return self.close(conn, Some("connected to ourselves".into()));
         }
+        let (established, mut conn) = (conn, conn);
         if let Some(old) = self.by_peer.insert(peer, conn) {
             if old != conn {
-                // Keep the newest connection to a peer; the old one's queue moves over.
-                if let Some(mut o) = self.conns.remove(&old) {
-                    if let Some(c) = self.conns.get_mut(&conn) {
+                // One connection per peer; the other one's queue and Connect move over. Keep the
+                // newest, except when the two ends dialed each other at once: then both keep the
+                // one the smaller id dialed (each keeping its newest would close both).
+                let dialed = |c: ConnId| c.0 >= DIAL_BASE;
+                let keep_old = dialed(old) != dialed(conn) && dialed(old) == (self.me.id < peer);
+                let (keep, drop) = if keep_old { (old, conn) } else { (conn, old) };
+                self.by_peer.insert(peer, keep);
+                if let Some(mut o) = self.conns.remove(&drop) {
+                    if let Some(c) = self.conns.get_mut(&keep) {
                         c.queue.append(&mut o.queue);
+                        c.connect_cmd = c.connect_cmd.or(o.connect_cmd);
+                        c.addr = c.addr.take().or(o.addr);
                     }
-                    self.out.push_back(Output::Close { conn: old });
+                    self.out.push_back(Output::Close { conn: drop });
                 }
+                conn = keep;
             }
         }
-        self.out.push_back(Output::Event(Event::Connected { conn, peer }));
+        if conn == established {
+            self.out.push_back(Output::Event(Event::Connected { conn, peer }));
+        }
         let Some(c) = self.conns.get_mut(&conn) else { return };
         let queued = std::mem::take(&mut c.queue);
         let cmd = c.connect_cmd.take();

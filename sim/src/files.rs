@@ -83,7 +83,7 @@ pub struct Files {
 struct View<'a>(&'a BTreeMap<Cid, Vec<u8>>);
 
 impl BlockRead for View<'_> {
-    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, String> {
+    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, proto_core::store::StoreError> {
         Ok(self.0.get(cid).cloned())
     }
 }
@@ -178,7 +178,8 @@ impl Files {
         let (Some(fetcher), Some(root)) = (job.fetcher, job.root.clone()) else { return };
         while job.asking < WINDOW {
             let Some(cid) = job.todo.pop() else { break };
-            let id = sim.node_command_at(fetcher, node::Command::Fetch { root: root.clone(), cid: cid.clone() }, sim.now());
+            let id =
+                sim.node_command_at(fetcher, node::Command::Fetch { root: root.clone(), cid: cid.clone() }, sim.now());
             self.asked.insert((fetcher, id), (i, cid));
             job.asking += 1;
         }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 pub type NodeIx = usize;
 
 /// The reply the simulator gives for a command sent to a crashed node.
-pub const NODE_DOWN: &str = "node is down";
+pub(crate) const NODE_DOWN: &str = "node is down";
 
 /// What each simulated node runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -586,8 +586,7 @@ impl Sim {
 
     /// Runs until no command is outstanding, or virtual time `limit`.
     pub fn run_until_idle(&mut self, limit: u64) {
-        while !(self.issued.is_empty() && self.node_issued.is_empty()) && self.next_at().is_some_and(|at| at <= limit)
-        {
+        while !(self.issued.is_empty() && self.node_issued.is_empty()) && self.next_at().is_some_and(|at| at <= limit) {
             self.step();
         }
     }

@@ -40,6 +40,13 @@ impl Sim {
                         m.handle_input(now, Input::BlockLoaded { peer, rid, data });
                     }
                 }
+                Output::LoadHead { peer, mid } => {
+                    // Simulated nodes keep no MiMei store: they hold no version to report.
+                    let now = self.node_now(n);
+                    if let Some(Core::Node(m)) = self.nodes[n].core.as_mut() {
+                        m.handle_input(now, Input::HeadLoaded { peer, mid, version: None });
+                    }
+                }
                 Output::Event(e) => self.on_node_event(n, e),
             }
         }

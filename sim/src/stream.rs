@@ -12,12 +12,16 @@ use proto_core::node::{ConnId, Input};
 use std::collections::BTreeMap;
 
 /// How long a dial into a partition waits before it fails (a runtime's connect timeout).
-pub const DIAL_TIMEOUT_MS: u64 = 5_000;
+pub(crate) const DIAL_TIMEOUT_MS: u64 = 5_000;
 
 pub(crate) enum StreamEv {
     /// A dial from `from`'s connection `from_conn` (incarnation `from_epoch`) reaches this
     /// node's listener.
-    Syn { from: NodeIx, from_conn: ConnId, from_epoch: u64 },
+    Syn {
+        from: NodeIx,
+        from_conn: ConnId,
+        from_epoch: u64,
+    },
     /// This node's dial is up.
     Connected,
     Bytes(Vec<u8>),

@@ -193,6 +193,17 @@ enum State {
     Failed,
 }
 
+/// One end of a Noise session between two nodes. It does no I/O: bytes in, bytes out.
+///
+/// Driving it:
+/// - the dialer starts with [`Session::initiator`] and sends the message it returns; the
+///   listener starts with [`Session::responder`];
+/// - hand every handshake message that arrives to [`Session::read_handshake`] and send what it
+///   returns (if anything), until [`Session::is_established`] is true; an error ends the session
+///   and the connection;
+/// - then [`Session::encrypt`] or [`Session::encrypt_frame`] what goes out and
+///   [`Session::decrypt`] each frame that comes in, in the order they come. It has no timers:
+///   the caller (`node::Node`) times handshakes out.
 pub struct Session {
     state: State,
     proof: Vec<u8>,

@@ -258,6 +258,12 @@ impl Msg {
 }
 
 /// A replica's protocol state besides its keyspace: what it asked for and when.
+///
+/// Driving it: give each message from the author to [`Follower::on_msg`] inside the write
+/// transaction of the replica's keyspace, commit, and send what it returns to the author; call
+/// [`Follower::on_tick`] now and then (every check) and send what it returns (a `Want` asked
+/// again after [`RETRY_MS`]). Time comes in with each call; who may send it messages and when to
+/// renew are `db::subs::Subscriptions`' decisions.
 #[derive(Clone, Debug, Default)]
 pub struct Follower {
     pub pos: Pos,

@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 BYTES=$((SIZE_MIB << 20))
-cargo build --release -q -p cli
+[ -n "${BIN:-}" ] || cargo build --release -q -p cli
 cargo build --release -q -p cli --example session_speed
-B=$PWD/target/release/leither
+B=${BIN:-$PWD/target/release/leither}
 W=$(mktemp -d /tmp/leither-nbench.XXXXXX)
 PIDS=()
 cleanup() { for r in "$W"/n*; do [ -d "$r" ] && $B --repo "$r" stop >/dev/null 2>&1 || true; done; rm -rf "$W"; }

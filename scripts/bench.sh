@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 BYTES=$((SIZE_MIB << 20))
-cargo build --release -q -p cli
-BIN=$PWD/target/release/leither
+[ -n "${BIN:-}" ] || cargo build --release -q -p cli
+BIN=${BIN:-$PWD/target/release/leither}
 W=$(mktemp -d /tmp/leither-bench.XXXXXX)
 trap '[ -n "${NODE_PID:-}" ] && kill $NODE_PID 2>/dev/null; [ -n "${HTTPD:-}" ] && kill $HTTPD 2>/dev/null; rm -rf "$W"' EXIT
 now() { date +%s.%N; }

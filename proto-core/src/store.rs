@@ -2,7 +2,6 @@
 //! implements them on LMDB; tests and the simulator implement them in memory.
 
 use crate::cid::Cid;
-use crate::unixfs::read::BlockRead;
 use crate::unixfs::Block;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,6 +49,11 @@ impl From<StoreError> for String {
     fn from(e: StoreError) -> String {
         e.to_string()
     }
+}
+
+/// Read access to blocks by CID; implemented on LMDB by `storage` and in memory by tests.
+pub trait BlockRead {
+    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 /// Durable block writes. `put_blocks` is atomic: after a crash either all or none are present.

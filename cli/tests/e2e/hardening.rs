@@ -230,7 +230,11 @@ fn connections_are_capped_per_address_and_in_total() {
     if seen.last() != Some(&Some(503)) {
         // Which of the 60 the node no longer holds (it closed them), to tell a miscount from a close.
         let closed = |v: &[TcpStream]| v.iter().filter(|s| server_closed(s)).count();
-        panic!("with 60 connections open: {seen:?}; closed by the node: {} of 20 held, {} of 40 more", closed(&held), closed(&more));
+        panic!(
+            "with 60 connections open: {seen:?}; closed by the node: {} of 20 held, {} of 40 more",
+            closed(&held),
+            closed(&more)
+        );
     }
     drop(more);
     drop(held);

@@ -8,10 +8,7 @@ use crate::cid::{Cid, CODEC_DAG_PB, CODEC_RAW};
 use crate::dagpb::{DagPbError, PbLink, PbNode};
 use std::fmt;
 
-/// Read access to blocks by CID; implemented on LMDB by `storage` and in memory by tests.
-pub trait BlockRead {
-    fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, crate::store::StoreError>;
-}
+pub use crate::store::BlockRead;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadError {

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 #[cfg(target_pointer_width = "64")]
 pub(crate) const MAP_SIZES: &[usize] = &[1 << 40, 1 << 38, 1 << 36, 1 << 34, 1 << 32, 1 << 30];
 #[cfg(not(target_pointer_width = "64"))]
-pub const MAP_SIZES: &[usize] = &[1 << 30, 3 << 28, 1 << 29, 1 << 28];
+pub(crate) const MAP_SIZES: &[usize] = &[1 << 30, 3 << 28, 1 << 29, 1 << 28];
 
 #[derive(Debug)]
 pub enum LmdbError {

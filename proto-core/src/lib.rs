@@ -17,6 +17,7 @@ pub mod identity;
 pub mod maddr;
 pub mod mimei;
 pub mod multibase;
+pub mod peer_id;
 pub mod node;
 pub mod ppt;
 pub mod rng;

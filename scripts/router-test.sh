@@ -20,7 +20,10 @@ for t in $TARGETS; do
   echo "== $t under $q"
   id1=$($BIN --repo "$R" lpki id)
   id2=$($BIN --repo "$R" lpki id)
-  check "${#id1}" 27 "$t lpki id length"
+  short=${id1%% *}
+  check "${#short}" 27 "$t lpki id length"
+  peer=${id1#* }
+  check "${peer:0:8} ${#peer}" "12D3KooW 52" "$t lpki id: the libp2p peer id beside it"
   check "$id1" "$id2" "$t lpki id stable"
   $BIN --repo "$R" init -p 0 --listen 127.0.0.1 >/dev/null
   $BIN --repo "$R" run > "$W/node.log" 2>&1 &

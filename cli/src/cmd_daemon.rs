@@ -100,6 +100,7 @@ pub(crate) fn stop(repo: &Repo, node: Option<&str>) -> Result<(), CliError> {
 
 pub(crate) fn lpki_id(repo: &Repo) -> Result<(), CliError> {
     let id = repo.identity(node::start::entropy)?;
-    println!("{}", id.node_id());
+    // The 27-character id, and beside it the same key as the IPFS network names it.
+    println!("{} {}", id.node_id(), proto_core::peer_id::to_text(&id.public_key()));
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! Multiaddrs (the multiformats address format) for the protocols a node uses: `/ip4`, `/ip6`,
-//! `/dns`, `/dns4`, `/dns6` and `/tcp`. Binary and text forms are the standard ones, so they
+//! `/dns`, `/dns4`, `/dns6`, `/tcp`, and `/p2p` (also written `/ipfs`) naming the peer by its
+//! libp2p peer id. Binary and text forms are the standard ones, so they
 //! interoperate with libp2p tooling; the codec is ours to keep the core free of libp2p's
 //! executors and the binary small (docs/architecture.md).
 
-use crate::varint;
+use crate::{multibase, varint};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::fmt;
 
@@ -13,8 +14,12 @@ const IP6: u64 = 0x29;
 const DNS: u64 = 0x35;
 const DNS4: u64 = 0x36;
 const DNS6: u64 = 0x37;
-/// Longest address accepted (text or binary).
+const P2P: u64 = 0x01a5;
+/// Longest binary address accepted.
 pub const MAX_LEN: usize = 256;
+/// Longest text accepted: room for the text of any binary address of `MAX_LEN` bytes (a 3-byte
+/// `/tcp` part prints as up to 10 characters).
+pub const MAX_TEXT: usize = 4 * MAX_LEN;
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Multiaddr(Vec<u8>);
@@ -32,6 +37,26 @@ enum Part {
     Ip(IpAddr),
     Dns(u64, String),
     Tcp(u16),
+    /// A peer id's multihash.
+    P2p(Vec<u8>),
+}
+
+/// A DNS name as addresses carry it: letters, digits, `-`, `_` and `.`, 1 to 253 of them.
+fn is_host_name(s: &str) -> bool {
+    (1..=253).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// A varint length and that many bytes at the start of `b`: the bytes, and where they end.
+fn prefixed(b: &[u8]) -> Option<(&[u8], usize)> {
+    let (len, n) = varint::read(b)?;
+    let end = n.checked_add(usize::try_from(len).ok()?)?;
+    Some((b.get(n..end)?, end))
+}
+
+/// Whether `b` is one multihash: a code, a length and that many bytes.
+fn is_multihash(b: &[u8]) -> bool {
+    let Some((_, n)) = varint::read(b) else { return false };
+    matches!(prefixed(&b[n..]), Some((_, end)) if n + end == b.len())
 }
 
 fn parts(bytes: &[u8]) -> Result<Vec<Part>, MaddrError> {
@@ -58,11 +83,21 @@ fn parts(bytes: &[u8]) -> Result<Vec<Part>, MaddrError> {
                 rest = &rest[2..];
             }
             DNS | DNS4 | DNS6 => {
-                let (len, n) = varint::read(rest).ok_or_else(|| err("bad dns length"))?;
-                let name = rest.get(n..n + len as usize).ok_or_else(|| err("short dns"))?;
+                let (name, end) = prefixed(rest).ok_or_else(|| err("short dns"))?;
                 let name = std::str::from_utf8(name).map_err(|_| err("dns name is not utf-8"))?;
+                if !is_host_name(name) {
+                    return Err(err("not a host name"));
+                }
                 out.push(Part::Dns(code, name.to_string()));
-                rest = &rest[n + len as usize..];
+                rest = &rest[end..];
+            }
+            P2P => {
+                let (id, end) = prefixed(rest).ok_or_else(|| err("short p2p"))?;
+                if !is_multihash(id) {
+                    return Err(err("the p2p value is not a multihash"));
+                }
+                out.push(Part::P2p(id.to_vec()));
+                rest = &rest[end..];
             }
             c => return Err(MaddrError(format!("unsupported protocol 0x{c:x}"))),
         }
@@ -75,6 +110,9 @@ impl Multiaddr {
         if b.len() > MAX_LEN {
             return Err(MaddrError("too long".into()));
         }
+        if b.is_empty() {
+            return Err(MaddrError("empty".into()));
+        }
         parts(b)?;
         Ok(Multiaddr(b.to_vec()))
     }
@@ -84,7 +122,7 @@ impl Multiaddr {
     }
 
     pub fn parse(text: &str) -> Result<Self, MaddrError> {
-        if text.len() > MAX_LEN || !text.starts_with('/') {
+        if text.len() > MAX_TEXT || !text.starts_with('/') {
             return Err(MaddrError(format!("\"{text}\" does not start with /")));
         }
         let mut out = Vec::new();
@@ -111,9 +149,24 @@ impl Multiaddr {
                         "dns4" => DNS4,
                         _ => DNS6,
                     };
+                    if !is_host_name(val) {
+                        return Err(bad());
+                    }
                     varint::write(&mut out, code);
                     varint::write(&mut out, val.len() as u64);
                     out.extend_from_slice(val.as_bytes());
+                }
+                "p2p" | "ipfs" => {
+                    let id = match crate::peer_id::parse(val) {
+                        Ok(key) => crate::peer_id::multihash(&key),
+                        // Peers with other keys (RSA: `Qm…`) are named by a hash of the key.
+                        Err(_) => multibase::base58btc_decode(val).filter(|b| is_multihash(b)).ok_or_else(|| {
+                            MaddrError(format!("bad /{proto} value \"{val}\": a peer id is base58btc (12D3KooW…, Qm…)"))
+                        })?,
+                    };
+                    varint::write(&mut out, P2P);
+                    varint::write(&mut out, id.len() as u64);
+                    out.extend_from_slice(&id);
                 }
                 p => return Err(MaddrError(format!("unsupported protocol /{p}"))),
             }
@@ -138,21 +191,36 @@ impl Multiaddr {
         Multiaddr(out)
     }
 
-    /// `/ip4|ip6/…/tcp/…` as a socket address (DNS names are for the runtime to resolve).
+    /// `/ip4|ip6/…/tcp/…[/p2p/…]` as a socket address (DNS names are for the runtime to resolve).
     pub fn to_socket(&self) -> Option<SocketAddr> {
         match parts(&self.0).ok()?.as_slice() {
-            [Part::Ip(ip), Part::Tcp(port)] => Some(SocketAddr::new(*ip, *port)),
+            [Part::Ip(ip), Part::Tcp(port)] | [Part::Ip(ip), Part::Tcp(port), Part::P2p(_)] => {
+                Some(SocketAddr::new(*ip, *port))
+            }
             _ => None,
         }
     }
 
-    /// `(host, port)` for a `/dns*/…/tcp/…` address.
+    /// `(host, port)` to dial for an address `/ip*|dns*/…/tcp/…[/p2p/…]`.
     pub fn to_host_port(&self) -> Option<(String, u16)> {
         match parts(&self.0).ok()?.as_slice() {
-            [Part::Dns(_, h), Part::Tcp(port)] => Some((h.clone(), *port)),
-            [Part::Ip(ip), Part::Tcp(port)] => Some((ip.to_string(), *port)),
+            [Part::Dns(_, h), Part::Tcp(port)] | [Part::Dns(_, h), Part::Tcp(port), Part::P2p(_)] => {
+                Some((h.clone(), *port))
+            }
+            [Part::Ip(ip), Part::Tcp(port)] | [Part::Ip(ip), Part::Tcp(port), Part::P2p(_)] => {
+                Some((ip.to_string(), *port))
+            }
             _ => None,
         }
+    }
+
+    /// The ed25519 key of the peer the address names (`/p2p/12D3KooW…`), if it names one; an
+    /// error for a peer id that carries no ed25519 key.
+    pub fn peer_key(&self) -> Option<Result<[u8; 32], crate::peer_id::PeerIdError>> {
+        parts(&self.0).ok()?.into_iter().find_map(|p| match p {
+            Part::P2p(id) => Some(crate::peer_id::key_of(&id)),
+            _ => None,
+        })
     }
 }
 
@@ -167,6 +235,7 @@ impl fmt::Display for Multiaddr {
                 Part::Dns(DNS4, h) => write!(f, "/dns4/{h}")?,
                 Part::Dns(DNS6, h) => write!(f, "/dns6/{h}")?,
                 Part::Dns(_, h) => write!(f, "/dns/{h}")?,
+                Part::P2p(id) => write!(f, "/p2p/{}", multibase::base58btc_encode(&id))?,
             }
         }
         Ok(())
@@ -198,5 +267,33 @@ mod tests {
         assert!(Multiaddr::parse("/ip4/1.2.3/tcp/1").is_err());
         assert!(Multiaddr::parse("/udp/1").is_err());
         assert!(Multiaddr::from_bytes(&[0x04, 1]).is_err());
+        assert!(Multiaddr::from_bytes(&[]).is_err(), "an empty address names nothing");
+        assert!(Multiaddr::from_bytes(&[0x37, 1, b'/']).is_err(), "a dns name that no text can carry");
+        assert!(Multiaddr::parse("/dns4//tcp/1").is_err());
+        // A length past the end of memory (found by fuzzing): refused, not an overflow.
+        let huge = [0x37, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x5a];
+        assert!(Multiaddr::from_bytes(&huge).is_err());
+    }
+
+    #[test]
+    fn p2p_names_the_peer() {
+        let id = "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";
+        let m = Multiaddr::parse(&format!("/ip4/10.0.0.7/tcp/4001/p2p/{id}")).unwrap();
+        assert_eq!(m.to_string(), format!("/ip4/10.0.0.7/tcp/4001/p2p/{id}"));
+        assert_eq!(Multiaddr::from_bytes(m.as_bytes()).unwrap(), m);
+        assert_eq!(m.to_socket(), Some("10.0.0.7:4001".parse().unwrap()));
+        assert_eq!(m.to_host_port(), Some(("10.0.0.7".into(), 4001)));
+        assert_eq!(m.peer_key(), Some(crate::peer_id::parse(id)));
+        // The binary form: code 0x01a5 as a varint (a5 03), the length 38, the multihash.
+        let tail = &m.as_bytes()[8..];
+        assert_eq!(&tail[..3], &[0xa5, 0x03, 38]);
+        // `/ipfs/` is the old name of the same protocol; an RSA peer id is kept, named by its hash.
+        let old = Multiaddr::parse(&format!("/dns4/example.org/tcp/4001/ipfs/{id}")).unwrap();
+        assert_eq!(old.to_string(), format!("/dns4/example.org/tcp/4001/p2p/{id}"));
+        let rsa = Multiaddr::parse("/ip4/1.2.3.4/tcp/4001/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt").unwrap();
+        assert_eq!(rsa.peer_key(), Some(Err(crate::peer_id::PeerIdError::Hashed)));
+        assert_eq!(Multiaddr::parse("/ip4/1.2.3.4/tcp/1").unwrap().peer_key(), None);
+        assert!(Multiaddr::parse("/ip4/1.2.3.4/tcp/1/p2p/notbase58!").is_err());
+        assert!(Multiaddr::from_bytes(&[0xa5, 0x03, 3, 0x00, 5, 1]).is_err(), "a p2p value that is no multihash");
     }
 }

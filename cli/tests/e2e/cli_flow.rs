@@ -5,9 +5,12 @@ use crate::harness::*;
 #[test]
 fn identity_is_stable_and_key_files_are_private() {
     let node = Node::start();
+    // The 27-character id, and beside it the libp2p peer id of the same key.
     let id_running = node.ok(&["lpki", "id"]).trim().to_string();
-    assert_eq!(id_running, node.id);
-    assert_eq!(id_running.len(), 27);
+    let (short, peer) = id_running.split_once(' ').unwrap();
+    assert_eq!(short, node.id);
+    assert_eq!(short.len(), 27);
+    assert!(peer.starts_with("12D3KooW"), "{id_running}");
     let repo = node.repo();
     for f in ["identity.key", "api.token"] {
         use std::os::unix::fs::PermissionsExt;
@@ -26,7 +29,7 @@ fn identity_is_stable_and_key_files_are_private() {
     let stopped = stopped.unwrap();
     assert_eq!(String::from_utf8_lossy(&stopped.stdout).trim(), id_running);
     let again = node.spawn_again();
-    assert_eq!(again.id, id_running);
+    assert_eq!(again.id, short);
     again.stop();
 }
 

@@ -21,6 +21,7 @@ mod lapp;
 mod mimei;
 mod network;
 mod peer_flood;
+mod peer_ids;
 mod redis;
 mod registration;
 mod sim;

@@ -21,7 +21,9 @@ fn peer_json(p: &PeerInfo) -> Value {
 }
 
 fn node_id(text: &str) -> Result<Key, ApiError> {
-    NodeId::parse(text).map(Key::from).map_err(|e| ApiError::bad_request(format!("invalid node id \"{text}\": {e}")))
+    proto_core::peer_id::node_id(text)
+        .map(Key::from)
+        .map_err(|e| ApiError::bad_request(format!("invalid node id \"{text}\": {e}")))
 }
 
 fn failed(e: String) -> ApiError {

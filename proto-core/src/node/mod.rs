@@ -410,7 +410,14 @@ impl Node {
         match command {
             Command::Dht(c) => self.dht.handle_input(self.now, dht::Input::Command { id, command: c }),
             Command::Connect(addr) => {
-                if let Some(conn) = self.dial(addr, None) {
+                // An address that names its peer (`/p2p/12D3KooW…`) is that peer's or nobody's.
+                let named = crate::maddr::Multiaddr::from_bytes(&addr.0).ok().and_then(|m| m.peer_key());
+                let expected = match named {
+                    None => None,
+                    Some(Ok(key)) => Some(Key::from(crate::identity::node_id_of(&key))),
+                    Some(Err(e)) => return self.reply(id, Err(CommandError::ConnectFailed(e.to_string()))),
+                };
+                if let Some(conn) = self.dial(addr, expected) {
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.connect_cmd = Some(id);
                     }

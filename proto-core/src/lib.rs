@@ -14,6 +14,7 @@ pub mod dht;
 pub mod frame;
 pub mod id;
 pub mod identity;
+pub mod libp2p;
 pub mod maddr;
 pub mod mimei;
 pub mod multibase;

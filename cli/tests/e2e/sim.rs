@@ -9,6 +9,8 @@ fn sim(args: &[&str]) -> (bool, String, String) {
 }
 
 #[test]
+// The simulator is the same code in either runtime's binary: the 20-second run is made once.
+#[cfg_attr(not(feature = "runtime-std"), ignore = "runs with the runtime-std binary")]
 fn fifty_files_on_five_hundred_whole_nodes_are_fetched_byte_identical() {
     let (ok, out, err) = sim(&["--nodes", "500", "--files", "50", "--seed", "9"]);
     assert!(ok, "{out}\n{err}");

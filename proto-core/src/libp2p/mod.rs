@@ -1,4 +1,6 @@
 //! The libp2p wire protocols a node speaks with IPFS peers, each a sans-IO machine: bytes in,
-//! bytes out, no clock. So far: protocol negotiation (`mss`, multistream-select 1.0).
+//! bytes out, no clock. `mss` negotiates protocols (multistream-select 1.0); `pb` is the protobuf
+//! wire format and the length-prefixed framing the protocols share.
 
 pub mod mss;
+pub mod pb;

@@ -55,6 +55,15 @@ impl<S: StateStore> Local<'_, S> {
                 }
                 core.handle_input(now(), Input::BlockLoaded { peer, rid, data });
             }
+            Output::LoadIpfsBlock { cid } => {
+                let data = self.store.get_block(&cid).ok().flatten();
+                core.handle_input(now(), Input::IpfsBlockLoaded { cid, data });
+            }
+            Output::HasIpfsBlock { cid } => {
+                // The size decides whether a small block goes instead of HAVE.
+                let size = self.store.get_block(&cid).ok().flatten().map(|b| b.len());
+                core.handle_input(now(), Input::IpfsBlockHeld { cid, have: size.is_some(), size: size.unwrap_or(0) });
+            }
             Output::LoadHead { peer, mid } => {
                 let m = self.store.get_mimei(&proto_core::mimei::Mid(mid)).ok().flatten();
                 core.handle_input(now(), Input::HeadLoaded { peer, mid, version: m.and_then(|m| m.last()) });

@@ -103,6 +103,8 @@ pub struct NetStart {
     pub bootstrap: Vec<Multiaddr>,
     pub store: Arc<Store>,
     pub seed: [u8; 32],
+    /// The IPFS network's settings (`None`: not an IPFS peer).
+    pub ipfs: Option<storage::repo_ipfs::IpfsSettings>,
 }
 
 impl NetStart {
@@ -154,7 +156,11 @@ impl<I: PeerIo> PeerLoop<I> {
     pub fn new(start: NetStart, listen: Vec<Addr>, io: I, on_head: HeadHook) -> Self {
         let t0 = Instant::now();
         let restored = Restored { entries: start.store.load_prefix(b"dht/").unwrap_or_default() };
-        let core = Node::new(start.config, start.identity, listen, Seed(start.seed), restored, now(t0));
+        let seed = Seed(start.seed);
+        let mut core = Node::new(start.config, Identity::from_seed(start.identity.seed()), listen.clone(), seed, restored, now(t0));
+        if let Some(s) = &start.ipfs {
+            crate::net::ipfs::enable(&mut core, &start.identity, seed.derive("libp2p"), s, &listen, now(t0));
+        }
         let mut l = PeerLoop {
             core,
             io,
@@ -262,7 +268,9 @@ impl<I: PeerIo> PeerLoop<I> {
                 | Output::Persist(_)
                 | Output::Reply { .. }
                 | Output::LoadBlock { .. }
-                | Output::LoadHead { .. } => {}
+                | Output::LoadHead { .. }
+                | Output::LoadIpfsBlock { .. }
+                | Output::HasIpfsBlock { .. } => {}
             }
         }
     }

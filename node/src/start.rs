@@ -70,6 +70,7 @@ pub fn run(
         bootstrap: opened.config.bootstrap_addrs(&opts.bootstrap)?,
         store: store.clone(),
         seed: entropy(),
+        ipfs: opened.config.ipfs.enabled.then(|| opened.config.ipfs.clone()),
     })?;
     let services = Services {
         store: store.clone(),

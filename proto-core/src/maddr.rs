@@ -214,6 +214,14 @@ impl Multiaddr {
         }
     }
 
+    /// The peer the address names (`/p2p/…`, any key type), if it names one.
+    pub fn p2p(&self) -> Option<Result<crate::libp2p::PeerId, crate::peer_id::PeerIdError>> {
+        parts(&self.0).ok()?.into_iter().find_map(|p| match p {
+            Part::P2p(id) => Some(crate::libp2p::PeerId::from_bytes(&id)),
+            _ => None,
+        })
+    }
+
     /// The ed25519 key of the peer the address names (`/p2p/12D3KooW…`), if it names one; an
     /// error for a peer id that carries no ed25519 key.
     pub fn peer_key(&self) -> Option<Result<[u8; 32], crate::peer_id::PeerIdError>> {

@@ -14,6 +14,7 @@ pub mod alloc;
 mod blocks;
 pub mod db;
 pub mod repo;
+pub mod repo_ipfs;
 pub mod space;
 
 pub use adds::AddHeld;

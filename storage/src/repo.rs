@@ -51,6 +51,8 @@ pub struct Config {
     pub http: Value,
     /// Accounts made on this node (`"users": {…}`; absent fields keep defaults).
     pub users: UserSettings,
+    /// The IPFS network (`"ipfs": {…}`).
+    pub ipfs: crate::repo_ipfs::IpfsSettings,
 }
 
 /// Who may make an account with `Register`, and how much argon2 hashing the node does at once.
@@ -189,6 +191,7 @@ impl Default for Config {
             db: DbSettings::default(),
             http: json!({}),
             users: UserSettings::default(),
+            ipfs: crate::repo_ipfs::IpfsSettings::default(),
         }
     }
 }
@@ -229,6 +232,7 @@ impl Config {
             "db": {"durability": self.db.durability.name(), "sync_interval_ms": self.db.sync_interval_ms},
             "http": self.http,
             "users": self.users.to_json(),
+            "ipfs": self.ipfs.to_json(),
         })
     }
 
@@ -295,7 +299,11 @@ impl Config {
             Some(o) if o.is_object() => UserSettings::from_json(o)?,
             Some(_) => return Err("users must be an object like {\"registration\": false}".into()),
         };
-        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db, http, users })
+        let ipfs = match v.get("ipfs") {
+            None => crate::repo_ipfs::IpfsSettings::default(),
+            Some(o) => crate::repo_ipfs::IpfsSettings::from_json(o)?,
+        };
+        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db, http, users, ipfs })
     }
 }
 
@@ -580,6 +588,7 @@ mod tests {
             db: DbSettings { durability: crate::db::Durability::Always, sync_interval_ms: 50 },
             http: json!({"max_conns_per_ip": 9}),
             users: UserSettings::default(),
+            ipfs: crate::repo_ipfs::IpfsSettings::default(),
         };
         c.network.max_conns = 17;
         c.network.max_conns_per_ip = 3;

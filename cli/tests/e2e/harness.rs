@@ -54,6 +54,8 @@ impl Node {
         let out = n.cli(&args);
         assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
         n.set_config("network", "max_conns_per_ip", serde_json::json!(64));
+        // No test reaches the public IPFS network.
+        n.set_config("ipfs", "bootstrap", serde_json::json!([]));
         n
     }
 

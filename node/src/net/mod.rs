@@ -3,6 +3,7 @@
 
 pub mod addrs;
 pub mod ciphers;
+pub mod ipfs;
 
 use proto_core::dht::Addr;
 use proto_core::node::{Command, Reply};

@@ -41,6 +41,10 @@ pub(super) struct Conn {
     pub opened: Mono,
     pub last_activity: Mono,
     pub last_sent: Mono,
+    /// Where an accepted connection came from (its source address and port).
+    pub remote: Option<Addr>,
+    /// Whether any byte has arrived (the first bytes tell a libp2p peer from a node).
+    pub got_bytes: bool,
 }
 
 impl Conn {
@@ -58,6 +62,8 @@ impl Conn {
             opened: now,
             last_activity: now,
             last_sent: now,
+            remote: None,
+            got_bytes: false,
         }
     }
 
@@ -81,6 +87,8 @@ impl Conn {
             connect_cmd: None,
             inbound: true,
             source: Source::of(&remote),
+            remote: Some(remote.clone()),
+            got_bytes: false,
             opened: now,
             last_activity: now,
             last_sent: now,

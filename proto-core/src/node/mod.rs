@@ -12,6 +12,7 @@ mod admission;
 mod blocks;
 mod conn;
 mod holders;
+mod ipfs;
 
 pub use blocks::BlockMsg;
 pub use holders::Holds;
@@ -140,6 +141,8 @@ pub enum Command {
         to: Vec<PeerInfo>,
         record: dht::Record,
     },
+    /// A command for the IPFS network (libp2p).
+    Ipfs(crate::libp2p::host::Command),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,6 +155,7 @@ pub enum Reply {
     /// The answers to `AskHolders`, in the order the peers were given.
     Holders(Vec<Holds>),
     Done,
+    Ipfs(crate::libp2p::host::Reply),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,6 +166,7 @@ pub enum CommandError {
     TooManyConnections,
     NotFound(String),
     Busy,
+    Ipfs(String),
 }
 
 impl std::fmt::Display for CommandError {
@@ -173,6 +178,7 @@ impl std::fmt::Display for CommandError {
             CommandError::TooManyConnections => write!(f, "the connection limit is reached"),
             CommandError::NotFound(e) => write!(f, "{e}"),
             CommandError::Busy => write!(f, "too many fetches are under way; try again shortly"),
+            CommandError::Ipfs(e) => f.write_str(e),
         }
     }
 }
@@ -203,6 +209,7 @@ pub enum Event {
         conn: ConnId,
         peer: Option<Key>,
     },
+    Ipfs(crate::libp2p::host::Event),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,6 +246,17 @@ pub enum Input {
         mid: Key,
         version: Option<u64>,
     },
+    /// The runtime's answer to `Output::LoadIpfsBlock`.
+    IpfsBlockLoaded {
+        cid: crate::cid::Cid,
+        data: Option<Vec<u8>>,
+    },
+    /// The runtime's answer to `Output::HasIpfsBlock`.
+    IpfsBlockHeld {
+        cid: crate::cid::Cid,
+        have: bool,
+        size: usize,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,6 +272,14 @@ pub enum Output {
     LoadHead {
         peer: Key,
         mid: Key,
+    },
+    /// An IPFS peer wants this block: answer with `Input::IpfsBlockLoaded`.
+    LoadIpfsBlock {
+        cid: crate::cid::Cid,
+    },
+    /// Whether this block is here: answer with `Input::IpfsBlockHeld`.
+    HasIpfsBlock {
+        cid: crate::cid::Cid,
     },
     Dial {
         conn: ConnId,
@@ -291,6 +317,7 @@ pub struct Node {
     provider_lookups: BTreeMap<u64, Key>,
     next_fid: u64,
     asks: holders::Asks,
+    ipfs: Option<Box<crate::libp2p::host::Host>>,
 }
 
 impl Node {
@@ -321,11 +348,16 @@ impl Node {
             provider_lookups: BTreeMap::new(),
             next_fid: 1,
             asks: holders::Asks::default(),
+            ipfs: None,
         }
     }
 
     pub fn id(&self) -> Key {
         self.me.id
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
     }
 
     pub fn listen_addrs(&self) -> &[Addr] {
@@ -335,6 +367,9 @@ impl Node {
     /// Takes one input; then drain `poll_output`.
     pub fn handle_input(&mut self, now: Now, input: Input) {
         self.advance(now);
+        if self.ipfs_input(&input) {
+            return;
+        }
         match input {
             Input::Accepted { conn, remote } => self.on_accepted(conn, remote),
             Input::Connected { conn } => self.on_connected(conn),
@@ -343,6 +378,10 @@ impl Node {
             Input::Command { id, command } => self.on_command(id, command),
             Input::BlockLoaded { peer, rid, data } => self.on_block_loaded(peer, rid, data),
             Input::HeadLoaded { peer, mid, version } => self.on_head_loaded(peer, mid, version),
+            Input::IpfsBlockLoaded { cid, data } => self.ipfs_loaded(crate::libp2p::host::Input::Loaded { cid, data }),
+            Input::IpfsBlockHeld { cid, have, size } => {
+                self.ipfs_loaded(crate::libp2p::host::Input::Held { cid, have, size })
+            }
         }
         self.drain_dht();
     }
@@ -369,6 +408,7 @@ impl Node {
         for id in quiet {
             self.send_to(id, &[]);
         }
+        self.ipfs_timeout();
         self.drain_dht();
     }
 
@@ -391,7 +431,7 @@ impl Node {
                 }
             })
             .min();
-        [self.dht.poll_timeout(), conns, self.next_want_deadline(), self.next_ask_deadline()]
+        [self.dht.poll_timeout(), conns, self.next_want_deadline(), self.next_ask_deadline(), self.ipfs_deadline()]
             .into_iter()
             .flatten()
             .min()
@@ -466,6 +506,7 @@ impl Node {
                 self.transmit(to, crate::wire::Envelope::encode(crate::wire::Proto::Db, body));
                 self.reply(id, Ok(Reply::Dht(dht::Reply::Stored { peers: 1 })));
             }
+            Command::Ipfs(c) => self.ipfs_command(id, c),
             Command::Known => {
                 let peers = self.dht.known_peers();
                 self.reply(id, Ok(Reply::Peers(peers)));
@@ -526,6 +567,7 @@ impl Node {
     fn on_bytes(&mut self, conn: ConnId, bytes: &[u8]) {
         let Some(c) = self.conns.get_mut(&conn) else { return };
         c.last_activity = self.now.mono;
+        c.got_bytes = true;
         c.reader.push(bytes);
         loop {
             let Some(c) = self.conns.get_mut(&conn) else { return };

@@ -119,7 +119,7 @@ impl Random for SeededRandom {
     }
 }
 
-struct Resolver(std::cell::RefCell<Option<Rng>>, Ciphers);
+pub(crate) struct Resolver(pub(crate) std::cell::RefCell<Option<Rng>>, pub(crate) Ciphers);
 
 impl CryptoResolver for Resolver {
     fn resolve_rng(&self) -> Option<Box<dyn Random>> {

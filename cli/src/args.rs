@@ -472,6 +472,7 @@ pub(crate) enum SwarmCmd {
     Peers(SwarmPeers),
     Connect(SwarmConnect),
     Disconnect(SwarmDisconnect),
+    Ping(SwarmPing),
 }
 
 #[derive(FromArgs)]
@@ -496,6 +497,15 @@ pub(crate) struct SwarmConnect {
     /// e.g. /ip4/192.168.1.5/tcp/4801
     #[argh(positional)]
     pub addr: String,
+}
+
+#[derive(FromArgs)]
+/// ping a connected IPFS peer (libp2p ping)
+#[argh(subcommand, name = "ping")]
+pub(crate) struct SwarmPing {
+    /// the peer's id (12D3KooW…, Qm…)
+    #[argh(positional)]
+    pub id: String,
 }
 
 #[derive(FromArgs)]

@@ -34,13 +34,20 @@ pub(crate) fn swarm(c: &Client, cmd: SwarmCmd) -> Result<(), CliError> {
             }
         }
         SwarmCmd::Peers(_) => {
+            // IPFS peers add the agent that identify reported.
             for p in list(&c.call("SwarmPeers", json!([]))?) {
-                println!("{} {}", text(&p, "id"), addrs(&p).join(" "));
+                let agent = text(&p, "agent");
+                let tail = if agent.is_empty() { String::new() } else { format!(" {agent}") };
+                println!("{} {}{tail}", text(&p, "id"), addrs(&p).join(" "));
             }
         }
         SwarmCmd::Connect(a) => {
             let p = c.call("SwarmConnect", json!([a.addr]))?;
             println!("connect {} success", text(&p, "id"));
+        }
+        SwarmCmd::Ping(a) => {
+            let r = c.call("SwarmPing", json!([a.id]))?;
+            println!("pong from {} in {} ms", a.id, r.get("rtt_ms").and_then(Value::as_u64).unwrap_or(0));
         }
         SwarmCmd::Disconnect(a) => {
             c.call("SwarmDisconnect", json!([a.id]))?;

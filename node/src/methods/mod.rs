@@ -4,6 +4,7 @@
 pub mod db;
 pub mod hash_gate;
 pub mod ipfs;
+pub mod ipfs_net;
 pub mod mimei;
 pub mod net;
 pub mod node;

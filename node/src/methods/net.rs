@@ -1,8 +1,10 @@
 //! API methods of the peer network: `SwarmLocal`, `SwarmAddrs`, `SwarmPeers`, `SwarmConnect`,
-//! `SwarmDisconnect`, `DhtFindPeer`, `DhtProvide`, `DhtFindProvs`. They reach the node's core
-//! through `NetHandle`, which each runtime implements on its own event loop.
+//! `SwarmDisconnect`, `SwarmPing`, `DhtFindPeer`, `DhtProvide`, `DhtFindProvs`. They reach the
+//! node's core through `NetHandle`, which each runtime implements on its own event loop; each
+//! covers both networks, the nodes' own and the IPFS network (`ipfs_net`).
 
 use crate::methods::ipfs::parse_cid;
+use crate::methods::ipfs_net;
 use crate::net::NetHandle;
 use gateway::api::{ApiError, Registry};
 use proto_core::dht::{self, content_key, Addr, Key, PeerInfo};
@@ -45,13 +47,22 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     let h = handle.clone();
     reg.register("SwarmAddrs", false, move |_| peers(&*h, Command::Known));
     let h = handle.clone();
-    reg.register("SwarmPeers", false, move |_| peers(&*h, Command::Peers));
+    reg.register("SwarmPeers", false, move |_| {
+        let mut all = peers(&*h, Command::Peers)?;
+        if let Value::Array(a) = &mut all {
+            a.extend(ipfs_net::peers(&*h));
+        }
+        Ok(all)
+    });
+    let h = handle.clone();
+    reg.register("SwarmPing", false, move |call| ipfs_net::ping(&*h, call.str_arg(0, "peer id")?));
     let h = handle.clone();
     reg.register("SwarmConnect", true, move |call| {
         let text = call.str_arg(0, "multiaddr")?;
         let m = Multiaddr::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
         match h.call(Command::Connect(Addr(m.as_bytes().to_vec()))).map_err(failed)? {
             Reply::Connected(p) => Ok(peer_json(&p)),
+            Reply::Ipfs(proto_core::libp2p::host::Reply::Connected(s)) => Ok(ipfs_net::summary_json(&s)),
             other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
         }
     });
@@ -64,11 +75,21 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     let h = handle.clone();
     reg.register("DhtFindPeer", false, move |call| {
         let text = call.str_arg(0, "node id")?;
-        let id = node_id(text)?;
+        // A peer id of another key type (`Qm…`) can only be an IPFS peer.
+        let Ok(id) = node_id(text) else {
+            let peer = ipfs_net::parse_peer(text)?;
+            return ipfs_net::find_peer(&*h, peer)
+                .map_err(failed)?
+                .ok_or_else(|| ApiError::not_found(format!("peer {text} was not found in the network")));
+        };
         match h.call(Command::Dht(dht::Command::FindPeer(id))).map_err(failed)? {
             Reply::Dht(dht::Reply::Peer(Some(p))) => Ok(peer_json(&p)),
             Reply::Dht(dht::Reply::Peer(None)) => {
-                Err(ApiError::not_found(format!("peer {text} was not found in the network")))
+                let ipfs = match proto_core::libp2p::PeerId::parse(text) {
+                    Ok(peer) => ipfs_net::find_peer(&*h, peer).map_err(failed)?,
+                    Err(_) => None,
+                };
+                ipfs.ok_or_else(|| ApiError::not_found(format!("peer {text} was not found in the network")))
             }
             other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
         }
@@ -77,7 +98,10 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     reg.register("DhtProvide", true, move |call| {
         let cid = parse_cid(call.str_arg(0, "cid")?)?;
         match h.call(Command::Dht(dht::Command::Provide(content_key(&cid)))).map_err(failed)? {
-            Reply::Dht(dht::Reply::Stored { peers }) => Ok(json!({"cid": cid.to_string(), "peers": peers})),
+            Reply::Dht(dht::Reply::Stored { peers }) => {
+                let ipfs = ipfs_net::provide(&*h, &cid).map_err(failed)?;
+                Ok(json!({"cid": cid.to_string(), "peers": peers, "ipfs_peers": ipfs}))
+            }
             other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
         }
     });
@@ -85,7 +109,11 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     reg.register("DhtFindProvs", false, move |call| {
         let cid = parse_cid(call.str_arg(0, "cid")?)?;
         match h.call(Command::Dht(dht::Command::GetProviders(content_key(&cid)))).map_err(failed)? {
-            Reply::Dht(dht::Reply::Providers(p)) => Ok(Value::Array(p.iter().map(peer_json).collect())),
+            Reply::Dht(dht::Reply::Providers(p)) => {
+                let mut all: Vec<Value> = p.iter().map(peer_json).collect();
+                all.extend(ipfs_net::find_providers(&*h, &cid).map_err(failed)?);
+                Ok(Value::Array(all))
+            }
             other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
         }
     });

@@ -40,6 +40,8 @@ pub fn registry<B: crate::Backend>(
             let key = proto_core::dht::content_key(&cid);
             let _ = std::thread::Builder::new().name("provide".into()).spawn(move || {
                 let _ = n.call(Command::Dht(proto_core::dht::Command::Provide(key)));
+                // And on the IPFS DHT, by the root's multihash as kubo announces it.
+                let _ = crate::methods::ipfs_net::provide(&*n, &cid);
             });
         }) as Arc<dyn Fn(Cid) + Send + Sync>
     });

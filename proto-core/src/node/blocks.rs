@@ -44,6 +44,7 @@ pub enum BlockMsg {
 pub(super) struct Fetch {
     pub cid: Cid,
     pub root: Key,
+    pub root_cid: Cid,
     pub commands: Vec<CommandId>,
     pub tried: BTreeSet<Key>,
     /// The provider asked now, the request id and its deadline.
@@ -70,9 +71,15 @@ impl Node {
         }
         let fid = self.next_fid;
         self.next_fid += 1;
-        let root = content_key(&root);
-        self.fetches.insert(fid, Fetch { cid, root, commands: vec![id], tried: BTreeSet::new(), asking: None });
+        let root_cid = root;
+        let root = content_key(&root_cid);
         let fresh = self.providers.get(&root).is_some_and(|p| p.until > self.now.mono && !p.peers.is_empty());
+        if !fresh && self.ipfs.is_some() && self.ipfs_roots.get(&root).is_some_and(|t| *t > self.now.mono) {
+            // No node provided this root a moment ago: the IPFS network is asked at once.
+            return self.ipfs_command(id, crate::libp2p::host::Command::Fetch { root: root_cid, cid });
+        }
+        self.fetches
+            .insert(fid, Fetch { cid, root, root_cid, commands: vec![id], tried: BTreeSet::new(), asking: None });
         if fresh {
             return self.ask_next(fid);
         }
@@ -112,6 +119,18 @@ impl Node {
         let Some(f) = self.fetches.get(&fid) else { return };
         let peers = self.providers.get(&f.root).map(|p| p.peers.clone()).unwrap_or_default();
         let untried: Vec<PeerInfo> = peers.into_iter().filter(|p| !f.tried.contains(&p.id)).collect();
+        if untried.is_empty() && self.ipfs.is_some() {
+            // No node has it: the IPFS network may.
+            let f = self.fetches.remove(&fid).expect("present");
+            if self.ipfs_roots.len() < MAX_FETCHES * 16 {
+                self.ipfs_roots.insert(f.root, Mono(self.now.mono.0 + PROVIDER_CACHE_MS));
+            }
+            for id in f.commands {
+                let cmd = crate::libp2p::host::Command::Fetch { root: f.root_cid.clone(), cid: f.cid.clone() };
+                self.ipfs_command(id, cmd);
+            }
+            return;
+        }
         if untried.is_empty() {
             let f = self.fetches.remove(&fid).expect("present");
             let why = if f.tried.is_empty() { "no provider was found" } else { "no provider could send it" };
@@ -210,6 +229,7 @@ impl Node {
     /// Wants whose provider did not answer in time move on to the next provider.
     pub(super) fn expire_wants(&mut self) {
         let now = self.now.mono;
+        self.ipfs_roots.retain(|_, until| *until > now);
         let late: Vec<u64> =
             self.fetches.iter().filter(|(_, f)| f.asking.is_some_and(|a| a.2 <= now)).map(|(id, _)| *id).collect();
         for fid in late {

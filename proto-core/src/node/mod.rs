@@ -318,6 +318,8 @@ pub struct Node {
     next_fid: u64,
     asks: holders::Asks,
     ipfs: Option<Box<crate::libp2p::host::Host>>,
+    /// Roots no node provided when last asked, until when: their blocks come from IPFS peers.
+    ipfs_roots: BTreeMap<Key, Mono>,
 }
 
 impl Node {
@@ -349,6 +351,7 @@ impl Node {
             next_fid: 1,
             asks: holders::Asks::default(),
             ipfs: None,
+            ipfs_roots: BTreeMap::new(),
         }
     }
 

@@ -1,9 +1,11 @@
 //! The node's peer network above the core: the handle the API reaches the core through, the
-//! addresses it listens on, and the session ciphers it gives the core.
+//! addresses it listens on, the session ciphers it gives the core, and the RSA signature checks
+//! libp2p peers with RSA keys need.
 
 pub mod addrs;
 pub mod ciphers;
 pub mod ipfs;
+pub mod rsa;
 
 use proto_core::dht::Addr;
 use proto_core::node::{Command, Reply};

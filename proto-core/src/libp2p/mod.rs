@@ -2,12 +2,14 @@
 //! bytes out, no clock. `mss` negotiates protocols (multistream-select 1.0); `pb` is the protobuf
 //! wire format and the length-prefixed framing the protocols share; `peer` is a peer id of any
 //! key type; `keys` the libp2p public keys and their signatures; `noise` the `/noise` handshake
-//! and encrypted transport.
+//! and encrypted transport; `identify` and `ping` the two protocols every peer serves.
 
+pub mod identify;
 pub mod keys;
 pub mod mss;
 pub mod noise;
 pub mod pb;
 pub mod peer;
+pub mod ping;
 
 pub use peer::PeerId;

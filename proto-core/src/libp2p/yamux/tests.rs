@@ -393,3 +393,17 @@ fn errors_read_as_one_line() {
         assert!(text.starts_with("yamux: ") && !text.contains('\n'), "{text}");
     }
 }
+
+#[test]
+fn data_after_the_peers_fin_is_drained() {
+    let mut s = started(Role::Client, Config::default(), 1);
+    s.handle_input(&hex("00 01 0001 00000002 00000000 00 01 0004 00000002 00000000"), 2).unwrap();
+    assert_eq!(events(&mut s), [Event::Inbound(S), Event::Fin(S)]);
+    let mut late = hdr(0, 0, 2, 4);
+    late.extend_from_slice(b"late");
+    s.handle_input(&late, 3).unwrap();
+    assert_eq!(events(&mut s), []);
+    assert!(!s.is_dead());
+    s.send(S, b"reply").unwrap();
+    assert_eq!(frames(&output(&mut s)), [F(0, 2, 2, 5, b"reply".to_vec())]);
+}

@@ -2,8 +2,10 @@
 //! bytes out, no clock. `mss` negotiates protocols (multistream-select 1.0); `pb` is the protobuf
 //! wire format and the length-prefixed framing the protocols share; `peer` is a peer id of any
 //! key type; `keys` the libp2p public keys and their signatures; `noise` the `/noise` handshake
-//! and encrypted transport; `identify` and `ping` the two protocols every peer serves.
+//! and encrypted transport; `yamux` multiplexes streams over it; `identify` and `ping` are the
+//! two protocols every peer serves. `conn` stacks them into one connection.
 
+pub mod conn;
 pub mod identify;
 pub mod keys;
 pub mod mss;
@@ -11,5 +13,6 @@ pub mod noise;
 pub mod pb;
 pub mod peer;
 pub mod ping;
+pub mod yamux;
 
 pub use peer::PeerId;

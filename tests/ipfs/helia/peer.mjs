@@ -8,7 +8,7 @@
 // blockstore and datastore. Prints one JSON line {"id", "addrs", "agent", "protocols"}, then
 // answers each command line with one JSON line, {"ok": true, ...} or {"error": "..."}:
 //
-//   connect {maddr}                -> {"peer"}
+//   connect {maddr}                -> {"peer", "protocols"} (after identify)
 //   peers                          -> {"peers": [{"id", "addrs", "agent", "protocols"}]}
 //   ping {peer}                    -> {"ms"}
 //   identify {peer}                -> {"agent", "protocol_version", "protocols", "listen_addrs"}
@@ -117,9 +117,15 @@ async function connection (peer) {
 }
 
 const commands = {
+  // Answers once identify has told the peer store the peer's protocols (so the DHT can add it).
   async connect ({ maddr }, signal) {
     const conn = await libp2p.dial(multiaddr(maddr), { signal })
-    return { peer: conn.remotePeer.toString() }
+    for (;;) {
+      const p = await libp2p.peerStore.get(conn.remotePeer).catch(() => null)
+      if (p?.protocols.length > 0) return { peer: conn.remotePeer.toString(), protocols: p.protocols }
+      if (signal.aborted) throw new Error('identify did not finish')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
   },
   async peers () {
     const peers = []

@@ -7,7 +7,7 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let kubo = KuboPeer::start(&dir.path().join("kubo"), KuboOpts::default());
 //! let helia = HeliaPeer::start(&dir.path().join("helia"), HeliaOpts::lan());
-//! helia.connect(&kubo.maddr()).unwrap();
+//! assert!(helia.connect(&kubo.maddr()).unwrap().in_dht); // identify ran, kubo is in its DHT table
 //! let cid = kubo.add(&file).unwrap();
 //! helia.cat(&cid, &out, 10).unwrap();
 //! ```
@@ -323,6 +323,16 @@ pub(crate) struct Identify {
     pub listen_addrs: Vec<String>,
 }
 
+/// What `HeliaPeer::connect` reached.
+#[derive(Clone, Debug)]
+pub(crate) struct Connected {
+    pub id: String,
+    /// From identify.
+    pub protocols: Vec<String>,
+    /// It serves helia's DHT protocol and is in helia's routing table.
+    pub in_dht: bool,
+}
+
 /// A connected peer in helia's peer store.
 #[derive(Clone, Debug)]
 pub(crate) struct HeliaConn {
@@ -375,9 +385,11 @@ impl HeliaPeer {
         self.addrs[0].clone()
     }
 
-    /// Dials `maddr`; the connected peer's id.
-    pub(crate) fn connect(&self, maddr: &str) -> Result<String, String> {
-        Ok(text(&self.driver.call(json!({"cmd": "connect", "maddr": maddr}), 10)?, "peer"))
+    /// Dials `maddr` and waits until identify has run and, when the peer serves helia's DHT
+    /// protocol, until the DHT has it in its routing table.
+    pub(crate) fn connect(&self, maddr: &str) -> Result<Connected, String> {
+        let v = self.driver.call(json!({"cmd": "connect", "maddr": maddr}), 10)?;
+        Ok(Connected { id: text(&v, "peer"), protocols: strings(&v["protocols"]), in_dht: v["in_dht"] == true })
     }
 
     pub(crate) fn peers(&self) -> Vec<HeliaConn> {
@@ -487,7 +499,9 @@ mod smoke {
         assert!(helia.maddr().contains(&format!("/tcp/{port}/")), "{}", helia.maddr());
         assert!(kubo.id.starts_with("12D3KooW"), "an ed25519 kubo identity: {}", kubo.id);
         assert!(helia.protocols.iter().any(|p| p == KAD_WAN), "{:?}", helia.protocols);
-        assert_eq!(helia.connect(&kubo.maddr()).unwrap(), kubo.id);
+        let conn = helia.connect(&kubo.maddr()).unwrap();
+        assert_eq!(conn.id, kubo.id);
+        assert!(!conn.in_dht, "kubo on loopback does not serve {KAD_WAN}");
         let id = helia.identify(&kubo.id).unwrap();
         agent_is_kubo(&id.agent);
         for p in ["/ipfs/id/1.0.0", "/ipfs/ping/1.0.0", "/ipfs/bitswap/1.2.0", KAD_LAN] {
@@ -513,7 +527,7 @@ mod smoke {
         let kubo = KuboPeer::start(&dir.path().join("kubo"), KuboOpts { key: KeyType::Rsa, ..KuboOpts::default() });
         assert!(kubo.id.starts_with("Qm"), "an RSA peer id: {}", kubo.id);
         let helia = HeliaPeer::start(&dir.path().join("helia"), HeliaOpts::default());
-        assert_eq!(helia.connect(&kubo.maddr()).unwrap(), kubo.id);
+        assert_eq!(helia.connect(&kubo.maddr()).unwrap().id, kubo.id);
         agent_is_kubo(&helia.identify(&kubo.id).unwrap().agent);
         helia.ping(&kubo.id).unwrap();
     }
@@ -552,11 +566,9 @@ mod smoke {
         // Added (and announced) before helia exists: helia must ask kubo's DHT for it.
         let cid = kubo.add(&file).unwrap();
         let helia = HeliaPeer::start(&dir.path().join("helia"), HeliaOpts::lan());
-        helia.connect(&kubo.maddr()).unwrap();
-        // The DHT takes kubo into its routing table a moment after identify.
-        eventually(10, "helia finds kubo as a provider", || {
-            helia.findprovs(&cid, 5).unwrap_or_default().iter().any(|p| p.id == kubo.id)
-        });
+        assert!(helia.connect(&kubo.maddr()).unwrap().in_dht, "kubo serves {KAD_LAN}");
+        let provs = helia.findprovs(&cid, 10).unwrap();
+        assert!(provs.iter().any(|p| p.id == kubo.id), "helia did not find kubo as a provider: {provs:?}");
         let closest = helia.closest(&cid, 10).unwrap();
         assert!(closest.iter().any(|p| p.id == kubo.id), "{closest:?}");
         assert!(!helia.findpeer(&kubo.id, 10).unwrap().is_empty());
@@ -567,9 +579,8 @@ mod smoke {
         std::fs::write(&mine, bytes(100_000, 4)).unwrap();
         let cid2 = helia.add(&mine).unwrap();
         helia.provide(&cid2, 10).unwrap();
-        eventually(10, "the second helia finds the first", || {
-            other.findprovs(&cid2, 5).unwrap_or_default().iter().any(|p| p.id == helia.id)
-        });
+        let provs = other.findprovs(&cid2, 10).unwrap();
+        assert!(provs.iter().any(|p| p.id == helia.id), "{provs:?}");
         assert_eq!(other.cat(&cid2, &dir.path().join("mine.got"), 10).unwrap(), 100_000);
     }
 
@@ -579,18 +590,16 @@ mod smoke {
         let kubo = KuboPeer::start(&dir.path().join("kubo"), KuboOpts { wan_server: true, ..KuboOpts::default() });
         let a = HeliaPeer::start(&dir.path().join("a"), HeliaOpts::default());
         let b = HeliaPeer::start(&dir.path().join("b"), HeliaOpts::default());
-        a.connect(&kubo.maddr()).unwrap();
-        b.connect(&kubo.maddr()).unwrap();
+        assert!(a.connect(&kubo.maddr()).unwrap().in_dht, "kubo serves {KAD_WAN} with wan_server");
+        assert!(b.connect(&kubo.maddr()).unwrap().in_dht);
         let id = a.identify(&kubo.id).unwrap();
         assert!(id.protocols.iter().any(|p| p == KAD_WAN), "kubo does not serve {KAD_WAN}: {:?}", id.protocols);
         let file = dir.path().join("f.bin");
         std::fs::write(&file, bytes(100_000, 5)).unwrap();
         let cid = a.add(&file).unwrap();
-        // Provided again until a's DHT has kubo in its table and the record lands there.
-        eventually(10, "b finds a's record on kubo", || {
-            a.provide(&cid, 5).unwrap();
-            b.findprovs(&cid, 5).unwrap_or_default().iter().any(|p| p.id == a.id)
-        });
+        a.provide(&cid, 10).unwrap();
+        let provs = b.findprovs(&cid, 10).unwrap();
+        assert!(provs.iter().any(|p| p.id == a.id), "b did not find a's record on kubo: {provs:?}");
         assert!(b.closest(&cid, 10).unwrap().iter().any(|p| p.id == kubo.id));
     }
 

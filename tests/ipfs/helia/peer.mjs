@@ -8,7 +8,8 @@
 // blockstore and datastore. Prints one JSON line {"id", "addrs", "agent", "protocols"}, then
 // answers each command line with one JSON line, {"ok": true, ...} or {"error": "..."}:
 //
-//   connect {maddr}                -> {"peer", "protocols"} (after identify)
+//   connect {maddr}                -> {"peer", "protocols", "in_dht"} (after identify, and after
+//                                     the DHT took the peer when it speaks our DHT protocol)
 //   peers                          -> {"peers": [{"id", "addrs", "agent", "protocols"}]}
 //   ping {peer}                    -> {"ms"}
 //   identify {peer}                -> {"agent", "protocol_version", "protocols", "listen_addrs"}
@@ -117,13 +118,19 @@ async function connection (peer) {
 }
 
 const commands = {
-  // Answers once identify has told the peer store the peer's protocols (so the DHT can add it).
+  // Answers once identify has told the peer store the peer's protocols and, when the peer
+  // serves our DHT protocol, once the DHT has it in its routing table.
   async connect ({ maddr }, signal) {
     const conn = await libp2p.dial(multiaddr(maddr), { signal })
+    const id = conn.remotePeer
     for (;;) {
-      const p = await libp2p.peerStore.get(conn.remotePeer).catch(() => null)
-      if (p?.protocols.length > 0) return { peer: conn.remotePeer.toString(), protocols: p.protocols }
-      if (signal.aborted) throw new Error('identify did not finish')
+      const p = await libp2p.peerStore.get(id).catch(() => null)
+      const protocols = p?.protocols ?? []
+      const dht = protocols.includes(opts['dht-protocol'])
+      if (protocols.length > 0 && (!dht || await libp2p.services.dht.routingTable.find(id) != null)) {
+        return { peer: id.toString(), protocols, in_dht: dht }
+      }
+      if (signal.aborted) throw new Error('identify or the DHT routing table did not take the peer')
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   },

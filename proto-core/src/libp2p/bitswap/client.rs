@@ -363,14 +363,17 @@ impl Client {
             }
         }
         let sids: Vec<SessionId> = w.waiters.iter().map(|(s, _)| *s).collect();
-        for (sid, cid) in w.waiters {
+        let mut data = Some(data);
+        let last = w.waiters.len().saturating_sub(1);
+        for (i, (sid, cid)) in w.waiters.into_iter().enumerate() {
             if let Some(s) = self.sessions.get_mut(&sid) {
                 s.live.remove(&mh);
                 s.wanted.remove(&mh);
                 s.progress(now_ms, cfg);
             }
             got.push(cid.clone());
-            self.out.push_back(Output::Received { session: sid, cid, data: data.clone() });
+            let data = if i == last { data.take() } else { data.clone() }.unwrap_or_default();
+            self.out.push_back(Output::Received { session: sid, cid, data });
         }
         self.remember(cfg, mh, sids.clone());
         self.join(from, &sids);

@@ -171,18 +171,31 @@ impl Message {
         for b in &self.blocks {
             w.bytes(2, b);
         }
+        let mut out = w.finish();
+        // Blocks are written in place (not through a nested writer) so their data is copied once.
         for b in &self.payload {
-            w.message(3, |m| {
-                m.bytes(1, &b.prefix).bytes_nonempty(2, &b.data);
-            });
+            out.reserve(b.wire_len());
+            out.push(0x1a);
+            let inner = field_len(b.prefix.len()) + if b.data.is_empty() { 0 } else { field_len(b.data.len()) };
+            varint::write(&mut out, inner as u64);
+            out.push(0x0a);
+            varint::write(&mut out, b.prefix.len() as u64);
+            out.extend_from_slice(&b.prefix);
+            if !b.data.is_empty() {
+                out.push(0x12);
+                varint::write(&mut out, b.data.len() as u64);
+                out.extend_from_slice(&b.data);
+            }
         }
+        let mut w = Writer::new();
         for p in &self.presences {
             w.message(4, |m| {
                 m.bytes(1, &p.cid.to_bytes()).varint_nonzero(2, u64::from(!p.have));
             });
         }
         w.int32_nonzero(5, self.pending_bytes);
-        w.finish()
+        out.extend_from_slice(&w.finish());
+        out
     }
 
     /// One message body (without its length prefix; the caller caps that at [`super::MAX_MESSAGE`]).

@@ -219,20 +219,22 @@ impl Engine {
 
     pub(super) fn loaded(&mut self, cfg: &Config, cid: &Cid, data: Option<Vec<u8>>) {
         let Some(waiters) = self.load_waiters.remove(cid) else { return };
-        for (peer, generation) in waiters {
+        let mut data = data.filter(|d| d.len() <= cfg.max_block);
+        let last = waiters.len().saturating_sub(1);
+        for (i, (peer, generation)) in waiters.into_iter().enumerate() {
             let Some(l) = self.peers.get_mut(&peer).filter(|l| l.generation == generation) else { continue };
             l.lookups = l.lookups.saturating_sub(1);
             let Some(w) = l.wants.get(cid).filter(|w| w.state == State::Looking) else { continue };
-            match &data {
-                Some(d) if d.len() <= cfg.max_block => {
-                    let big = d.len() > cfg.replace_have_with_block;
-                    if w.kind == WantType::Have && big && l.version == Version::V1_2 {
-                        l.reply(Reply::Have(cid.clone()));
-                    } else {
-                        l.reply(Reply::Block(cid.clone(), d.clone()));
-                    }
-                }
-                _ => l.missing(cid),
+            let Some(len) = data.as_ref().map(Vec::len) else {
+                l.missing(cid);
+                continue;
+            };
+            if w.kind == WantType::Have && len > cfg.replace_have_with_block && l.version == Version::V1_2 {
+                l.reply(Reply::Have(cid.clone()));
+            } else {
+                // The last waiter takes the bytes; earlier ones get copies.
+                let d = if i == last { data.take() } else { data.clone() };
+                l.reply(Reply::Block(cid.clone(), d.unwrap_or_default()));
             }
         }
     }

@@ -157,7 +157,14 @@ impl<I: PeerIo> PeerLoop<I> {
         let t0 = Instant::now();
         let restored = Restored { entries: start.store.load_prefix(b"dht/").unwrap_or_default() };
         let seed = Seed(start.seed);
-        let mut core = Node::new(start.config, Identity::from_seed(start.identity.seed()), listen.clone(), seed, restored, now(t0));
+        let mut core = Node::new(
+            start.config,
+            Identity::from_seed(start.identity.seed()),
+            listen.clone(),
+            seed,
+            restored,
+            now(t0),
+        );
         if let Some(s) = &start.ipfs {
             crate::net::ipfs::enable(&mut core, &start.identity, seed.derive("libp2p"), s, &listen, now(t0));
         }

@@ -122,6 +122,14 @@ impl Net {
                 let version = self.heads[i].get(&mid).copied();
                 self.queue.push_back((i, Input::HeadLoaded { peer, mid, version }));
             }
+            Output::LoadIpfsBlock { cid } => {
+                let data = self.blocks[i].get(&cid.to_bytes()).cloned();
+                self.queue.push_back((i, Input::IpfsBlockLoaded { cid, data }));
+            }
+            Output::HasIpfsBlock { cid } => {
+                let size = self.blocks[i].get(&cid.to_bytes()).map(Vec::len);
+                self.queue.push_back((i, Input::IpfsBlockHeld { cid, have: size.is_some(), size: size.unwrap_or(0) }));
+            }
             Output::Persist(_) | Output::Event(_) => {}
         }
     }

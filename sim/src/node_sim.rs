@@ -58,7 +58,10 @@ impl Sim {
                     let size = self.nodes[n].blocks.get(&cid).map(Vec::len);
                     let now = self.node_now(n);
                     if let Some(Core::Node(m)) = self.nodes[n].core.as_mut() {
-                        m.handle_input(now, Input::IpfsBlockHeld { cid, have: size.is_some(), size: size.unwrap_or(0) });
+                        m.handle_input(
+                            now,
+                            Input::IpfsBlockHeld { cid, have: size.is_some(), size: size.unwrap_or(0) },
+                        );
                     }
                 }
                 Output::Event(e) => self.on_node_event(n, e),

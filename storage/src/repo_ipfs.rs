@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 /// The public IPFS bootstrap peer that has a fixed address (the others are `/dnsaddr` names,
 /// which need DNS TXT look-ups).
-pub const PUBLIC_BOOTSTRAP: &[&str] = &["/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ"];
+pub const PUBLIC_BOOTSTRAP: &[&str] =
+    &["/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DhtMode {

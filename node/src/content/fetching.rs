@@ -106,8 +106,9 @@ impl<B: BlockRead + BlockWrite + Send + Sync + 'static> Fetching<B> {
 
     /// One block from the network; the core checked its bytes against the CID.
     fn fetch(&self, cid: &Cid) -> Result<Vec<u8>, String> {
+        // From a node that provides the root, or else from the IPFS network (the core decides).
         match self.net.call(Command::Fetch { root: self.root.clone(), cid: cid.clone() })? {
-            Reply::Block(data) => {
+            Reply::Block(data) | Reply::Ipfs(proto_core::libp2p::host::Reply::Block(data)) => {
                 if let Ok(mut st) = self.ahead.state.lock() {
                     st.fetched += data.len();
                 }

@@ -14,7 +14,8 @@ use storage::repo_ipfs::{DhtMode, IpfsSettings};
 
 /// The host's configuration from the settings.
 pub fn host_config(s: &IpfsSettings) -> host::Config {
-    let mut c = host::Config { max_conns: s.max_conns, max_streams_per_conn: s.max_streams_per_conn, ..Default::default() };
+    let mut c =
+        host::Config { max_conns: s.max_conns, max_streams_per_conn: s.max_streams_per_conn, ..Default::default() };
     c.kad.mode = match s.dht_mode {
         DhtMode::Client => kad::Mode::Client,
         DhtMode::Server | DhtMode::Auto => kad::Mode::Server,

@@ -60,7 +60,9 @@ impl Node {
         let addr = c.addr.and_then(|a| Multiaddr::from_bytes(&a.0).ok());
         match (c.connect_cmd, addr) {
             (Some(id), Some(addr)) => self.ipfs_command(id, host::Command::Connect(addr)),
-            (Some(id), None) => self.reply(id, Err(CommandError::ConnectFailed("an IPFS peer at an unknown address".into()))),
+            (Some(id), None) => {
+                self.reply(id, Err(CommandError::ConnectFailed("an IPFS peer at an unknown address".into())))
+            }
             _ => {}
         }
         true
@@ -70,7 +72,9 @@ impl Node {
         let now = self.now.mono.0;
         match self.ipfs.as_mut() {
             Some(h) => h.command(now, id, command),
-            None => return self.reply(id, Err(CommandError::Ipfs("the IPFS network is disabled (ipfs.enabled)".into()))),
+            None => {
+                return self.reply(id, Err(CommandError::Ipfs("the IPFS network is disabled (ipfs.enabled)".into())))
+            }
         }
         self.drain_ipfs();
     }

@@ -69,12 +69,20 @@ pub enum Command {
     Ping(PeerId),
     FindPeer(PeerId),
     /// Providers of a multihash on the IPFS DHT.
-    FindProviders { key: Vec<u8>, limit: usize },
+    FindProviders {
+        key: Vec<u8>,
+        limit: usize,
+    },
     /// Announce that this node provides a multihash.
-    Provide { key: Vec<u8> },
+    Provide {
+        key: Vec<u8>,
+    },
     /// A block from the IPFS network (connected peers first, then the DHT's providers); the
     /// reply carries bytes that hash to `cid`.
-    Fetch { root: Cid, cid: Cid },
+    Fetch {
+        root: Cid,
+        cid: Cid,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,26 +113,58 @@ pub enum Event {
 
 #[derive(Debug)]
 pub enum Output {
-    Dial { conn: ConnId, addr: Addr },
-    Send { conn: ConnId, bytes: Vec<u8> },
-    Close { conn: ConnId },
-    Reply { id: CommandId, result: Result<Reply, String> },
+    Dial {
+        conn: ConnId,
+        addr: Addr,
+    },
+    Send {
+        conn: ConnId,
+        bytes: Vec<u8>,
+    },
+    Close {
+        conn: ConnId,
+    },
+    Reply {
+        id: CommandId,
+        result: Result<Reply, String>,
+    },
     /// Read a block for bitswap: answer with [`Input::Loaded`].
-    Load { cid: Cid },
+    Load {
+        cid: Cid,
+    },
     /// Whether a block is here: answer with [`Input::Held`].
-    Has { cid: Cid },
+    Has {
+        cid: Cid,
+    },
     Event(Event),
 }
 
 pub enum Input<'a> {
     /// A connection whose first bytes were multistream-select; they follow as `Bytes`.
-    Accepted { conn: ConnId, remote: Option<Multiaddr> },
+    Accepted {
+        conn: ConnId,
+        remote: Option<Multiaddr>,
+    },
     /// A dial the host asked for is up.
-    Connected { conn: ConnId },
-    Bytes { conn: ConnId, bytes: &'a [u8] },
-    Closed { conn: ConnId },
-    Loaded { cid: Cid, data: Option<Vec<u8>> },
-    Held { cid: Cid, have: bool, size: usize },
+    Connected {
+        conn: ConnId,
+    },
+    Bytes {
+        conn: ConnId,
+        bytes: &'a [u8],
+    },
+    Closed {
+        conn: ConnId,
+    },
+    Loaded {
+        cid: Cid,
+        data: Option<Vec<u8>>,
+    },
+    Held {
+        cid: Cid,
+        have: bool,
+        size: usize,
+    },
 }
 
 pub(crate) struct PConn {
@@ -132,7 +172,6 @@ pub(crate) struct PConn {
     peer: Option<PeerId>,
     key: Option<PublicKey>,
     addr: Option<Multiaddr>,
-    dialed: bool,
     /// The socket is up (accepted, or the dial finished): bytes may go out.
     up: bool,
     theirs: Option<Identify>,
@@ -272,11 +311,8 @@ impl Host {
     }
 
     fn supported(&self) -> Vec<String> {
-        let mut p: Vec<String> = vec![
-            super::identify::PROTOCOL.into(),
-            super::identify::PUSH_PROTOCOL.into(),
-            super::ping::PROTOCOL.into(),
-        ];
+        let mut p: Vec<String> =
+            vec![super::identify::PROTOCOL.into(), super::identify::PUSH_PROTOCOL.into(), super::ping::PROTOCOL.into()];
         p.extend(bitswap::PROTOCOLS.iter().map(|s| s.to_string()));
         if self.kad.mode() == kad::Mode::Server {
             p.push(kad::PROTOCOL.into());
@@ -299,7 +335,7 @@ impl Host {
             &self.ciphers,
             self.now_ms,
         );
-        self.conns.insert(conn, PConn::new(c, remote, false));
+        self.conns.insert(conn, PConn::new(c, remote, true));
         self.pump(conn);
     }
 
@@ -324,7 +360,7 @@ impl Host {
             &self.ciphers,
             self.now_ms,
         );
-        self.conns.insert(conn, PConn::new(c, Some(addr.clone()), true));
+        self.conns.insert(conn, PConn::new(c, Some(addr.clone()), false));
         self.out.push_back(Output::Dial { conn, addr: Addr(addr.as_bytes().to_vec()) });
         Ok(conn)
     }
@@ -388,14 +424,13 @@ impl Host {
 }
 
 impl PConn {
-    fn new(c: Connection, addr: Option<Multiaddr>, dialed: bool) -> Self {
+    fn new(c: Connection, addr: Option<Multiaddr>, up: bool) -> Self {
         PConn {
             c,
             peer: None,
             key: None,
             addr,
-            dialed,
-            up: !dialed,
+            up,
             theirs: None,
             handlers: BTreeMap::new(),
             bitswap_out: None,

@@ -29,7 +29,10 @@ pub(crate) enum Handler {
     PingEcho(Echo),
     PingOut(Pinger),
     KadIn(LpReader),
-    KadOut { req: kad::RequestId, reader: LpReader },
+    KadOut {
+        req: kad::RequestId,
+        reader: LpReader,
+    },
     BitswapIn(LpReader),
     BitswapOut,
     /// Written and closed on our side; waiting for the peer to finish.
@@ -50,7 +53,7 @@ impl Host {
             }
             ConnEvent::Ready => self.on_ready(conn),
             ConnEvent::Stream { id, proto, inbound: true } => self.on_inbound(conn, id, &proto),
-            ConnEvent::Stream { id, proto, inbound: false } => self.on_outbound(conn, id, &proto),
+            ConnEvent::Stream { id, inbound: false, .. } => self.on_outbound(conn, id),
             ConnEvent::Data { id, data } => {
                 self.on_data(conn, id, &data);
                 if let Some(pc) = self.conns.get_mut(&conn) {
@@ -107,7 +110,8 @@ impl Host {
         let lan = self.conns.get(&conn).and_then(|pc| pc.theirs.as_ref()).is_some_and(|t| {
             t.protocols.iter().any(|p| p == kad::LAN_PROTOCOL) && !t.protocols.iter().any(|p| p == kad::PROTOCOL)
         });
-        let protos: &[&str] = if lan { &[kad::LAN_PROTOCOL, kad::PROTOCOL] } else { &[kad::PROTOCOL, kad::LAN_PROTOCOL] };
+        let protos: &[&str] =
+            if lan { &[kad::LAN_PROTOCOL, kad::PROTOCOL] } else { &[kad::PROTOCOL, kad::LAN_PROTOCOL] };
         self.open(conn, protos, Purpose::Kad(req, msg, expect));
     }
 
@@ -160,7 +164,7 @@ impl Host {
         pc.handlers.insert(id, h);
     }
 
-    fn on_outbound(&mut self, conn: ConnId, id: StreamId, proto: &str) {
+    fn on_outbound(&mut self, conn: ConnId, id: StreamId) {
         let now = self.now_ms;
         let payload: [u8; 32] = self.seed.derive(&format!("ping-{}-{}-{now}", conn.0, id.0)).0;
         let Some(pc) = self.conns.get_mut(&conn) else { return };
@@ -183,7 +187,6 @@ impl Host {
                 }
             }
             Purpose::Bitswap => {
-                let _ = proto;
                 pc.bitswap_out = Some(id);
                 pc.bitswap_ready = true;
                 pc.handlers.insert(id, Handler::BitswapOut);
@@ -197,6 +200,8 @@ impl Host {
         let now = self.now_ms;
         let Some(pc) = self.conns.get_mut(&conn) else { return };
         let peer = pc.peer.clone();
+        let is_bitswap = matches!(pc.handlers.get(&id), Some(Handler::BitswapIn(_)));
+        let out_req = matches!(pc.handlers.get(&id), Some(Handler::KadOut { .. })).then_some(());
         let Some(h) = pc.handlers.get_mut(&id) else { return };
         let mut kad_in = Vec::new();
         let mut bitswap_in = Vec::new();
@@ -221,11 +226,6 @@ impl Host {
                 Err(_) => bad = true,
             },
             Handler::KadIn(r) | Handler::BitswapIn(r) | Handler::KadOut { reader: r, .. } => {
-                let is_bitswap = matches!(h, Handler::BitswapIn(_));
-                let out_req = if let Handler::KadOut { req, .. } = h { Some(*req) } else { None };
-                let Handler::KadIn(r) | Handler::BitswapIn(r) | Handler::KadOut { reader: r, .. } = h else {
-                    return;
-                };
                 if r.push(data).is_err() {
                     bad = true;
                 }
@@ -241,7 +241,6 @@ impl Host {
                         break;
                     }
                 }
-                let _ = out_req;
             }
             Handler::Opening(_) | Handler::BitswapOut | Handler::Done => {}
         }
@@ -286,12 +285,8 @@ impl Host {
         let Ok(msg) = kad::Message::decode(m) else { return self.reset_handler(conn, id) };
         let req = kad::RequestId(self.next_req);
         self.next_req += 1;
-        let from_addrs = self
-            .conns
-            .get(&conn)
-            .and_then(|pc| pc.theirs.as_ref())
-            .map(|t| t.listen_addrs.clone())
-            .unwrap_or_default();
+        let from_addrs =
+            self.conns.get(&conn).and_then(|pc| pc.theirs.as_ref()).map(|t| t.listen_addrs.clone()).unwrap_or_default();
         self.kad_inbound.insert(req, (conn, id));
         self.kad.handle_input(self.now_ms, kad::Input::Request { req, from: peer.clone(), from_addrs, msg });
     }
@@ -332,7 +327,16 @@ impl Host {
         let Some(peer) = pc.peer.clone() else { return };
         pc.theirs = Some(theirs.clone());
         let serves_dht = theirs.protocols.iter().any(|p| p == kad::PROTOCOL || p == kad::LAN_PROTOCOL);
-        let version = bitswap::Version::of(&theirs.protocols);
+        // The best bitswap version the peer lists; a peer that did not identify is assumed to
+        // speak the newest.
+        let version = if theirs.protocols.is_empty() {
+            Some(bitswap::Version::V1_2)
+        } else {
+            bitswap::PROTOCOLS
+                .iter()
+                .find(|p| theirs.protocols.iter().any(|q| q == *p))
+                .and_then(|p| bitswap::Version::from_protocol(p))
+        };
         let summary = PeerSummary {
             peer: peer.clone(),
             addr: pc.addr.clone(),
@@ -360,8 +364,12 @@ impl Host {
             Handler::Opening(p) => self.purpose_failed(p),
             Handler::KadOut { req, .. } => self.kad.handle_input(self.now_ms, kad::Input::Failed { req }),
             Handler::PingOut(_) => {
-                let key = (conn, StreamId(0));
-                let _ = key;
+                let gone: Vec<_> = self.ping_cmds.keys().filter(|(c, _)| *c == conn).copied().collect();
+                for k in gone {
+                    if let Some(id) = self.ping_cmds.remove(&k) {
+                        self.out.push_back(Output::Reply { id, result: Err("the ping stream closed".into()) });
+                    }
+                }
             }
             Handler::BitswapOut => {
                 if let Some(pc) = self.conns.get_mut(&conn) {
@@ -377,10 +385,8 @@ impl Host {
     pub(super) fn flush_bitswap(&mut self, conn: ConnId) {
         let Some(pc) = self.conns.get_mut(&conn) else { return };
         let Some(id) = pc.bitswap_out.filter(|_| pc.bitswap_ready) else { return };
+        // yamux takes what fits its send buffer; a refused write waits for `Writable`.
         while let Some(msg) = pc.bitswap_queue.front() {
-            if pc.c.send_room(id) == 0 && !pc.bitswap_queue.is_empty() && msg.len() > 0 {
-                // yamux queues beyond the window up to its send buffer; write() says when full.
-            }
             if !pc.c.write(id, msg) {
                 break;
             }

@@ -21,6 +21,16 @@ pub(crate) enum KadAsk {
     ForBitswap(bitswap::SessionId),
 }
 
+/// One bitswap session per root: the blocks of one file or tree share their peers.
+fn session_of(root: &Cid) -> bitswap::SessionId {
+    let d = root.hash().digest();
+    let mut b = [0u8; 8];
+    for (i, x) in d.iter().take(8).enumerate() {
+        b[i] = *x;
+    }
+    bitswap::SessionId(u64::from_le_bytes(b))
+}
+
 fn addrs_of(bytes: &[Vec<u8>]) -> Vec<Multiaddr> {
     bytes.iter().filter_map(|b| Multiaddr::from_bytes(b).ok()).collect()
 }
@@ -63,7 +73,7 @@ impl Host {
             }
             Command::Fetch { root, cid } => {
                 self.fetch_cmds.entry(cid.clone()).or_default().push(id);
-                let session = bitswap::SessionId::of(&root);
+                let session = session_of(&root);
                 self.bitswap.want(self.now_ms, session, vec![cid]);
             }
         }
@@ -158,6 +168,14 @@ impl Host {
                 }
                 self.pump(conn);
             }
+            kad::Output::Reset { req } => {
+                let Some((conn, id)) = self.kad_inbound.remove(&req) else { return };
+                if let Some(pc) = self.conns.get_mut(&conn) {
+                    pc.c.reset_stream(id);
+                    pc.handlers.remove(&id);
+                }
+                self.pump(conn);
+            }
             kad::Output::Done { query, result } => {
                 let Some((cmd, ask)) = self.kad_cmds.remove(&query) else { return };
                 self.on_kad_done(cmd, ask, result);
@@ -166,21 +184,32 @@ impl Host {
     }
 
     fn on_kad_done(&mut self, cmd: Option<CommandId>, ask: KadAsk, result: kad::QueryResult) {
-        let reply = match ask {
-            KadAsk::FindPeer(peer) => {
-                let found = result.peers().iter().find(|p| p.id == peer).map(|p| addrs_of(&p.addrs));
-                match found {
-                    Some(addrs) => Ok(Reply::Peer { peer, addrs }),
+        use kad::Found;
+        let providers = match &result.found {
+            Found::Providers(p) => p.clone(),
+            _ => Vec::new(),
+        };
+        let reply = match (ask, result.found) {
+            (_, Found::Error(e)) if cmd.is_some() => Err(format!("the IPFS DHT: {e:?}")),
+            (KadAsk::FindPeer(peer), found) => {
+                let hit = match found {
+                    Found::Peer(p) => p,
+                    Found::Peers(ps) => ps.into_iter().find(|p| p.id == peer),
+                    _ => None,
+                };
+                match hit {
+                    Some(p) => Ok(Reply::Peer { peer, addrs: addrs_of(&p.addrs) }),
                     None => Err(format!("peer {peer} was not found on the IPFS DHT")),
                 }
             }
-            KadAsk::Providers => Ok(Reply::Providers(
-                result.providers().iter().map(|p| (p.id.clone(), addrs_of(&p.addrs))).collect(),
-            )),
-            KadAsk::Provide => Ok(Reply::Provided { peers: result.provided() }),
-            KadAsk::ForBitswap(session) => {
+            (KadAsk::Providers, _) => {
+                Ok(Reply::Providers(providers.iter().map(|p| (p.id.clone(), addrs_of(&p.addrs))).collect()))
+            }
+            (KadAsk::Provide, Found::Provided(n)) => Ok(Reply::Provided { peers: n }),
+            (KadAsk::Provide, _) => Ok(Reply::Provided { peers: 0 }),
+            (KadAsk::ForBitswap(session), _) => {
                 let mut peers = Vec::new();
-                for p in result.providers() {
+                for p in &providers {
                     if p.id == self.peer_id() {
                         continue;
                     }

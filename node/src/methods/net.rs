@@ -68,53 +68,74 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     });
     let h = handle.clone();
     reg.register("SwarmDisconnect", true, move |call| {
-        let id = node_id(call.str_arg(0, "node id")?)?;
-        h.call(Command::Disconnect(id)).map_err(ApiError::not_found)?;
-        Ok(Value::Bool(true))
+        let text = call.str_arg(0, "node id")?;
+        let node = node_id(text).ok().map(|id| h.call(Command::Disconnect(id)));
+        if let Some(Ok(_)) = node {
+            return Ok(Value::Bool(true));
+        }
+        // Not a node connected to us: an IPFS peer, perhaps.
+        let peer = ipfs_net::parse_peer(text)?;
+        match ipfs_net::call(&*h, proto_core::libp2p::host::Command::Disconnect(peer)) {
+            Ok(Some(_)) => Ok(Value::Bool(true)),
+            Ok(None) => Err(ApiError::not_found(
+                node.and_then(Result::err).unwrap_or_else(|| "not connected to that peer".into()),
+            )),
+            Err(e) => Err(ApiError::not_found(e)),
+        }
     });
     let h = handle.clone();
     reg.register("DhtFindPeer", false, move |call| {
         let text = call.str_arg(0, "node id")?;
-        // A peer id of another key type (`Qm…`) can only be an IPFS peer.
-        let Ok(id) = node_id(text) else {
-            let peer = ipfs_net::parse_peer(text)?;
-            return ipfs_net::find_peer(&*h, peer)
-                .map_err(failed)?
-                .ok_or_else(|| ApiError::not_found(format!("peer {text} was not found in the network")));
-        };
-        match h.call(Command::Dht(dht::Command::FindPeer(id))).map_err(failed)? {
-            Reply::Dht(dht::Reply::Peer(Some(p))) => Ok(peer_json(&p)),
-            Reply::Dht(dht::Reply::Peer(None)) => {
-                let ipfs = match proto_core::libp2p::PeerId::parse(text) {
-                    Ok(peer) => ipfs_net::find_peer(&*h, peer).map_err(failed)?,
-                    Err(_) => None,
-                };
-                ipfs.ok_or_else(|| ApiError::not_found(format!("peer {text} was not found in the network")))
+        let not_found = || ApiError::not_found(format!("peer {text} was not found in the network"));
+        // The nodes' DHT first (a peer id of another key type, `Qm…`, can only be an IPFS
+        // peer), then the IPFS DHT; the nodes' error is told when neither knows the peer.
+        let mut why = None;
+        if let Ok(id) = node_id(text) {
+            match h.call(Command::Dht(dht::Command::FindPeer(id))) {
+                Ok(Reply::Dht(dht::Reply::Peer(Some(p)))) => return Ok(peer_json(&p)),
+                Ok(_) => {}
+                Err(e) => why = Some(e),
             }
-            other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        }
+        let peer = ipfs_net::parse_peer(text)?;
+        match ipfs_net::find_peer(&*h, peer) {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => Err(why.map(failed).unwrap_or_else(not_found)),
+            Err(e) if e.contains("not found") => Err(not_found()),
+            Err(e) => Err(failed(why.unwrap_or(e))),
         }
     });
     let h = handle.clone();
     reg.register("DhtProvide", true, move |call| {
         let cid = parse_cid(call.str_arg(0, "cid")?)?;
-        match h.call(Command::Dht(dht::Command::Provide(content_key(&cid)))).map_err(failed)? {
-            Reply::Dht(dht::Reply::Stored { peers }) => {
-                let ipfs = ipfs_net::provide(&*h, &cid).map_err(failed)?;
-                Ok(json!({"cid": cid.to_string(), "peers": peers, "ipfs_peers": ipfs}))
-            }
-            other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        // Both networks are told; it fails only when neither could be.
+        let nodes = match h.call(Command::Dht(dht::Command::Provide(content_key(&cid)))) {
+            Ok(Reply::Dht(dht::Reply::Stored { peers })) => Ok(peers),
+            Ok(other) => Err(format!("unexpected reply {other:?}")),
+            Err(e) => Err(e),
+        };
+        let ipfs = ipfs_net::provide(&*h, &cid);
+        match (nodes, ipfs) {
+            (Err(e), Err(_) | Ok(None)) => Err(failed(e)),
+            (n, i) => Ok(json!({"cid": cid.to_string(), "peers": n.unwrap_or(0), "ipfs_peers": i.ok().flatten()})),
         }
     });
     let h = handle;
     reg.register("DhtFindProvs", false, move |call| {
         let cid = parse_cid(call.str_arg(0, "cid")?)?;
-        match h.call(Command::Dht(dht::Command::GetProviders(content_key(&cid)))).map_err(failed)? {
-            Reply::Dht(dht::Reply::Providers(p)) => {
-                let mut all: Vec<Value> = p.iter().map(peer_json).collect();
-                all.extend(ipfs_net::find_providers(&*h, &cid).map_err(failed)?);
+        let nodes = match h.call(Command::Dht(dht::Command::GetProviders(content_key(&cid)))) {
+            Ok(Reply::Dht(dht::Reply::Providers(p))) => Ok(p.iter().map(peer_json).collect::<Vec<_>>()),
+            Ok(other) => Err(format!("unexpected reply {other:?}")),
+            Err(e) => Err(e),
+        };
+        let ipfs = ipfs_net::find_providers(&*h, &cid);
+        match (nodes, ipfs) {
+            (Err(e), Err(_)) => Err(failed(e)),
+            (n, i) => {
+                let mut all = n.unwrap_or_default();
+                all.extend(i.unwrap_or_default());
                 Ok(Value::Array(all))
             }
-            other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
         }
     });
 }

@@ -100,6 +100,7 @@ impl Host {
         match pc.c.open_stream(now, protos) {
             Some(id) => {
                 pc.handlers.insert(id, Handler::Opening(purpose));
+                self.pump(conn);
             }
             None => self.purpose_failed(purpose),
         }

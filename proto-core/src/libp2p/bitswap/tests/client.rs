@@ -32,7 +32,9 @@ fn fetch(servers: usize, n: usize, holder: impl Fn(usize) -> Vec<usize>, root_on
     }
     net.want(0, SessionId(7), vec![root.clone()]);
     net.run(200_000);
-    assert!(net.now < 1000, "no timer was needed: {} ms", net.now);
+    let done = net.nodes[0].last_received_ms;
+    assert!(done < 1000, "no timer was needed: {done} ms");
+    assert_eq!(net.nodes[0].bs.pending(SessionId(7)), 0);
     let got = &net.nodes[0].received;
     assert!(net.nodes[0].failed.is_empty(), "{:?}", net.nodes[0].failed);
     assert_eq!(got.len(), n + 1);
@@ -53,7 +55,7 @@ fn want_blocks_to(net: &Net, from: usize, to: usize) -> Vec<usize> {
 fn fetches_a_300_block_dag_from_one_server() {
     let net = fetch(1, 300, |_| vec![1], &[1]);
     assert_eq!(net.nodes[1].blocks_sent, 301, "no block twice");
-    assert_eq!(net.nodes[0].bs.poll_timeout(), None, "nothing left to wait for");
+    assert_eq!(net.nodes[0].bs.poll_timeout(), None, "the done session was forgotten");
     // The pipe is kept full: 64 want-blocks in one message once the children are known.
     assert!(want_blocks_to(&net, 0, 1).contains(&64), "{:?}", want_blocks_to(&net, 0, 1));
 }
@@ -97,7 +99,8 @@ fn a_server_that_disconnects_mid_fetch_hands_its_wants_to_the_other() {
     assert_eq!(net.nodes[0].received.len(), 2001);
     assert!(net.nodes[0].failed.is_empty());
     assert_eq!(net.nodes[2].blocks_sent, by_2);
-    assert_eq!(net.nodes[0].bs.poll_timeout(), None);
+    assert_eq!(net.nodes[0].bs.pending(SessionId(1)), 0);
+    assert_eq!(net.nodes[0].bs.poll_timeout(), Some(60_000), "the done session is kept a while");
 }
 
 #[test]
@@ -134,7 +137,8 @@ fn a_lying_server_is_dropped_and_the_fetch_completes() {
     assert_eq!(net.nodes[0].received.len(), 301);
     let to_liar: usize = want_blocks_to(&net, 0, 2).iter().sum();
     assert!(to_liar <= 65, "after its strikes the liar is asked for nothing: {to_liar}");
-    assert!(net.now < 30_000, "done before any rebroadcast: {}", net.now);
+    let done = net.nodes[0].last_received_ms;
+    assert!(done < 30_000, "done before any rebroadcast: {done}");
 }
 
 #[test]

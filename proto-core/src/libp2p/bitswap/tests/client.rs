@@ -258,3 +258,27 @@ fn identity_cids_need_no_peer_and_cancel_fails_the_rest() {
     assert!(matches!(failed, Some(Output::Failed { cid, .. }) if cid == other));
     assert_eq!(bs.poll_timeout(), None);
 }
+
+/// 100 MiB in 256 KiB blocks from two servers at once (both must serve). Ignored by default;
+/// timed in release builds to see what the machines cost per byte.
+#[test]
+#[ignore]
+fn fetches_100_mib_from_two_servers() {
+    let kids: Blocks = (0..400).map(|i| raw_block(i, 256 << 10)).collect();
+    let root: Vec<u8> = kids.iter().flat_map(|(c, _)| c.to_bytes()).collect();
+    let root_cid = Cid::of_block(CidVersion::V1, CODEC_RAW, &root);
+    let mut net = Net::new(3, &Config::default());
+    net.forget_messages();
+    for s in [1, 2] {
+        net.nodes[s].store.insert(root_cid.clone(), root.clone());
+        net.nodes[s].store.extend(kids.iter().cloned());
+    }
+    net.nodes[0].children.insert(root_cid.clone(), kids.iter().map(|(c, _)| c.clone()).collect());
+    net.connect(0, 1, Version::V1_2);
+    net.connect(0, 2, Version::V1_2);
+    net.want(0, SessionId(1), vec![root_cid]);
+    net.settle();
+    assert_eq!(net.nodes[0].received.len(), 401);
+    let (a, b) = (net.nodes[1].blocks_sent, net.nodes[2].blocks_sent);
+    assert!(a >= 100 && b >= 100, "{a} + {b}");
+}

@@ -282,3 +282,30 @@ fn fetches_100_mib_from_two_servers() {
     let (a, b) = (net.nodes[1].blocks_sent, net.nodes[2].blocks_sent);
     assert!(a >= 100 && b >= 100, "{a} + {b}");
 }
+
+#[test]
+fn unanswered_wants_are_sent_again_every_30_s() {
+    let (cid, _) = raw_block(1, 100);
+    let x = peer(1);
+    let mut bs = Bitswap::new(Config::default());
+    bs.want(0, SessionId(1), vec![cid.clone()]);
+    assert_eq!(bs.poll_output(), None, "nobody to ask yet");
+    bs.handle_input(10, Input::Connected { peer: x.clone(), version: Version::V1_2 });
+    let ask = Output::Send {
+        to: x,
+        msg: Message {
+            wantlist: Wantlist {
+                entries: vec![Entry::want(cid.clone(), i32::MAX - 1, WantType::Have, false)],
+                full: false,
+            },
+            ..Message::default()
+        },
+    };
+    assert_eq!(bs.poll_output().as_ref(), Some(&ask), "a new peer is asked");
+    bs.handle_timeout(1000);
+    assert!(matches!(bs.poll_output(), Some(Output::FindProviders { .. })));
+    assert_eq!(bs.poll_timeout(), Some(30_000));
+    bs.handle_timeout(30_000);
+    assert_eq!(bs.poll_output().as_ref(), Some(&ask));
+    assert_eq!(bs.poll_output(), None);
+}

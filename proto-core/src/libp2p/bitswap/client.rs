@@ -155,6 +155,13 @@ impl Client {
     pub(super) fn want(&mut self, now_ms: u64, cfg: &Config, sid: SessionId, cids: Vec<Cid>) {
         if !self.sessions.contains_key(&sid) {
             if self.sessions.len() >= cfg.max_sessions {
+                // Make room by forgetting the longest idle session, if there is one.
+                let idle = self.sessions.iter().filter(|(_, s)| s.is_idle()).min_by_key(|(_, s)| s.progress_ms);
+                if let Some(old) = idle.map(|(id, _)| *id) {
+                    self.sessions.remove(&old);
+                }
+            }
+            if self.sessions.len() >= cfg.max_sessions {
                 for cid in cids {
                     self.out.push_back(Output::Failed { session: sid, cid, why: "too many sessions".into() });
                 }
@@ -438,6 +445,11 @@ impl Client {
         }
     }
 
+    /// CIDs the session still waits for (queued or live); 0 for an unknown session.
+    pub(super) fn pending(&self, sid: SessionId) -> usize {
+        self.sessions.get(&sid).map_or(0, |s| s.wanted.len())
+    }
+
     /// Ends a session, failing what it still wanted with `why`.
     pub(super) fn cancel(&mut self, now_ms: u64, cfg: &Config, sid: SessionId, why: &str) {
         let Some(s) = self.sessions.remove(&sid) else { return };
@@ -483,14 +495,14 @@ impl Client {
                 }
             }
         }
-        let due: Vec<SessionId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.deadline(cfg).is_some_and(|d| d <= now_ms))
-            .map(|(id, _)| *id)
-            .collect();
+        let due: Vec<SessionId> =
+            self.sessions.iter().filter(|(_, s)| s.deadline(cfg) <= now_ms).map(|(id, _)| *id).collect();
         for sid in due {
             let Some(s) = self.sessions.get_mut(&sid) else { continue };
+            if s.is_idle() {
+                self.sessions.remove(&sid);
+                continue;
+            }
             if s.give_up_ms(cfg) <= now_ms {
                 let why = format!("no block for {} ms", cfg.session_idle_timeout_ms);
                 self.cancel(now_ms, cfg, sid, &why);
@@ -533,7 +545,7 @@ impl Client {
 
     pub(super) fn poll_timeout(&self, cfg: &Config) -> Option<u64> {
         let wants = self.wants.values().filter_map(|w| self.block_deadline(cfg, w));
-        let sessions = self.sessions.values().filter_map(|s| s.deadline(cfg));
+        let sessions = self.sessions.values().map(|s| s.deadline(cfg));
         let rebroadcast = self.rebroadcast_at.filter(|_| !self.wants.is_empty());
         wants.chain(sessions).chain(rebroadcast).min()
     }

@@ -222,6 +222,13 @@ impl Bitswap {
         self.client.flush(&self.config);
     }
 
+    /// How many of the session's CIDs have not arrived yet (0 once done or unknown). A done
+    /// session keeps its peers for more wants until `session_idle_timeout_ms` passes or it is
+    /// cancelled.
+    pub fn pending(&self, session: SessionId) -> usize {
+        self.client.pending(session)
+    }
+
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.client.handle_timeout(now_ms, &self.config);
         self.client.flush(&self.config);

@@ -8,7 +8,7 @@
 //! so one peer's thousand wants never starve another's; replies leave as one `Send` per batch of
 //! at most `max_message` bytes, again peer by peer in turn.
 
-use super::msg::{field_len, Block, Message, Presence, WantType, Wantlist};
+use super::msg::{field_len, prefix_of, Block, Message, Presence, WantType, Wantlist};
 use super::{Config, Output, Version};
 use crate::cid::{Cid, HASH_IDENTITY};
 use crate::libp2p::PeerId;
@@ -47,10 +47,10 @@ impl Reply {
         }
     }
 
-    /// Bytes it adds to a message (for 1.0 peers the prefix is not sent; close enough).
+    /// Bytes it adds to a message (at most: 1.0 peers get no prefix).
     fn wire_len(&self) -> usize {
         match self {
-            Reply::Block(_, data) => field_len(field_len(4) + field_len(data.len())),
+            Reply::Block(c, data) => field_len(field_len(prefix_of(c).len()) + field_len(data.len())),
             Reply::Have(c) => field_len(field_len(c.to_bytes().len())),
             Reply::DontHave(c) => field_len(field_len(c.to_bytes().len()) + 2),
         }

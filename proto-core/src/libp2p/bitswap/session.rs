@@ -48,9 +48,14 @@ impl Session {
         self.progress_ms.saturating_add(cfg.session_idle_timeout_ms)
     }
 
-    /// The session's next deadline, if it is waiting for anything.
-    pub(super) fn deadline(&self, cfg: &Config) -> Option<u64> {
-        (!self.is_idle()).then(|| self.next_search_ms.min(self.give_up_ms(cfg)))
+    /// The session's next deadline: its search or give-up while it wants anything, else when it
+    /// is forgotten (an idle session keeps its peers that long for the driver's next wants).
+    pub(super) fn deadline(&self, cfg: &Config) -> u64 {
+        if self.is_idle() {
+            self.give_up_ms(cfg)
+        } else {
+            self.next_search_ms.min(self.give_up_ms(cfg))
+        }
     }
 
     /// The next CIDs to make live.

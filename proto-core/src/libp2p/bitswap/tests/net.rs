@@ -29,6 +29,7 @@ pub(super) struct Node {
     pub(super) bs: Bitswap,
     pub(super) store: BTreeMap<Cid, Vec<u8>>,
     pub(super) received: Vec<(SessionId, Cid)>,
+    pub(super) last_received_ms: u64,
     pub(super) failed: Vec<(SessionId, Cid, String, u64)>,
     pub(super) searches: Vec<(SessionId, Cid, u64)>,
     /// Blocks this node put in its messages.
@@ -58,6 +59,7 @@ impl Net {
                 bs: Bitswap::new(cfg.clone()),
                 store: BTreeMap::new(),
                 received: Vec::new(),
+                last_received_ms: 0,
                 failed: Vec::new(),
                 searches: Vec::new(),
                 blocks_sent: 0,
@@ -131,6 +133,7 @@ impl Net {
                     assert!(cid.hash().verifies(&data), "only verified blocks are handed out");
                     node.store.insert(cid.clone(), data);
                     node.received.push((session, cid.clone()));
+                    node.last_received_ms = now;
                     if let Some(kids) = node.children.get(&cid).cloned() {
                         node.bs.want(now, session, kids);
                     }

@@ -458,6 +458,11 @@ impl Node {
                 let expected = match named {
                     None => None,
                     Some(Ok(key)) => Some(Key::from(crate::identity::node_id_of(&key))),
+                    // Only an IPFS peer has a key of another type (RSA: `Qm…`).
+                    Some(Err(_)) if self.ipfs.is_some() => {
+                        let Ok(m) = crate::maddr::Multiaddr::from_bytes(&addr.0) else { return };
+                        return self.ipfs_command(id, crate::libp2p::host::Command::Connect(m));
+                    }
                     Some(Err(e)) => return self.reply(id, Err(CommandError::ConnectFailed(e.to_string()))),
                 };
                 if let Some(conn) = self.dial(addr, expected) {

@@ -450,8 +450,10 @@ pub(crate) struct SimArgs {
     /// exchange and compared byte for byte (runs on whole nodes)
     #[argh(option, default = "0")]
     pub files: usize,
-    /// what each node runs: dht (the DHT core alone, fast) or node (the whole node: sessions over
-    /// simulated TCP, DHT, block exchange); default dht, node with --files
+    /// what each node runs: dht (the DHT core alone, fast), node (the whole node: sessions over
+    /// simulated TCP, DHT, block exchange) or kad (the IPFS Kademlia DHT, /ipfs/kad/1.0.0: uses
+    /// --nodes, --seed(s), --loss, --churn, --lookups, --providers, --duration); default dht, node
+    /// with --files
     #[argh(option)]
     pub machine: Option<String>,
 }

@@ -2,6 +2,7 @@
 
 use crate::args::SimArgs;
 use crate::client::CliError;
+use sim::kad_sim::{run_kad, KadScenario};
 use sim::{run_scenario, Machine, Scenario};
 use std::time::Instant;
 
@@ -39,14 +40,17 @@ pub(crate) fn sim(a: SimArgs) -> Result<(), CliError> {
     if a.nodes < 2 {
         return Err(CliError("--nodes must be at least 2".into()));
     }
+    let first = a.seed.or_else(|| env_u64("SIM_SEED")).unwrap_or(1);
+    let count = a.seeds.or_else(|| env_u64("SIM_SEEDS")).unwrap_or(1).max(1);
     let machine = match a.machine.as_deref() {
         None | Some("dht") if a.files == 0 => Machine::Dht,
         None | Some("node") => Machine::Node,
-        Some("dht") => return Err(CliError("--files runs on whole nodes: leave out --machine dht".into())),
-        Some(m) => return Err(CliError(format!("--machine is dht or node, not \"{m}\""))),
+        Some("kad") if a.files == 0 => return sim_kad(&a, first, count),
+        Some("dht" | "kad") => {
+            return Err(CliError("--files runs on whole nodes: leave out --machine".into()));
+        }
+        Some(m) => return Err(CliError(format!("--machine is dht, node or kad, not \"{m}\""))),
     };
-    let first = a.seed.or_else(|| env_u64("SIM_SEED")).unwrap_or(1);
-    let count = a.seeds.or_else(|| env_u64("SIM_SEEDS")).unwrap_or(1).max(1);
     let base = Scenario {
         nodes: a.nodes,
         seed: first,
@@ -69,6 +73,38 @@ pub(crate) fn sim(a: SimArgs) -> Result<(), CliError> {
         let s = Scenario { seed, ..base.clone() };
         let t = Instant::now();
         let mut r = run_scenario(&s);
+        r.wall_ms = Some(t.elapsed().as_millis() as u64);
+        println!("{r}");
+        if count > 1 {
+            println!();
+        }
+        if !r.violations.is_empty() {
+            failed.push(s.replay());
+        }
+    }
+    if !failed.is_empty() {
+        return Err(CliError(format!("{} run(s) broke a checker; replay with: {}", failed.len(), failed.join(" ; "))));
+    }
+    Ok(())
+}
+
+/// `--machine kad`: the IPFS Kademlia machines (loss, churn, lookups, providers, duration).
+fn sim_kad(a: &SimArgs, first: u64, count: u64) -> Result<(), CliError> {
+    let base = KadScenario {
+        nodes: a.nodes,
+        seed: first,
+        loss: a.loss,
+        churn: a.churn,
+        lookups: a.lookups,
+        providers: a.providers,
+        duration_ms: parse_duration(&a.duration)?,
+        ..KadScenario::default()
+    };
+    let mut failed = Vec::new();
+    for seed in first..first + count {
+        let s = KadScenario { seed, ..base.clone() };
+        let t = Instant::now();
+        let mut r = run_kad(&s);
         r.wall_ms = Some(t.elapsed().as_millis() as u64);
         println!("{r}");
         if count > 1 {

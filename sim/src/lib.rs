@@ -8,11 +8,15 @@
 //! lookups against an oracle of the true closest live nodes, records never served past their
 //! EOL, the drain contract, and files fetched through block exchange compared byte for byte.
 //!
+//! `kad_sim` runs the IPFS Kademlia machines (`proto_core::libp2p::kad`) the same way, with
+//! encoded kad messages as request/response pairs.
+//!
 //! It is a product feature (`leither sim`), not a test mock.
 #![forbid(unsafe_code)]
 
 mod dht_core;
 pub mod files;
+pub mod kad_sim;
 pub mod mimei;
 mod net;
 mod node_sim;

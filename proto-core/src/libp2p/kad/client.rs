@@ -345,7 +345,7 @@ impl Kad {
                         if peer.addrs.is_empty() { self.addrs_of(&peer.id).unwrap_or_default() } else { peer.addrs };
                     if !self.request(peer.id.clone(), addrs, msg, Purpose::Lookup(q)) {
                         if let Some(query) = self.queries.get_mut(&q) {
-                            query.lookup.on_failure(&peer.id);
+                            query.lookup.give_up(&peer.id);
                         }
                     }
                 }

@@ -88,6 +88,9 @@ pub struct Config {
     pub max_queries: usize,
     /// Requests awaiting an answer, all queries together.
     pub max_pending: usize,
+    /// A lookup asks a peer that failed again this many times (kubo's messenger retries a
+    /// failed request once): one lost message must not cost a lookup its closest peer.
+    pub lookup_retries: u32,
     /// Candidates a lookup tracks; the farthest beyond it are forgotten.
     pub max_candidates: usize,
     /// Peers taken from one message's closer or provider list (the rest are ignored).
@@ -128,6 +131,7 @@ impl Default for Config {
             max_record_age_ms: 36 * 3_600_000,
             max_queries: 64,
             max_pending: 1_024,
+            lookup_retries: 1,
             max_candidates: 200,
             max_peers_per_message: 40,
             max_addrs_per_peer: 16,

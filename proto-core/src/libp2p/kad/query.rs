@@ -23,6 +23,8 @@ struct Candidate {
     state: State,
     /// Discovery depth: 0 for peers from our table, d + 1 for peers a depth-d peer named.
     depth: u32,
+    /// Failed requests so far; asked again while at most `retries`.
+    fails: u32,
 }
 
 /// What the lookup wants next.
@@ -39,6 +41,7 @@ pub(super) struct Lookup {
     k: usize,
     alpha: usize,
     beta: usize,
+    retries: u32,
     max_candidates: usize,
     candidates: BTreeMap<Distance, Candidate>,
     waiting: usize,
@@ -53,6 +56,7 @@ impl Lookup {
             k: cfg.k.max(1),
             alpha: cfg.alpha.max(1),
             beta: stop.clamp(1, cfg.k.max(1)),
+            retries: cfg.lookup_retries,
             max_candidates: cfg.max_candidates.max(cfg.k),
             candidates: BTreeMap::new(),
             waiting: 0,
@@ -73,7 +77,7 @@ impl Lookup {
             }
             return;
         }
-        self.candidates.insert(d, Candidate { peer, state: State::NotAsked, depth });
+        self.candidates.insert(d, Candidate { peer, state: State::NotAsked, depth, fails: 0 });
         while self.candidates.len() > self.max_candidates {
             // The farthest one not waiting for an answer can never make the result.
             let far = self.candidates.iter().rev().find(|(_, c)| c.state != State::Waiting).map(|(d, _)| *d);
@@ -144,7 +148,23 @@ impl Lookup {
         }
     }
 
+    /// `peer` did not answer: asked again up to `lookup_retries` times, then given up.
     pub(super) fn on_failure(&mut self, peer: &PeerId) {
+        if self.set(peer, State::Failed).is_none() {
+            return;
+        }
+        self.failures += 1;
+        let d = Key::of(peer.as_bytes()).distance(&self.target);
+        if let Some(c) = self.candidates.get_mut(&d) {
+            c.fails += 1;
+            if c.fails <= self.retries {
+                c.state = State::NotAsked;
+            }
+        }
+    }
+
+    /// `peer` cannot be asked at all (no room for the request): given up at once.
+    pub(super) fn give_up(&mut self, peer: &PeerId) {
         if self.set(peer, State::Failed).is_some() {
             self.failures += 1;
         }
@@ -184,7 +204,7 @@ mod tests {
     fn alpha_in_flight_and_beta_closest_end_it() {
         let target = Key([0; 32]);
         let p = by_distance(&target, 40);
-        let cfg = Config { k: 4, alpha: 2, beta: 2, ..Config::default() };
+        let cfg = Config { k: 4, alpha: 2, beta: 2, lookup_retries: 0, ..Config::default() };
         // Seeds: the 3rd..6th closest.
         let mut l = Lookup::new(target, &cfg, cfg.beta, p[2..6].to_vec());
         assert_eq!(l.next_step(), Step::Ask(p[2].clone()));
@@ -210,16 +230,19 @@ mod tests {
     fn ends_when_nobody_is_left() {
         let target = Key([0xff; 32]);
         let p = by_distance(&target, 3);
-        let cfg = Config { k: 20, ..Config::default() };
+        let cfg = Config { k: 20, lookup_retries: 1, ..Config::default() };
         let mut l = Lookup::new(target, &cfg, cfg.k, p.clone());
-        for q in &p {
-            assert_eq!(l.next_step(), Step::Ask(q.clone()));
+        for round in 0..2 {
+            for q in &p {
+                assert_eq!(l.next_step(), Step::Ask(q.clone()), "round {round}");
+            }
+            assert_eq!(l.next_step(), Step::Wait);
+            for q in &p {
+                l.on_failure(&q.id);
+            }
         }
-        assert_eq!(l.next_step(), Step::Wait);
-        for q in &p {
-            l.on_failure(&q.id);
-        }
-        assert_eq!(l.next_step(), Step::Finished);
+        assert_eq!(l.next_step(), Step::Finished, "each asked twice, then given up");
+        assert_eq!(l.failures, 6);
         assert!(l.closest().is_empty());
     }
 }

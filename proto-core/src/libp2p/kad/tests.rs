@@ -158,7 +158,7 @@ fn lookup_check_before_joining_the_table() {
 
 #[test]
 fn requests_time_out_in_the_machine_and_failing_peers_leave() {
-    let cfg = Config { refresh_interval_ms: 0, ..Config::default() };
+    let cfg = Config { refresh_interval_ms: 0, lookup_retries: 0, ..Config::default() };
     let mut k = Kad::new(pid(0), cfg, Seed::from_u64(1));
     k.add_address(pid(1), vec![addr(1)], 0);
     assert_eq!(k.poll_timeout(), Some(3_600_000), "only the sweep is due");
@@ -201,15 +201,18 @@ fn a_flood_of_closer_peers_is_capped() {
     k.handle_input(1, Input::Response { req, msg: Message::decode(&bytes).unwrap() });
     let sends = drain(&mut k).into_iter().filter(|o| matches!(o, Output::Send { .. })).count();
     assert_eq!(sends, 10, "alpha requests out, no more");
-    // A wrong answer type counts as a failure.
+    // A wrong answer type counts as a failure (and the peer is asked once more).
     let mut k = server(1);
     k.command(0, Command::FindNode(pid(500)));
-    let Some(Output::Send { req, .. }) = k.poll_output() else { panic!() };
-    k.handle_input(1, Input::Response { req, msg: Message::new(MessageType::Ping, vec![]) });
+    for _ in 0..2 {
+        let Some(Output::Send { req, to, .. }) = k.poll_output() else { panic!() };
+        assert_eq!(to, pid(1));
+        k.handle_input(1, Input::Response { req, msg: Message::new(MessageType::Ping, vec![]) });
+    }
     let outs = drain(&mut k);
     assert!(matches!(
         &outs[..],
-        [Output::Done { result: QueryResult { stats: QueryStats { failures: 1, .. }, .. }, .. }]
+        [Output::Done { result: QueryResult { stats: QueryStats { failures: 2, rpcs: 2, .. }, .. }, .. }]
     ));
 }
 

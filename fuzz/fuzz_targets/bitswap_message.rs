@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let max = cfg.max_message;
     let mut bs = Bitswap::new(cfg);
     let (a, b) = (PeerId::from_ed25519(&[1; 32]), PeerId::from_ed25519(&[2; 32]));
-    let version = [Version::V1_2, Version::V1_1, Version::V1_0][usize::from(data.len() % 3)];
+    let version = [Version::V1_2, Version::V1_1, Version::V1_0][data.len() % 3];
     bs.handle_input(0, Input::Connected { peer: a.clone(), version });
     bs.handle_input(0, Input::Connected { peer: b.clone(), version: Version::V1_2 });
     let asked: Vec<_> = msg.wantlist.entries.iter().map(|e| e.cid.clone()).collect();

@@ -135,7 +135,9 @@ fn one_file_from_two_kubo_peers_at_once() {
         let sent: u64 = log
             .lines()
             .filter(|l| l.contains("Bitswap engine -> msg") && l.contains(&format!("\"to\": \"{me}\"")))
-            .filter_map(|l| l.split("\"blockCount\": ").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u64>().ok())
+            .filter_map(|l| {
+                l.split("\"blockCount\": ").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u64>().ok()
+            })
             .sum();
         counts.push(sent);
     }
@@ -155,7 +157,7 @@ fn the_lan_dht_with_kubo() {
     let me = peer_id(&n);
     let port = peer_addr(&n);
     let found = far.findpeer(&me, 20).unwrap();
-    assert!(found.iter().any(|a| *a == port), "kubo found the node at {port}: {found:?}");
+    assert!(found.contains(&port), "kubo found the node at {port}: {found:?}");
     let out = n.ok(&["dht", "findpeer", &far.id]);
     assert!(out.lines().any(|l| l == far.addrs[0]), "the node found kubo at {}: {out}", far.addrs[0]);
 

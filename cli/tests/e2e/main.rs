@@ -17,6 +17,7 @@ mod gateway;
 mod hardening;
 mod hprose;
 mod interop_js;
+mod ipfs_helia;
 mod ipfs_kubo;
 mod ipfs_peers;
 mod lapp;

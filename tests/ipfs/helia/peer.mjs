@@ -127,7 +127,8 @@ const commands = {
       const p = await libp2p.peerStore.get(id).catch(() => null)
       const protocols = p?.protocols ?? []
       const dht = protocols.includes(opts['dht-protocol'])
-      if (protocols.length > 0 && (!dht || await libp2p.services.dht.routingTable.find(id) != null)) {
+      const identified = p?.metadata.get('AgentVersion') != null
+      if (identified && (!dht || await libp2p.services.dht.routingTable.find(id) != null)) {
         return { peer: id.toString(), protocols, in_dht: dht }
       }
       if (signal.aborted) throw new Error('identify or the DHT routing table did not take the peer')

@@ -205,7 +205,14 @@ impl Client {
             }
             return;
         }
+        s.started += 1;
+        let broadcast = s.started <= cfg.broadcast_wants;
         let session_peers: Vec<PeerId> = s.peers.iter().cloned().collect();
+        let others: Vec<PeerId> = if broadcast {
+            self.peers.iter().filter(|(id, p)| !p.banned && !s.peers.contains(*id)).map(|(id, _)| id.clone()).collect()
+        } else {
+            Vec::new()
+        };
         let peers: Vec<PeerId> = session_peers.into_iter().filter(|p| self.usable(p)).collect();
         self.issued = self.issued.wrapping_add(1);
         let priority = i32::MAX - (self.issued % (i32::MAX as u32)) as i32;
@@ -232,6 +239,9 @@ impl Client {
             if block_peer.as_ref() != Some(&p) {
                 self.ask_have(&p, &mh, true);
             }
+        }
+        for p in others {
+            self.ask_have(&p, &mh, false);
         }
     }
 

@@ -81,6 +81,9 @@ pub struct Config {
     pub max_sessions: usize,
     /// Live wants per session; the rest wait in the session's queue (64).
     pub max_wants_per_session: usize,
+    /// A session's first this many wants also go as want-have to every connected peer outside
+    /// the session (16), so a peer that answers late still joins it and shares the load.
+    pub broadcast_wants: usize,
     /// CIDs waiting in one session's queue; more fail (100 000).
     pub max_queued_per_session: usize,
     /// A session with no block for this long asks the DHT for providers (1000 ms).
@@ -109,6 +112,7 @@ impl Default for Config {
             max_want_blocks_per_peer: 64,
             max_sessions: 256,
             max_wants_per_session: 64,
+            broadcast_wants: 16,
             max_queued_per_session: 100_000,
             search_delay_ms: 1000,
             search_interval_ms: 60_000,

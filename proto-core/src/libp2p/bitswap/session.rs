@@ -17,6 +17,8 @@ pub(super) struct Session {
     pub(super) live: BTreeSet<Multihash>,
     /// Peers that said HAVE or sent a block, or that the DHT named.
     pub(super) peers: BTreeSet<PeerId>,
+    /// Wants this session started (for `Config::broadcast_wants`).
+    pub(super) started: usize,
     /// The last block, or when the session (re)started wanting.
     pub(super) progress_ms: u64,
     pub(super) next_search_ms: u64,
@@ -29,6 +31,7 @@ impl Session {
             wanted: BTreeSet::new(),
             live: BTreeSet::new(),
             peers: BTreeSet::new(),
+            started: 0,
             progress_ms: now_ms,
             next_search_ms: now_ms.saturating_add(cfg.search_delay_ms),
         }

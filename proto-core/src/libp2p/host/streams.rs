@@ -313,6 +313,11 @@ impl Host {
                 self.kad.handle_input(self.now_ms, kad::Input::Failed { req });
             }
             Handler::Done => {}
+            // Our stream of bitswap messages stays open for writing: helia half-closes its
+            // side of every inbound stream at once.
+            Handler::BitswapOut => {
+                pc.handlers.insert(id, Handler::BitswapOut);
+            }
             other => {
                 // The peer is done sending; so are we.
                 pc.c.close_stream(id);

@@ -233,7 +233,7 @@ impl Session {
         let now = data.len().min(s.send_window as usize);
         if now > 0 {
             let flags = s.take_ack();
-            put_data(&mut self.out, id, flags, &data[..now], self.config.max_frame, false);
+            put_data(&mut self.out, id, flags, &data[..now], self.config.max_frame);
             s.send_window -= now as u32;
         }
         s.queue(&data[now..]);
@@ -444,9 +444,12 @@ impl Session {
             let fin = s.local_closed && n == s.pending_len();
             let flags = s.take_ack();
             let out = &mut self.out;
-            s.take_pending(n, |data| put_data(out, id, flags, data, max_frame, fin));
+            s.take_pending(n, |data| put_data(out, id, flags, data, max_frame));
             s.send_window -= n as u32;
             if fin {
+                // FIN in a frame of its own, never on Data: js-yamux applies a frame's flags
+                // before its payload and, when its own side is closed, drops the payload.
+                frame::put(out, Kind::WindowUpdate, FIN, id, 0);
                 self.fin_sent(id);
                 return;
             }
@@ -468,16 +471,11 @@ impl Session {
     }
 }
 
-/// `data` as Data frames of at most `max_frame` bytes; `flags` on the first, FIN on the last if
-/// `fin`.
-fn put_data(out: &mut Vec<u8>, id: StreamId, mut flags: u16, data: &[u8], max_frame: u32, fin: bool) {
+/// `data` as Data frames of at most `max_frame` bytes; `flags` on the first.
+fn put_data(out: &mut Vec<u8>, id: StreamId, mut flags: u16, data: &[u8], max_frame: u32) {
     let max = (max_frame as usize).max(1);
     out.reserve(data.len() + data.len().div_ceil(max) * HEADER_LEN);
-    let mut chunks = data.chunks(max).peekable();
-    while let Some(chunk) = chunks.next() {
-        if fin && chunks.peek().is_none() {
-            flags |= FIN;
-        }
+    for chunk in data.chunks(max) {
         frame::put(out, Kind::Data, flags, id, chunk.len() as u32);
         out.extend_from_slice(chunk);
         flags = 0;

@@ -309,3 +309,50 @@ fn unanswered_wants_are_sent_again_every_30_s() {
     assert_eq!(bs.poll_output().as_ref(), Some(&ask));
     assert_eq!(bs.poll_output(), None);
 }
+
+/// What `bs` sent `to`, as (want type, send_dont_have) per CID wanted.
+fn wants_sent(outs: &[Output], to: &PeerId) -> Vec<(Cid, WantType, bool)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send { to: t, msg } if t == to => Some(msg.wantlist.entries.clone()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|e| !e.cancel)
+        .map(|e| (e.cid, e.want, e.send_dont_have))
+        .collect()
+}
+
+#[test]
+fn a_peer_too_slow_to_answer_the_root_still_joins_on_the_first_children() {
+    let mut bs = Bitswap::new(Config { broadcast_wants: 3, ..Config::default() });
+    let (x, y) = (peer(1), peer(2));
+    for p in [&x, &y] {
+        bs.handle_input(0, Input::Connected { peer: p.clone(), version: Version::V1_2 });
+    }
+    let (root, root_data) = raw_block(1, 3000);
+    bs.want(0, SessionId(1), vec![root.clone()]);
+    while bs.poll_output().is_some() {}
+    // x has it and sends it; y never answers (its CANCEL comes before its engine got to it).
+    let have = Message { presences: vec![Presence { cid: root.clone(), have: true }], ..Message::default() };
+    bs.handle_input(1, Input::Message { from: x.clone(), msg: have });
+    while bs.poll_output().is_some() {}
+    let msg = Message { payload: vec![Block::new(&root, root_data)], ..Message::default() };
+    bs.handle_input(2, Input::Message { from: x.clone(), msg });
+    while bs.poll_output().is_some() {}
+    // The children: x (the session's peer) gets want-blocks; y, outside the session, is asked
+    // want-have for the session's first `broadcast_wants` wants (the root was the first).
+    let kids: Vec<Cid> = (0..5).map(|i| raw_block(10 + i, 3000).0).collect();
+    bs.want(3, SessionId(1), kids.clone());
+    let outs: Vec<_> = std::iter::from_fn(|| bs.poll_output()).collect();
+    let to_y = wants_sent(&outs, &y);
+    assert_eq!(to_y, kids[..2].iter().map(|c| (c.clone(), WantType::Have, false)).collect::<Vec<_>>());
+    assert_eq!(wants_sent(&outs, &x).len(), 5);
+    // y says HAVE for one: it joins the session and gets want-blocks too.
+    let have = Message { presences: vec![Presence { cid: kids[0].clone(), have: true }], ..Message::default() };
+    bs.handle_input(4, Input::Message { from: y.clone(), msg: have });
+    let more: Vec<_> = (5..8).map(|i| raw_block(10 + i, 3000).0).collect();
+    bs.want(5, SessionId(1), more);
+    let outs: Vec<_> = std::iter::from_fn(|| bs.poll_output()).collect();
+    assert!(wants_sent(&outs, &y).iter().any(|(_, t, _)| *t == WantType::Block), "{outs:?}");
+}

@@ -6,7 +6,7 @@
 use super::frame::{self, Header, Kind, ACK, FIN, RST, SYN};
 use super::stream::Stream;
 use super::{Config, Event, Role, StreamId, YamuxError, HEADER_LEN, PROTOCOL_WINDOW};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// Where the parser is in the byte stream from the peer.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ const GOAWAY_PROTOCOL_ERROR: u32 = 1;
 pub struct Session {
     role: Role,
     config: Config,
-    streams: HashMap<StreamId, Stream>,
+    streams: BTreeMap<StreamId, Stream>,
     /// The next id `open` takes (u64 so running out is seen).
     next_id: u64,
     rx: Rx,
@@ -60,7 +60,7 @@ impl Session {
         let mut s = Session {
             role,
             config,
-            streams: HashMap::new(),
+            streams: BTreeMap::new(),
             next_id: match role {
                 Role::Client => 1,
                 Role::Server => 2,

@@ -69,8 +69,8 @@ fn bitswap_both_ways_with_kubo() {
     let n = Node::start();
     let k = kubo(&dir, "k", KeyType::Ed25519);
     n.ok(&["swarm", "connect", &k.maddr()]);
-    // kubo → node: the gateway fetches what only kubo holds.
-    let data = bytes(9 << 20, 17);
+    // kubo → node: the gateway fetches what only kubo holds (100 MiB).
+    let data = bytes(100 << 20, 17);
     let f = dir.path().join("from-kubo");
     std::fs::write(&f, &data).unwrap();
     let cid = k.add(&f).unwrap();

@@ -18,6 +18,7 @@ mod hardening;
 mod hprose;
 mod interop_js;
 mod ipfs_helia;
+mod ipfs_hostile;
 mod ipfs_kubo;
 mod ipfs_peers;
 mod lapp;

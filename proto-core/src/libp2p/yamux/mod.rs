@@ -118,6 +118,8 @@ pub enum YamuxError {
     UnknownType(u8),
     /// The peer sent more Data than the stream's window allowed.
     WindowExceeded { stream: StreamId, len: u32, window: u32 },
+    /// A window update that takes the stream's send window past 2^32 − 1.
+    WindowOverflow { stream: StreamId, window: u32, delta: u32 },
     /// A SYN for a stream id of our parity (or 0).
     WrongParitySyn(StreamId),
     /// A SYN for a stream that is open.
@@ -147,6 +149,9 @@ impl fmt::Display for YamuxError {
             YamuxError::UnknownType(t) => write!(f, "yamux: unknown frame type {t}"),
             YamuxError::WindowExceeded { stream, len, window } => {
                 write!(f, "yamux: {len} bytes of data on {stream} with a window of {window}")
+            }
+            YamuxError::WindowOverflow { stream, window, delta } => {
+                write!(f, "yamux: a window update of {delta} on {stream} with {window} already granted")
             }
             YamuxError::WrongParitySyn(s) => write!(f, "yamux: SYN for {s}, an id of the wrong parity"),
             YamuxError::DuplicateSyn(s) => write!(f, "yamux: SYN for {s}, which is open"),

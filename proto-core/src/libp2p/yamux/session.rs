@@ -382,7 +382,11 @@ impl Session {
                 return Ok(());
             }
             Kind::WindowUpdate if h.length > 0 => {
-                s.send_window = s.send_window.saturating_add(h.length);
+                s.send_window = s.send_window.checked_add(h.length).ok_or(YamuxError::WindowOverflow {
+                    stream: id,
+                    window: s.send_window,
+                    delta: h.length,
+                })?;
                 self.flush(id);
             }
             _ => {}

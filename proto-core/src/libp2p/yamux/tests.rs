@@ -330,6 +330,11 @@ fn hostile_frames_kill_the_session_with_goaway_1() {
     fatal(&hex("00 01 0001 00000002 00000000"), YamuxError::DuplicateSyn(S));
     fatal(&hex("01 02 0001 00000000 00000000"), YamuxError::BadVersion(1));
     fatal(&hex("00 04 0000 00000000 00000000"), YamuxError::UnknownType(4));
+    // A send window past 2^32 - 1 (256 KiB granted at the SYN, then 2^32 - 1 more).
+    fatal(
+        &hex("00 01 0000 00000002 ffffffff"),
+        YamuxError::WindowOverflow { stream: S, window: 262_144, delta: u32::MAX },
+    );
     // A bad header split over two calls is found all the same.
     let mut s = started(Role::Server, Config::default(), 1);
     s.handle_input(&hex("00 00 00 01 00 00"), 2).unwrap();

@@ -137,7 +137,9 @@ for k in ("kk", "kl", "lk"):
     runs = by[k]
     speed = " / ".join(f"{m:.1f}" for m, *_ in runs)
     cpu = " / ".join(f"{p} {a:.2f} + {f} {b:.2f}" + (f" + curl {c:.2f}" if c else "") for _, a, b, c in runs)
-    print(f"  {title}: {speed} MiB/s; CPU ns/byte: {cpu}")
+    # CPU per byte times bytes per second: how many cores each side kept busy.
+    busy = " / ".join(f"{p} {a * m * 2**20 / 1e9:.2f}, {f} {b * m * 2**20 / 1e9:.2f}" for m, a, b, _ in runs)
+    print(f"  {title}: {speed} MiB/s; CPU ns/byte: {cpu}; cores busy: {busy}")
 kk = [m for m, *_ in by["kk"]]
 for k, title in (("kl", "kubo -> node / kubo -> kubo"), ("lk", "node -> kubo / kubo -> kubo")):
     ratios = " / ".join(f"{m / a:.2f}x" for (m, *_), a in zip(by[k], kk))

@@ -183,3 +183,25 @@ fn the_lan_dht_with_kubo() {
         String::from_utf8_lossy(&out.stdout).lines().any(|l| l == far.id)
     });
 }
+
+#[test]
+fn ipfs_cat_and_get_fetch_what_only_kubo_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = Node::start();
+    let k = kubo(&dir, "k", KeyType::Ed25519);
+    n.ok(&["swarm", "connect", &k.maddr()]);
+    let data = bytes(3 << 20, 41);
+    let f = dir.path().join("f");
+    std::fs::write(&f, &data).unwrap();
+    let cid = k.add(&f).unwrap();
+    let out = n.cli(&["ipfs", "cat", &cid]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout == data, "ipfs cat gave kubo's file byte-identical");
+    // A second file, fetched by `ipfs get` alone.
+    let more = bytes(1 << 20, 42);
+    std::fs::write(&f, &more).unwrap();
+    let cid = k.add(&f).unwrap();
+    let dest = dir.path().join("got");
+    n.ok(&["ipfs", "get", &cid, "-o", dest.to_str().unwrap()]);
+    assert!(std::fs::read(&dest).unwrap() == more, "ipfs get saved kubo's file byte-identical");
+}

@@ -1,12 +1,14 @@
 //! API methods for local IPFS content: `IpfsAdd`, `IpfsLs`, `IpfsStat`, `PinAdd`, `PinRm`,
 //! `PinLs`, `RepoStat`. Names follow the original system.
 
+use crate::content::fetching::Fetching;
 use crate::content::import::{import_path, import_reader, Batcher, ImportError, SharedStore, TreeOptions};
+use crate::net::NetHandle;
 use crate::Backend;
 use gateway::api::{ApiError, Call, Registry};
 use proto_core::cid::Cid;
 use proto_core::store::StoreError;
-use proto_core::unixfs::read::{self, Kind, Node};
+use proto_core::unixfs::read::{self, BlockRead, Kind, Node};
 use proto_core::unixfs::Profile;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -41,7 +43,14 @@ fn kind_name(k: Kind) -> &'static str {
 }
 
 /// `announce`, when given, is told of every stored add's root so it can be provided on the DHT.
-pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, announce: Option<Arc<dyn Fn(Cid) + Send + Sync>>) {
+/// `net`, when given, fetches what `IpfsLs` and `IpfsStat` lack from the content's providers (the
+/// node's and the IPFS network's), as the gateway does.
+pub fn register<B: Backend>(
+    reg: &mut Registry,
+    store: Arc<B>,
+    announce: Option<Arc<dyn Fn(Cid) + Send + Sync>>,
+    net: Option<Arc<dyn NetHandle>>,
+) {
     let s = store.clone();
     reg.register_streaming("IpfsAdd", true, move |mut call| {
         let v = ipfs_add(&s, &mut call)?;
@@ -54,28 +63,15 @@ pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, announce: Option<
         }
         Ok(v)
     });
-    let s = store.clone();
+    let (s, n) = (store.clone(), net.clone());
     reg.register("IpfsLs", false, move |call| {
-        let cid = resolve_arg(&*s, call.str_arg(0, "cid or path")?)?;
-        let entries = read::list(&*s, &cid).map_err(read_err)?;
-        let list: Vec<Value> = entries
-            .into_iter()
-            .map(|e| {
-                let kind = read::load_node(&*s, &e.cid)
-                    .and_then(|n| read::stat_node(&e.cid, &n))
-                    .map(|st| (kind_name(st.kind), st.size))
-                    .unwrap_or(("unknown", 0));
-                json!({"name": String::from_utf8_lossy(&e.name), "cid": e.cid.to_string(), "tsize": e.tsize, "type": kind.0, "size": kind.1})
-            })
-            .collect();
-        Ok(Value::Array(list))
+        let text = call.str_arg(0, "cid or path")?;
+        with_network(&s, &n, text, |b| ls(b, text))
     });
-    let s = store.clone();
+    let (s, n) = (store.clone(), net);
     reg.register("IpfsStat", false, move |call| {
-        let cid = resolve_arg(&*s, call.str_arg(0, "cid or path")?)?;
-        let node = read::load_node(&*s, &cid).map_err(read_err)?;
-        let st = read::stat_node(&cid, &node).map_err(read_err)?;
-        Ok(json!({"cid": cid.to_string(), "type": kind_name(st.kind), "size": st.size}))
+        let text = call.str_arg(0, "cid or path")?;
+        with_network(&s, &n, text, |b| stat(b, text))
     });
     let s = store.clone();
     reg.register("PinAdd", true, move |call| {
@@ -141,7 +137,51 @@ fn repo_stat<B: Backend>(s: &B) -> Result<Value, ApiError> {
 }
 
 /// `cid` or `cid/path/inside`, with an optional `/ipfs/` prefix.
-fn resolve_arg<B: Backend>(s: &B, text: &str) -> Result<Cid, ApiError> {
+/// Runs `f` on the local store; if a block is missing and the node has a network, again on a
+/// store that fetches from the providers of the argument's root (and keeps what it fetched).
+fn with_network<B: Backend>(
+    store: &Arc<B>,
+    net: &Option<Arc<dyn NetHandle>>,
+    text: &str,
+    f: impl Fn(&dyn BlockRead) -> Result<Value, ApiError>,
+) -> Result<Value, ApiError> {
+    match f(&**store) {
+        Err(e) if e.status == 404 => {
+            let Some(net) = net else { return Err(e) };
+            let root = parse_cid(text.trim_start_matches("/ipfs/").split('/').next().unwrap_or(""))?;
+            let fetching = Fetching::new(store.clone(), net.clone(), root);
+            let r = f(&fetching);
+            fetching.settle();
+            r
+        }
+        r => r,
+    }
+}
+
+fn stat(s: &dyn BlockRead, text: &str) -> Result<Value, ApiError> {
+    let cid = resolve_arg(s, text)?;
+    let node = read::load_node(s, &cid).map_err(read_err)?;
+    let st = read::stat_node(&cid, &node).map_err(read_err)?;
+    Ok(json!({"cid": cid.to_string(), "type": kind_name(st.kind), "size": st.size}))
+}
+
+fn ls(s: &dyn BlockRead, text: &str) -> Result<Value, ApiError> {
+    let cid = resolve_arg(s, text)?;
+    let entries = read::list(s, &cid).map_err(read_err)?;
+    let list: Vec<Value> = entries
+        .into_iter()
+        .map(|e| {
+            let kind = read::load_node(s, &e.cid)
+                .and_then(|n| read::stat_node(&e.cid, &n))
+                .map(|st| (kind_name(st.kind), st.size))
+                .unwrap_or(("unknown", 0));
+            json!({"name": String::from_utf8_lossy(&e.name), "cid": e.cid.to_string(), "tsize": e.tsize, "type": kind.0, "size": kind.1})
+        })
+        .collect();
+    Ok(Value::Array(list))
+}
+
+fn resolve_arg<B: BlockRead + ?Sized>(s: &B, text: &str) -> Result<Cid, ApiError> {
     let text = text.trim_start_matches("/ipfs/");
     let (root, path) = text.split_once('/').unwrap_or((text, ""));
     let root = parse_cid(root)?;

@@ -68,19 +68,26 @@ pub(crate) fn sim(a: SimArgs) -> Result<(), CliError> {
         machine,
         files: a.files,
     };
-    let mut failed = Vec::new();
-    for seed in first..first + count {
+    run_seeds(first, count, |seed| {
         let s = Scenario { seed, ..base.clone() };
         let t = Instant::now();
         let mut r = run_scenario(&s);
         r.wall_ms = Some(t.elapsed().as_millis() as u64);
-        println!("{r}");
+        (r.to_string(), (!r.violations.is_empty()).then(|| s.replay()))
+    })
+}
+
+/// Runs seeds `first..first + count`, each giving its report and, when a checker broke, its
+/// replay command; prints the reports and fails naming every replay.
+fn run_seeds(first: u64, count: u64, one: impl Fn(u64) -> (String, Option<String>)) -> Result<(), CliError> {
+    let mut failed = Vec::new();
+    for seed in first..first + count {
+        let (report, replay) = one(seed);
+        println!("{report}");
         if count > 1 {
             println!();
         }
-        if !r.violations.is_empty() {
-            failed.push(s.replay());
-        }
+        failed.extend(replay);
     }
     if !failed.is_empty() {
         return Err(CliError(format!("{} run(s) broke a checker; replay with: {}", failed.len(), failed.join(" ; "))));
@@ -100,22 +107,11 @@ fn sim_kad(a: &SimArgs, first: u64, count: u64) -> Result<(), CliError> {
         duration_ms: parse_duration(&a.duration)?,
         ..KadScenario::default()
     };
-    let mut failed = Vec::new();
-    for seed in first..first + count {
+    run_seeds(first, count, |seed| {
         let s = KadScenario { seed, ..base.clone() };
         let t = Instant::now();
         let mut r = run_kad(&s);
         r.wall_ms = Some(t.elapsed().as_millis() as u64);
-        println!("{r}");
-        if count > 1 {
-            println!();
-        }
-        if !r.violations.is_empty() {
-            failed.push(s.replay());
-        }
-    }
-    if !failed.is_empty() {
-        return Err(CliError(format!("{} run(s) broke a checker; replay with: {}", failed.len(), failed.join(" ; "))));
-    }
-    Ok(())
+        (r.to_string(), (!r.violations.is_empty()).then(|| s.replay()))
+    })
 }

@@ -182,6 +182,14 @@ fn the_lan_dht_with_kubo() {
         let out = n.cli(&["dht", "findprovs", &cid]);
         String::from_utf8_lossy(&out.stdout).lines().any(|l| l == far.id)
     });
+
+    // A node connected only to the hub fetches `far`'s file through its gateway: nobody it is
+    // connected to has it, so it finds `far` as a provider on the IPFS DHT and dials it.
+    let m = Node::start();
+    m.ok(&["swarm", "connect", &hub.maddr()]);
+    assert!(!m.ok(&["swarm", "peers"]).contains(&far.id), "not connected to far yet");
+    assert!(gateway_get(&m, &cid) == theirs, "fetched from the provider the DHT named");
+    assert!(m.ok(&["swarm", "peers"]).contains(&far.id), "the node dialed the provider");
 }
 
 #[test]

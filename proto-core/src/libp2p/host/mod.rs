@@ -218,7 +218,8 @@ impl Host {
         listen: Vec<Multiaddr>,
     ) -> Self {
         let me = PeerId::from_ed25519(&identity.public_key());
-        let kad = Kad::new(me, cfg.kad.clone(), seed.derive("kad"));
+        let mut kad = Kad::new(me, cfg.kad.clone(), seed.derive("kad"));
+        kad.set_rsa_verifier(rsa.clone());
         let bitswap = Bitswap::new(cfg.bitswap.clone());
         Host {
             identity: Identity::from_seed(identity.seed()),

@@ -125,7 +125,7 @@ impl Kad {
             }
             Command::GetValue(key) => (Goal::GetValue, key, MessageType::GetValue),
             Command::PutValue(r) => {
-                if let Err(e) = records::validate(&r, self.cfg.max_record_size) {
+                if let Err(e) = records::validate(&r, self.cfg.max_record_size, &*self.rsa) {
                     return self.done(id, Found::Error(QueryError::BadRecord(e)));
                 }
                 self.records.put(r.clone(), now.saturating_add(self.cfg.max_record_age_ms));
@@ -269,7 +269,10 @@ impl Kad {
             }
             Goal::GetValue => {
                 if let Some(r) = msg.record {
-                    if query.record.is_none() && r.key == query.target && records::validate(&r, max_size).is_ok() {
+                    if query.record.is_none()
+                        && r.key == query.target
+                        && records::validate(&r, max_size, &*self.rsa).is_ok()
+                    {
                         query.record = Some(r);
                     }
                 }

@@ -23,6 +23,7 @@
 
 mod addrbook;
 mod client;
+pub mod ipns;
 pub mod key;
 pub mod msg;
 mod providers;
@@ -37,6 +38,7 @@ pub use key::{Distance, Key};
 pub use msg::{KadPeer, Message, MessageType, Record};
 pub use records::RecordError;
 
+use crate::libp2p::keys::{NoRsa, RsaVerifier};
 use crate::libp2p::PeerId;
 use crate::rng::{Rng, Seed};
 use addrbook::AddrBook;
@@ -301,6 +303,8 @@ pub struct Kad {
     next_refresh_ms: Option<u64>,
     next_gc_ms: u64,
     out: VecDeque<Output>,
+    /// Checks RSA signatures of IPNS records (none until `set_rsa_verifier`).
+    rsa: std::sync::Arc<dyn RsaVerifier>,
 }
 
 impl Kad {
@@ -325,8 +329,14 @@ impl Kad {
             next_refresh_ms: None,
             next_gc_ms: config.gc_interval_ms,
             out: VecDeque::new(),
+            rsa: std::sync::Arc::new(NoRsa),
             cfg: config,
         }
+    }
+
+    /// IPNS records of RSA-keyed names are checked with `rsa` (refused without one).
+    pub fn set_rsa_verifier(&mut self, rsa: std::sync::Arc<dyn RsaVerifier>) {
+        self.rsa = rsa;
     }
 
     pub fn local_peer(&self) -> &PeerId {

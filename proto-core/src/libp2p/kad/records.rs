@@ -1,10 +1,11 @@
 //! Value records a server keeps for `GET_VALUE`: `/pk/<peer id>` (the value must be the public
-//! key protobuf whose peer id is the one in the key) and `/ipns/<peer id>` (stored opaque: IPNS
-//! signatures and sequence numbers are not checked yet, so the newest put wins). Other
-//! namespaces are refused, as kubo's validator does. Bounded in count and value size; a record
+//! key protobuf whose peer id is the one in the key) and `/ipns/<peer id>` (a signed IPNS record
+//! of that name, `super::ipns`; a put with a lower sequence than the stored one is refused).
+//! Other namespaces are refused, as kubo's validator does. Bounded in count and value size; a record
 //! is dropped `max_record_age_ms` after it was stored.
 
 use super::msg::Record;
+use crate::libp2p::keys::RsaVerifier;
 use crate::libp2p::PeerId;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -18,6 +19,10 @@ pub enum RecordError {
     TooLarge,
     /// The message key and the record key differ.
     WrongKey,
+    /// An `/ipns/` value that is not a valid IPNS record of its name.
+    Ipns(&'static str),
+    /// An `/ipns/` record older (lower sequence) than the one stored.
+    Older,
 }
 
 impl std::fmt::Display for RecordError {
@@ -27,6 +32,8 @@ impl std::fmt::Display for RecordError {
             RecordError::KeyMismatch => "the public key does not hash to the peer id of the record key",
             RecordError::TooLarge => "record value too large",
             RecordError::WrongKey => "record key differs from the message key",
+            RecordError::Ipns(why) => why,
+            RecordError::Older => "an IPNS record with a higher sequence is stored",
         })
     }
 }
@@ -45,7 +52,7 @@ fn peer_id_of_key(pb: &[u8]) -> Vec<u8> {
 }
 
 /// Checks a record against its namespace's rules and the size limit.
-pub fn validate(r: &Record, max_size: usize) -> Result<(), RecordError> {
+pub fn validate(r: &Record, max_size: usize, rsa: &dyn RsaVerifier) -> Result<(), RecordError> {
     if r.value.len() > max_size || r.key.len() > 256 {
         return Err(RecordError::TooLarge);
     }
@@ -58,9 +65,14 @@ pub fn validate(r: &Record, max_size: usize) -> Result<(), RecordError> {
     }
     if let Some(id) = r.key.strip_prefix(b"/ipns/") {
         PeerId::from_bytes(id).map_err(|_| RecordError::Namespace)?;
+        super::ipns::validate(id, &r.value, rsa).map_err(RecordError::Ipns)?;
         return Ok(());
     }
     Err(RecordError::Namespace)
+}
+
+fn sequence(r: &Record) -> u64 {
+    super::ipns::sequence(&r.value)
 }
 
 pub(super) struct Records {
@@ -73,9 +85,14 @@ impl Records {
         Records { max, by_key: BTreeMap::new() }
     }
 
-    /// Stores a validated record until `expires_ms`; false when full.
+    /// Stores a validated record until `expires_ms`; false when full or when it is an IPNS
+    /// record older than the stored one.
     pub(super) fn put(&mut self, r: Record, expires_ms: u64) -> bool {
-        if !self.by_key.contains_key(&r.key) && self.by_key.len() >= self.max {
+        if let Some((old, _)) = self.by_key.get(&r.key) {
+            if r.key.starts_with(b"/ipns/") && sequence(old) > sequence(&r) {
+                return false;
+            }
+        } else if self.by_key.len() >= self.max {
             return false;
         }
         self.by_key.insert(r.key.clone(), (r, expires_ms));
@@ -94,6 +111,7 @@ impl Records {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::libp2p::keys::NoRsa;
 
     #[test]
     fn pk_records_must_hash_to_their_key() {
@@ -102,20 +120,20 @@ mod tests {
         pb.extend([7u8; 32]);
         let id = PeerId::from_ed25519(&[7u8; 32]);
         let good = Record { key: [&b"/pk/"[..], id.as_bytes()].concat(), value: pb.clone(), ..Record::default() };
-        assert_eq!(validate(&good, 1024), Ok(()));
+        assert_eq!(validate(&good, 1024, &NoRsa), Ok(()));
         let other = PeerId::from_ed25519(&[8u8; 32]);
         let bad = Record { key: [&b"/pk/"[..], other.as_bytes()].concat(), value: pb, ..Record::default() };
-        assert_eq!(validate(&bad, 1024), Err(RecordError::KeyMismatch));
+        assert_eq!(validate(&bad, 1024, &NoRsa), Err(RecordError::KeyMismatch));
         // An RSA-sized key (over 42 bytes) is hashed: 12 20 ‖ sha256(pb).
         let long = vec![0x08, 0x00, 0x12, 0x40].into_iter().chain([1u8; 64]).collect::<Vec<u8>>();
         let id = [&[0x12, 0x20][..], &Sha256::digest(&long)].concat();
         let rsa = Record { key: [&b"/pk/"[..], &id].concat(), value: long, ..Record::default() };
-        assert_eq!(validate(&rsa, 1024), Ok(()));
-        assert_eq!(validate(&rsa, 10), Err(RecordError::TooLarge));
+        assert_eq!(validate(&rsa, 1024, &NoRsa), Ok(()));
+        assert_eq!(validate(&rsa, 10, &NoRsa), Err(RecordError::TooLarge));
         let v = Record { key: b"/v/x".to_vec(), ..Record::default() };
-        assert_eq!(validate(&v, 1024), Err(RecordError::Namespace));
+        assert_eq!(validate(&v, 1024, &NoRsa), Err(RecordError::Namespace));
         let ipns = Record { key: [&b"/ipns/"[..], other.as_bytes()].concat(), value: vec![1], ..Record::default() };
-        assert_eq!(validate(&ipns, 1024), Ok(()));
+        assert_eq!(validate(&ipns, 1024, &NoRsa), Err(RecordError::Ipns("the IPNS record is not a protobuf")));
     }
 
     #[test]

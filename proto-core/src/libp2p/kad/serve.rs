@@ -132,7 +132,7 @@ impl Kad {
 
     fn put_value(&mut self, msg: Message) -> Option<Message> {
         let r = msg.record.as_ref()?;
-        if r.key != msg.key || records::validate(r, self.cfg.max_record_size).is_err() {
+        if r.key != msg.key || records::validate(r, self.cfg.max_record_size, &*self.rsa).is_err() {
             return None;
         }
         let expires = self.now_ms.saturating_add(self.cfg.max_record_age_ms);

@@ -171,6 +171,10 @@ impl Multiaddr {
                 p => return Err(MaddrError(format!("unsupported protocol /{p}"))),
             }
         }
+        // The binary form has its own limit, which a text within MAX_TEXT may still pass.
+        if out.len() > MAX_LEN {
+            return Err(MaddrError(format!("\"{text}\" is longer than {MAX_LEN} bytes in binary")));
+        }
         Ok(Multiaddr(out))
     }
 
@@ -278,6 +282,11 @@ mod tests {
         assert!(Multiaddr::from_bytes(&[]).is_err(), "an empty address names nothing");
         assert!(Multiaddr::from_bytes(&[0x37, 1, b'/']).is_err(), "a dns name that no text can carry");
         assert!(Multiaddr::parse("/dns4//tcp/1").is_err());
+        // Two long names fit the text limit but not the binary one (found by the fuzzer).
+        // 2 × (code + 2-byte length + 129 bytes) = 264 > MAX_LEN.
+        let name = format!("{}.{}", "k".repeat(60), "k".repeat(68));
+        assert!(Multiaddr::parse(&format!("/dns6/{name}")).is_ok());
+        assert!(Multiaddr::parse(&format!("/dns6/{name}/dns6/{name}")).is_err());
         // A length past the end of memory (found by fuzzing): refused, not an overflow.
         let huge = [0x37, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x5a];
         assert!(Multiaddr::from_bytes(&huge).is_err());

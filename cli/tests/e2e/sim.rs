@@ -25,7 +25,7 @@ fn files_need_whole_nodes_and_the_machine_is_named() {
     let (ok, _, err) = sim(&["--nodes", "20", "--files", "2", "--machine", "dht"]);
     assert!(!ok && err.contains("--files runs on whole nodes"), "{err}");
     let (ok, _, err) = sim(&["--nodes", "20", "--machine", "router"]);
-    assert!(!ok && err.contains("--machine is dht or node"), "{err}");
+    assert!(!ok && err.contains("--machine is dht, node or kad"), "{err}");
     let (ok, out, err) = sim(&["--nodes", "20", "--lookups", "20", "--duration", "30s", "--machine", "node"]);
     assert!(ok, "{out}\n{err}");
     assert!(out.contains("findpeer lookups   20 / 20") && out.contains(" --machine node"), "{out}");

@@ -97,7 +97,12 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
                 Err(e) => why = Some(e),
             }
         }
-        let peer = ipfs_net::parse_peer(text)?;
+        let peer = match ipfs_net::parse_peer(text) {
+            Ok(p) => p,
+            // A 27-character id names no IPFS peer: the nodes' answer is the answer. Neither
+            // form: the node id's error, which names the forms an id takes.
+            Err(_) => return Err(node_id(text).err().unwrap_or_else(|| why.map(failed).unwrap_or_else(not_found))),
+        };
         match ipfs_net::find_peer(&*h, peer) {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(why.map(failed).unwrap_or_else(not_found)),

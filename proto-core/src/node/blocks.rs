@@ -74,7 +74,8 @@ impl Node {
         let root_cid = root;
         let root = content_key(&root_cid);
         let fresh = self.providers.get(&root).is_some_and(|p| p.until > self.now.mono && !p.peers.is_empty());
-        if !fresh && self.ipfs.is_some() && self.ipfs_roots.get(&root).is_some_and(|t| *t > self.now.mono) {
+        let ipfs = self.ipfs.as_ref().is_some_and(|h| h.can_search());
+        if !fresh && ipfs && self.ipfs_roots.get(&root).is_some_and(|t| *t > self.now.mono) {
             // No node provided this root a moment ago: the IPFS network is asked at once.
             return self.ipfs_command(id, crate::libp2p::host::Command::Fetch { root: root_cid, cid });
         }
@@ -119,7 +120,7 @@ impl Node {
         let Some(f) = self.fetches.get(&fid) else { return };
         let peers = self.providers.get(&f.root).map(|p| p.peers.clone()).unwrap_or_default();
         let untried: Vec<PeerInfo> = peers.into_iter().filter(|p| !f.tried.contains(&p.id)).collect();
-        if untried.is_empty() && self.ipfs.is_some() {
+        if untried.is_empty() && self.ipfs.as_ref().is_some_and(|h| h.can_search()) {
             // No node has it: the IPFS network may.
             let f = self.fetches.remove(&fid).expect("present");
             if self.ipfs_roots.len() < MAX_FETCHES * 16 {

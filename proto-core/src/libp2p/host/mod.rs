@@ -209,6 +209,12 @@ pub struct Host {
 }
 
 impl Host {
+    /// Whether a fetch has anyone to ask: a connected peer, or a DHT peer to find providers
+    /// through. Without either a fetch fails at once instead of waiting out its session.
+    pub fn can_search(&self) -> bool {
+        !self.peers.is_empty() || self.kad.table_len() > 0
+    }
+
     pub fn new(
         identity: &Identity,
         seed: Seed,

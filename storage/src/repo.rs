@@ -98,16 +98,7 @@ impl UserSettings {
         if let Some(x) = o.get("registration") {
             u.registration = x.as_bool().ok_or("users.registration must be true or false")?;
         }
-        let positive = |k: &str, d: usize| -> Result<usize, String> {
-            match o.get(k) {
-                None => Ok(d),
-                Some(x) => x
-                    .as_u64()
-                    .filter(|v| *v > 0)
-                    .and_then(|v| usize::try_from(v).ok())
-                    .ok_or(format!("users.{k} must be a positive number")),
-            }
-        };
+        let positive = |k: &str, d: usize| positive_field(o, "users", k, d);
         u.registers_per_source_per_hour = positive("registers_per_source_per_hour", u.registers_per_source_per_hour)?;
         u.registers_per_node_per_hour = positive("registers_per_node_per_hour", u.registers_per_node_per_hour)?;
         u.max_concurrent_hashes = positive("max_concurrent_hashes", u.max_concurrent_hashes)?;
@@ -649,5 +640,17 @@ mod tests {
             let e = repo.config().unwrap_err().to_string();
             assert!(e.contains(field), "{bad}: {e}");
         }
+    }
+}
+
+/// `section.k` of a config object: `d` when absent, else a positive integer or the error naming it.
+pub(crate) fn positive_field(o: &serde_json::Value, section: &str, k: &str, d: usize) -> Result<usize, String> {
+    match o.get(k) {
+        None => Ok(d),
+        Some(x) => x
+            .as_u64()
+            .filter(|v| *v > 0)
+            .and_then(|v| usize::try_from(v).ok())
+            .ok_or(format!("{section}.{k} must be a positive number")),
     }
 }

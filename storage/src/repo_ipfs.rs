@@ -83,16 +83,7 @@ impl IpfsSettings {
                 _ => return Err("ipfs.dht_mode must be \"client\", \"server\" or \"auto\"".into()),
             };
         }
-        let positive = |k: &str, d: usize| -> Result<usize, String> {
-            match o.get(k) {
-                None => Ok(d),
-                Some(x) => x
-                    .as_u64()
-                    .filter(|v| *v > 0)
-                    .and_then(|v| usize::try_from(v).ok())
-                    .ok_or(format!("ipfs.{k} must be a positive number")),
-            }
-        };
+        let positive = |k: &str, d: usize| crate::repo::positive_field(o, "ipfs", k, d);
         s.max_conns = positive("max_conns", s.max_conns)?;
         s.max_streams_per_conn = positive("max_streams_per_conn", s.max_streams_per_conn)?;
         s.max_wants_per_peer = positive("max_wants_per_peer", s.max_wants_per_peer)?;

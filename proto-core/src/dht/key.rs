@@ -55,15 +55,7 @@ impl Key {
 
 impl Distance {
     pub fn leading_zeros(&self) -> usize {
-        let mut n = 0;
-        for b in self.0 {
-            if b == 0 {
-                n += 8;
-            } else {
-                return n + b.leading_zeros() as usize;
-            }
-        }
-        n
+        leading_zero_bits(&self.0)
     }
 }
 
@@ -120,4 +112,18 @@ mod tests {
             assert_eq!(me.bucket_of(&k), Some(i), "bucket {i}");
         }
     }
+}
+
+/// Zero bits before the first one bit of a big-endian number (all bits when it is zero): the
+/// common prefix length of two ids from their XOR distance, in either key space.
+pub fn leading_zero_bits(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for b in bytes {
+        if *b == 0 {
+            n += 8;
+        } else {
+            return n + b.leading_zeros() as usize;
+        }
+    }
+    n
 }

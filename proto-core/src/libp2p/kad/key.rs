@@ -42,15 +42,7 @@ impl Key {
 
 impl Distance {
     pub fn leading_zeros(&self) -> usize {
-        let mut n = 0;
-        for b in self.0 {
-            if b == 0 {
-                n += 8;
-            } else {
-                return n + b.leading_zeros() as usize;
-            }
-        }
-        n
+        crate::dht::key::leading_zero_bits(&self.0)
     }
 }
 

@@ -93,6 +93,20 @@ impl fmt::Display for Key {
     }
 }
 
+/// Zero bits before the first one bit of a big-endian number (all bits when it is zero): the
+/// common prefix length of two ids from their XOR distance, in either key space.
+pub fn leading_zero_bits(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for b in bytes {
+        if *b == 0 {
+            n += 8;
+        } else {
+            return n + b.leading_zeros() as usize;
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,18 +126,4 @@ mod tests {
             assert_eq!(me.bucket_of(&k), Some(i), "bucket {i}");
         }
     }
-}
-
-/// Zero bits before the first one bit of a big-endian number (all bits when it is zero): the
-/// common prefix length of two ids from their XOR distance, in either key space.
-pub fn leading_zero_bits(bytes: &[u8]) -> usize {
-    let mut n = 0;
-    for b in bytes {
-        if *b == 0 {
-            n += 8;
-        } else {
-            return n + b.leading_zeros() as usize;
-        }
-    }
-    n
 }

@@ -519,6 +519,18 @@ impl Repo {
     }
 }
 
+/// `section.k` of a config object: `d` when absent, else a positive integer or the error naming it.
+pub(crate) fn positive_field(o: &serde_json::Value, section: &str, k: &str, d: usize) -> Result<usize, String> {
+    match o.get(k) {
+        None => Ok(d),
+        Some(x) => x
+            .as_u64()
+            .filter(|v| *v > 0)
+            .and_then(|v| usize::try_from(v).ok())
+            .ok_or(format!("{section}.{k} must be a positive number")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -640,17 +652,5 @@ mod tests {
             let e = repo.config().unwrap_err().to_string();
             assert!(e.contains(field), "{bad}: {e}");
         }
-    }
-}
-
-/// `section.k` of a config object: `d` when absent, else a positive integer or the error naming it.
-pub(crate) fn positive_field(o: &serde_json::Value, section: &str, k: &str, d: usize) -> Result<usize, String> {
-    match o.get(k) {
-        None => Ok(d),
-        Some(x) => x
-            .as_u64()
-            .filter(|v| *v > 0)
-            .and_then(|v| usize::try_from(v).ok())
-            .ok_or(format!("{section}.{k} must be a positive number")),
     }
 }

@@ -11,6 +11,12 @@ pub(crate) struct Top {
     /// the node to talk to, as http://HOST:PORT (default: the node running on the repo)
     #[argh(option, short = 'n')]
     pub node: Option<String>,
+    /// act as the holder of this passport (mimei, lapp: `-p FILE.ppt`), not with the repo's token
+    #[argh(option)]
+    pub ppt: Option<String>,
+    /// with --ppt: the holder's key or certificate, to delegate signing to the node first
+    #[argh(option)]
+    pub key: Option<String>,
     #[argh(subcommand)]
     pub cmd: Cmd,
 }
@@ -63,16 +69,13 @@ pub(crate) struct LappSetdomain {
 }
 
 #[derive(FromArgs)]
-/// upload a directory of web files as a new version of an app (named by the passport's AppName)
+/// upload a directory of web files as the working copy of an app (-p DEV.ppt: the developer's)
 #[argh(subcommand, name = "uploadapp")]
 pub(crate) struct LappUpload {
-    /// the directory (its index.html is the app's entry page)
+    /// the directory (its index.html is the app's entry page; its name is the app's name)
     #[argh(option, short = 'i')]
     pub input: String,
-    /// the developer's passport (signed with the developer's certificate; AppName=<name>)
-    #[argh(option, short = 'p')]
-    pub ppt: String,
-    /// the app id to upload into (refused unless it is this developer's app of that name)
+    /// the app's name (default: the directory's name, or the passport's AppName), or its id
     #[argh(option, short = 'a')]
     pub app: Option<String>,
 }
@@ -81,7 +84,7 @@ pub(crate) struct LappUpload {
 /// make the app's working copy (cur) its next numbered version
 #[argh(subcommand, name = "backup")]
 pub(crate) struct LappBackup {
-    /// the app id
+    /// the app: its name (the developer's, with -p) or its id
     #[argh(option, short = 'a')]
     pub app: String,
 }
@@ -90,7 +93,7 @@ pub(crate) struct LappBackup {
 /// copy a version of the app into its working copy (cur)
 #[argh(subcommand, name = "restore")]
 pub(crate) struct LappRestore {
-    /// the app id
+    /// the app: its name (the developer's, with -p) or its id
     #[argh(option, short = 'a')]
     pub app: String,
     /// the version (a number, last or release)
@@ -102,7 +105,7 @@ pub(crate) struct LappRestore {
 /// the apps this node holds, one app's versions, or one version's files
 #[argh(subcommand, name = "showapp")]
 pub(crate) struct LappShow {
-    /// the app id (none: list every app held here)
+    /// the app: its name (the developer's, with -p) or its id (none: every app held here)
     #[argh(option, short = 'a')]
     pub app: Option<String>,
     /// a version (a number, cur, last or release): its CID and files
@@ -114,7 +117,7 @@ pub(crate) struct LappShow {
 /// mark an app version as the release
 #[argh(subcommand, name = "release")]
 pub(crate) struct LappRelease {
-    /// the app id
+    /// the app: its name (the developer's, with -p) or its id
     #[argh(option, short = 'a')]
     pub app: String,
     /// the version
@@ -126,7 +129,7 @@ pub(crate) struct LappRelease {
 /// delete app versions (not the released one)
 #[argh(subcommand, name = "delvers")]
 pub(crate) struct LappDelvers {
-    /// the app id
+    /// the app: its name (the developer's, with -p) or its id
     #[argh(option, short = 'a')]
     pub app: String,
     /// versions, comma-separated
@@ -198,6 +201,42 @@ pub(crate) enum LpkiCmd {
     Signppt(LpkiSignppt),
     Verifyppt(LpkiVerifyppt),
     Show(LpkiShow),
+    Reqservice(LpkiReqservice),
+    Addkey(LpkiAddkey),
+    Delegate(LpkiDelegate),
+}
+
+#[derive(FromArgs)]
+/// ask the node (-n URL) for a service as a certificate's holder (default: mimei)
+#[argh(subcommand, name = "reqservice")]
+pub(crate) struct LpkiReqservice {
+    /// the holder's certificate file
+    #[argh(option, short = 'c')]
+    pub cert: String,
+    /// pairs, "RequestService=mimei"
+    #[argh(option, short = 'm', default = "String::new()")]
+    pub message: String,
+}
+
+#[derive(FromArgs)]
+/// hand a user's key to the node on this machine (loopback only): it then signs for the user
+#[argh(subcommand, name = "addkey")]
+pub(crate) struct LpkiAddkey {
+    /// the key (or certificate) file
+    #[argh(positional)]
+    pub key: String,
+}
+
+#[derive(FromArgs)]
+/// let the node (-n URL) sign the key holder's MiMei heads for a while
+#[argh(subcommand, name = "delegate")]
+pub(crate) struct LpkiDelegate {
+    /// the holder's key (or certificate) file
+    #[argh(option, short = 'k')]
+    pub key: String,
+    /// minutes (default 43200 = 30 days; at most a year)
+    #[argh(option, short = 'p', default = "43200")]
+    pub period: u64,
 }
 
 #[derive(FromArgs)]

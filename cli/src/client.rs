@@ -11,6 +11,8 @@ pub(crate) struct Client {
     pub base: String,
     pub url: String,
     token: Option<String>,
+    /// The session the calls go with ("" = none: the token's rights, or a guest's).
+    pub sid: String,
 }
 
 /// A CLI failure: one line for stderr.
@@ -31,7 +33,7 @@ impl Client {
                 .ok_or_else(|| CliError(format!("-n takes a node URL like http://127.0.0.1:4800, not \"{n}\"")))?;
             let base = base.trim_end_matches('/').to_string();
             let token = std::env::var("LEITHER_TOKEN").ok();
-            return Ok(Client { url: format!("http://{base}"), base, token });
+            return Ok(Client { url: format!("http://{base}"), base, token, sid: String::new() });
         }
         let url = match repo.daemon_info() {
             Some((_, api)) => api,
@@ -48,7 +50,16 @@ impl Client {
         let base = url.trim_start_matches("http://").to_string();
         // The local token is only ever sent to the local node.
         let token = std::fs::read_to_string(repo.token_path()).ok().map(|t| t.trim().to_string());
-        Ok(Client { base, url, token })
+        Ok(Client { base, url, token, sid: String::new() })
+    }
+
+    /// Logs in with a passport file: calls go with its session, never with the repo's token.
+    pub(crate) fn login_ppt(&mut self, path: &str) -> Result<(), CliError> {
+        let ppt = std::fs::read_to_string(path).map_err(|e| CliError(format!("cannot read passport {path}: {e}")))?;
+        let r = self.call("LoginWithPPT", serde_json::json!([ppt]))?;
+        self.sid = r.get("Sid").and_then(Value::as_str).unwrap_or_default().to_string();
+        self.token = None;
+        Ok(())
     }
 
     fn unreachable(&self, e: std::io::Error) -> CliError {
@@ -59,7 +70,16 @@ impl Client {
         self.token.as_ref().map(|t| format!("Bearer {t}"))
     }
 
+    /// Calls a method with its arguments after the session id: the client puts its session id
+    /// first for every method whose signature has one.
     pub(crate) fn call(&self, method: &str, args: Value) -> Result<Value, CliError> {
+        let args = match (gateway::api::signature(method).is_some_and(|s| s.sid), args) {
+            (true, Value::Array(mut a)) => {
+                a.insert(0, Value::String(self.sid.clone()));
+                Value::Array(a)
+            }
+            (_, a) => a,
+        };
         let body = args.to_string();
         let auth = self.auth();
         let mut headers = Vec::new();
@@ -90,7 +110,11 @@ impl Client {
         if let Some(a) = &auth {
             headers.push(("Authorization", a.as_str()));
         }
-        let path = format!("/api/{method}?{query}");
+        let path = if self.sid.is_empty() {
+            format!("/api/{method}?{query}")
+        } else {
+            format!("/api/{method}?{query}&sid={}", self.sid)
+        };
         let resp =
             http::request(&self.base, "POST", &path, &headers, Body::Stream(body, len, "application/octet-stream"))
                 .map_err(|e| self.unreachable(e))?;

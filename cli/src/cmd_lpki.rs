@@ -1,8 +1,11 @@
 //! `lpki genkey | gencert | signppt | verifyppt | show | id FILE`: keys, certificates and
-//! passports (docs/passports.md).
+//! passports (docs/passports.md); `reqservice | addkey | delegate`: a user and a node
+//! (docs/users.md).
 
-use crate::args::{LpkiGencert, LpkiGenkey, LpkiShow, LpkiSignppt, LpkiVerifyppt};
-use crate::client::CliError;
+use crate::args::{
+    LpkiAddkey, LpkiDelegate, LpkiGencert, LpkiGenkey, LpkiReqservice, LpkiShow, LpkiSignppt, LpkiVerifyppt,
+};
+use crate::client::{CliError, Client};
 use proto_core::identity::Identity;
 use proto_core::ppt::{self, parse_pairs, read_key};
 use serde_json::Value;
@@ -111,5 +114,60 @@ pub(crate) fn id(path: &str) -> Result<(), CliError> {
         None => read_key(&text)?.node_id().to_string(),
     };
     println!("{id}");
+    Ok(())
+}
+
+/// How long a delegation lasts unless `-p` says otherwise: 30 days.
+pub(crate) const DEFAULT_DELEGATION_MINUTES: u64 = 30 * 24 * 60;
+
+/// `lpki reqservice -c CERT [-m RequestService=mimei] -n URL`: the certificate's holder asks the
+/// node for a service, with a short passport signed for the request.
+pub(crate) fn reqservice(c: &Client, a: LpkiReqservice) -> Result<(), CliError> {
+    let cert = json(&a.cert)?;
+    let mut pairs = parse_pairs(&a.message)?;
+    pairs.insert("CertFor".into(), "Self".into());
+    pairs.entry("RequestService".into()).or_insert_with(|| "mimei".into());
+    let p = ppt::sign_ppt(&cert, &pairs, 10, now_ms()).map_err(|e| CliError(format!("{}: {e}", a.cert)))?;
+    let r = c.call("RequestService", serde_json::json!([p.to_string()]))?;
+    for (svc, v) in r.as_object().cloned().unwrap_or_default() {
+        println!("RequestService {svc} granted= {}", v["granted"].as_str().unwrap_or_default());
+    }
+    println!("reqservice ok");
+    Ok(())
+}
+
+/// `lpki addkey KEY`: hands a user's key to the node of this machine (loopback only), which
+/// then signs the user's MiMei heads with it.
+pub(crate) fn addkey(c: &Client, a: LpkiAddkey) -> Result<(), CliError> {
+    let uid = c.call("AddKey", serde_json::json!([read(&a.key)?]))?;
+    println!("addkey ok  user= {}", uid.as_str().unwrap_or_default());
+    Ok(())
+}
+
+/// `lpki delegate -k KEY [-p MINUTES] -n URL`: the key's holder lets the node sign their MiMei
+/// heads for a while.
+pub(crate) fn delegate(c: &Client, a: LpkiDelegate) -> Result<(), CliError> {
+    delegate_with(c, &a.key, a.period)
+}
+
+pub(crate) fn delegate_with(c: &Client, key_file: &str, minutes: u64) -> Result<(), CliError> {
+    if minutes == 0 || minutes > 366 * 24 * 60 {
+        return Err(CliError(format!("a delegation lasts 1 minute to a year, not {minutes} minutes")));
+    }
+    let user = read_key(&read(key_file)?).map_err(|e| CliError(format!("{key_file}: {e}")))?;
+    let node_pk = c.call("GetVar", serde_json::json!(["nodepk"]))?;
+    let node_pk = node_pk
+        .as_str()
+        .and_then(proto_core::multibase::base64url_decode)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| CliError("the node did not tell its public key (GetVar nodepk)".into()))?;
+    let now = now_ms();
+    let d = proto_core::dht::delegation::Delegation::sign(&user, &node_pk, now, now + minutes * 60_000);
+    let r = c.call("AddDelegation", serde_json::json!([d.to_text()]))?;
+    eprintln!(
+        "delegated to node {} until {}",
+        proto_core::identity::node_id_of(&node_pk),
+        r["until"].as_str().unwrap_or_default()
+    );
     Ok(())
 }

@@ -1,12 +1,12 @@
 //! `mimei create | setcid | add | get | release | delvers | publish | show | sync | provide |
 //! findprovs`, printing the original's lines.
 
-use crate::args::{IpfsAdd, LappCmd, MimeiCmd};
+use crate::args::{IpfsAdd, MimeiCmd};
 use crate::client::{CliError, Client};
 use serde_json::{json, Value};
 use std::io::Write;
 
-fn s(v: &Value, k: &str) -> String {
+pub(crate) fn s(v: &Value, k: &str) -> String {
     match v.get(k) {
         Some(Value::String(x)) => x.clone(),
         Some(Value::Null) | None => String::new(),
@@ -153,12 +153,12 @@ pub(crate) fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
             println!("MiMeiDelVers vers= {v}");
         }
         MimeiCmd::Publish(a) => {
-            let r = c.call("MiMeiPublish", json!([a.mid]))?;
+            let r = c.call("MiMeiPublish", json!(["", a.mid]))?;
             println!("MiMeiPublish mids= [{}] EOL = {}", r["mids"][0].as_str().unwrap_or_default(), s(&r, "eol"));
             println!("MiMeiPublish ok");
         }
         MimeiCmd::Show(a) => {
-            let r = c.call("MiMeiShow", json!([a.mid]))?;
+            let r = c.call("MiMeiShow", json!(["", a.mid]))?;
             println!("MiMeiShow mid= {}", s(&r, "mid"));
             println!("Author  : {}", s(&r, "author"));
             println!("AppType : {}", s(&r, "apptype"));
@@ -193,18 +193,18 @@ pub(crate) fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
         }
         MimeiCmd::Sync(a) => {
             println!("MiMeiSync mid = {}", a.mid);
-            let r = c.call("MiMeiSync", json!([a.mid]))?;
+            let r = c.call("MiMeiSync", json!(["", a.mid]))?;
             println!("versions= {} blocks= {}", s(&r, "versions"), s(&r, "blocks"));
             println!("mimei sync ok");
         }
         MimeiCmd::Provide(a) => {
-            let r = c.call("MiMeiProvide", json!([a.mid]))?;
+            let r = c.call("MiMeiProvide", json!(["", a.mid]))?;
             println!("MiMeiProvide mids= [{}] peers= {}", s(&r, "mid"), s(&r, "peers"));
         }
         MimeiCmd::Findprovs(a) => {
             let out = std::io::stdout();
             let mut o = out.lock();
-            for p in c.call("MiMeiFindProvs", json!([a.mid]))?.as_array().cloned().unwrap_or_default() {
+            for p in c.call("MiMeiFindProvs", json!(["", a.mid]))?.as_array().cloned().unwrap_or_default() {
                 let addrs: Vec<String> = p["addrs"]
                     .as_array()
                     .cloned()
@@ -216,104 +216,6 @@ pub(crate) fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
                 let ver = p["ver"].as_u64().map_or("?".to_string(), |v| v.to_string());
                 let _ = writeln!(o, "ver= {ver} [{{{} [{}]}}]", s(&p, "id"), addrs.join(" "));
             }
-        }
-    }
-    Ok(())
-}
-
-/// `leither lapp …`: apps are file MiMeis holding a directory of web files.
-pub(crate) fn lapp(c: &Client, cmd: LappCmd) -> Result<(), CliError> {
-    match cmd {
-        LappCmd::Upload(a) => {
-            let ppt = std::fs::read_to_string(&a.ppt)
-                .map_err(|e| CliError(format!("cannot read passport {}: {e}", a.ppt)))?;
-            if !std::path::Path::new(&a.input).join("index.html").is_file() {
-                return Err(CliError(format!("{} has no index.html: an app's entry page", a.input)));
-            }
-            // The tree travels as a tar archive (the node may be on another machine); the node
-            // checks every path and link in it.
-            let tar = crate::tar_dir::tar_dir(std::path::Path::new(&a.input))?;
-            let len = tar.len() as u64;
-            let added = c.call_stream("IpfsAdd", "tar=true", &mut &tar[..], len)?;
-            let cid = s(&added, "cid");
-            let mut args = vec![json!(ppt), json!(cid)];
-            if let Some(app) = &a.app {
-                args.push(json!(app));
-            }
-            let r = c.call("LappUpload", Value::Array(args))?;
-            println!("app id= {}", s(&r, "appid"));
-            println!("app name= {}", s(&r, "name"));
-            println!("developer= {}", s(&r, "developer"));
-            println!("cid= {cid}");
-            println!("ver= {}", s(&r, "ver"));
-            println!("entry= {}/entry?aid={}&ver=cur", c.base, s(&r, "appid"));
-            println!("uploadapp ok");
-        }
-        LappCmd::Show(a) => {
-            let Some(app) = a.app else {
-                // Every app this node holds.
-                let apps = c.call("GetVar", json!(["appinfos"]))?;
-                for x in apps.as_array().cloned().unwrap_or_default() {
-                    println!(
-                        "{}  {:<20} developer= {}  last= {}  release= {}",
-                        s(&x, "ID"),
-                        s(&x, "Name"),
-                        s(&x, "Author"),
-                        x["Last"],
-                        x["Release"]
-                    );
-                }
-                return Ok(());
-            };
-            let info = c.call("GetVar", json!(["appinfo", app]))?;
-            if info.is_null() {
-                return Err(CliError(format!("{app} is not an app held by this node")));
-            }
-            println!("app id= {app}");
-            println!("Name    : {}", s(&info, "Name"));
-            println!("Author  : {}", s(&info, "Author"));
-            let vers = c.call("GetVar", json!(["mmversions", app]))?;
-            if let Some(v) = a.ver {
-                // One version: its content and the files in it.
-                let r = c.call("MMGetCid", json!([app, v]))?;
-                let cid = s(&r, "cid");
-                println!("ver= {}  cid= {cid}", r["ver"]);
-                for f in c.call("IpfsLs", json!([cid]))?.as_array().cloned().unwrap_or_default() {
-                    println!("  {:<10} {}", f["size"], s(&f, "name"));
-                }
-                println!("entry= {}/entry?aid={app}&ver={v}", c.base);
-                return Ok(());
-            }
-            println!("cur      {}", info["Cur"].as_str().unwrap_or("(none)"));
-            for v in vers["versions"].as_array().cloned().unwrap_or_default() {
-                println!("{:<8} {}", v["ver"], s(&v, "cid"));
-            }
-            println!("last     {}", vers["last"]);
-            println!("release  {}", vers["release"]);
-        }
-        LappCmd::Backup(a) => {
-            let v = c.call("MMBackup", json!([a.app, ""]))?;
-            println!("backup ver= {v}");
-        }
-        LappCmd::Restore(a) => {
-            let v = c.call("MMRestore", json!([a.app, a.ver]))?;
-            println!("restore ver= {v} into cur");
-        }
-        LappCmd::Release(a) => {
-            let v = c.call("MMRelease", json!([a.app, a.ver]))?;
-            println!("release ver= {v}");
-        }
-        LappCmd::Setdomain(a) => {
-            // A bare app id opens the app directly.
-            let target = if a.app.is_empty() || a.app.contains(',') { a.app.clone() } else { format!(",{}", a.app) };
-            c.call("SetDomain", json!([a.domain, target]))?;
-            println!("setdomain ok  http://{}/", a.domain);
-        }
-        LappCmd::Delvers(a) => {
-            let mut args = vec![Value::String(a.app)];
-            args.extend(a.vers.split(',').map(|v| Value::String(v.trim().to_string())));
-            let v = c.call("MMDelVers", Value::Array(args))?;
-            println!("delvers vers= {v}");
         }
     }
     Ok(())

@@ -60,16 +60,16 @@ pub(crate) fn swarm(c: &Client, cmd: SwarmCmd) -> Result<(), CliError> {
 pub(crate) fn dht(c: &Client, cmd: DhtCmd) -> Result<(), CliError> {
     match cmd {
         DhtCmd::Findpeer(a) => {
-            for x in addrs(&c.call("DhtFindPeer", json!([a.id]))?) {
+            for x in addrs(&c.call("DhtFindPeer", json!(["", a.id]))?) {
                 println!("{x}");
             }
         }
         DhtCmd::Provide(a) => {
-            let r = c.call("DhtProvide", json!([a.cid]))?;
+            let r = c.call("DhtProvide", json!(["", a.cid]))?;
             println!("provided {} to {} peers", text(&r, "cid"), r.get("peers").and_then(Value::as_u64).unwrap_or(0));
         }
         DhtCmd::Findprovs(a) => {
-            for p in list(&c.call("DhtFindProvs", json!([a.cid]))?) {
+            for p in list(&c.call("DhtFindProvs", json!(["", a.cid]))?) {
                 println!("{}", text(&p, "id"));
                 for x in addrs(&p) {
                     println!("\t{x}");

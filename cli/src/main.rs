@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod cmd_daemon;
 mod cmd_ipfs;
+mod cmd_lapp;
 mod cmd_lpki;
 mod cmd_mimei;
 mod cmd_net;
@@ -19,14 +20,23 @@ use client::{CliError, Client};
 use storage::repo::Repo;
 
 /// Moves the global options (`--repo`, `-n`) to the front so they work after the subcommand
-/// too, as in `leither ipfs add f -n http://host:4800`.
+/// too, as in `leither ipfs add f -n http://host:4800`. Under `mimei` and `lapp`, `-p FILE` is
+/// the passport to act as and `-k FILE` its key (`--ppt`, `--key`), as in the original's
+/// `lapp backup -a dav -p dev.ppt -n URL`.
 fn hoist_globals(args: Vec<String>) -> Vec<String> {
     let (mut globals, mut rest) = (Vec::new(), Vec::new());
+    let as_user = args.iter().find(|a| !a.starts_with('-')).is_some_and(|c| c == "mimei" || c == "lapp");
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--repo" | "-n" | "--node" => {
+            "--repo" | "-n" | "--node" | "--ppt" | "--key" => {
                 globals.push(a);
+                if let Some(v) = it.next() {
+                    globals.push(v);
+                }
+            }
+            "-p" | "-k" if as_user => {
+                globals.push(if a == "-p" { "--ppt".into() } else { "--key".into() });
                 if let Some(v) = it.next() {
                     globals.push(v);
                 }
@@ -107,6 +117,24 @@ fn main() {
     }
 }
 
+/// A client of the node; with a passport, logged in as its holder (and, with the holder's key,
+/// after delegating head signing to the node).
+fn user_client(
+    repo: &Repo,
+    node: Option<&str>,
+    ppt: &Option<String>,
+    key: &Option<String>,
+) -> Result<Client, CliError> {
+    let mut c = Client::new(repo, node)?;
+    if let Some(p) = ppt {
+        c.login_ppt(p)?;
+        if let Some(k) = key {
+            cmd_lpki::delegate_with(&c, k, cmd_lpki::DEFAULT_DELEGATION_MINUTES)?;
+        }
+    }
+    Ok(c)
+}
+
 fn dispatch(top: Top) -> Result<(), CliError> {
     let repo = Repo::new(client::repo_dir(top.repo.as_deref())?);
     let node = top.node.as_deref();
@@ -115,8 +143,11 @@ fn dispatch(top: Top) -> Result<(), CliError> {
         Cmd::Run(a) => cmd_daemon::run(&repo, a),
         Cmd::Stop(_) => cmd_daemon::stop(&repo, node),
         Cmd::Sim(a) => cmd_sim::sim(a),
-        Cmd::Mimei(m) => cmd_mimei::run(&Client::new(&repo, node)?, m.cmd),
-        Cmd::Lapp(l) => cmd_mimei::lapp(&Client::new(&repo, node)?, l.cmd),
+        Cmd::Mimei(m) => cmd_mimei::run(&user_client(&repo, node, &top.ppt, &top.key)?, m.cmd),
+        Cmd::Lapp(l) => {
+            let c = user_client(&repo, node, &top.ppt, &top.key)?;
+            cmd_lapp::lapp(&c, top.ppt.as_deref(), l.cmd)
+        }
         Cmd::Swarm(s) => cmd_net::swarm(&Client::new(&repo, node)?, s.cmd),
         Cmd::Dht(d) => cmd_net::dht(&Client::new(&repo, node)?, d.cmd),
         Cmd::Lpki(l) => match l.cmd {
@@ -129,6 +160,9 @@ fn dispatch(top: Top) -> Result<(), CliError> {
             LpkiCmd::Signppt(a) => cmd_lpki::signppt(a),
             LpkiCmd::Verifyppt(a) => cmd_lpki::verifyppt(a),
             LpkiCmd::Show(a) => cmd_lpki::show(a),
+            LpkiCmd::Reqservice(a) => cmd_lpki::reqservice(&Client::new(&repo, node)?, a),
+            LpkiCmd::Addkey(a) => cmd_lpki::addkey(&Client::new(&repo, node)?, a),
+            LpkiCmd::Delegate(a) => cmd_lpki::delegate(&Client::new(&repo, node)?, a),
         },
         Cmd::Ipfs(i) => {
             let c = Client::new(&repo, node)?;

@@ -12,19 +12,19 @@ function client(host) {
 
 async function count() {
   var here = client(node)
-  var db = await here.invoke('MMOpen', [VISITS_DB, 'cur'])
+  var db = await here.invoke('MMOpen', ['', VISITS_DB, 'cur'])
   try {
     return String(await here.invoke('Incr', [db, 'visits']))
   } catch (e) {
     // Not writable here: this node holds a read-only replica. Count on the author's node.
   }
   try {
-    var info = await here.invoke('GetVar', ['mminfo', VISITS_DB])
-    var provs = await here.invoke('MiMeiFindProvs', [VISITS_DB])
+    var info = await here.invoke('GetVar', ['', 'mminfo', VISITS_DB])
+    var provs = await here.invoke('MiMeiFindProvs', ['', '', VISITS_DB])
     var author = provs.find(function (p) { return p.id === info.Author && p.http })
     if (!author) throw new Error('the author is away')
     var there = client(author.http)
-    var w = await there.invoke('MMOpen', [VISITS_DB, 'cur'])
+    var w = await there.invoke('MMOpen', ['', VISITS_DB, 'cur'])
     return String(await there.invoke('Incr', [w, 'visits']))
   } catch (e) {
     return (await here.invoke('Get', [db, 'visits'])) + ' (read-only: the author is away)'

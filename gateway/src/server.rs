@@ -163,7 +163,13 @@ fn tpt<B: Content>(ctx: &Ctx<B>, rest: &str, client: &str, own: Option<&str>) ->
         Err(e) => return error_response(e.status, &e.message).with_header(header("Retry-After", "2")),
     };
     let caller = crate::api::Caller::node();
-    let found = ctx.registry.dispatch("MiMeiFindProvs", vec![serde_json::json!(aid)], &caller, None, BTreeMap::new());
+    let found = ctx.registry.dispatch(
+        "MiMeiFindProvs",
+        vec!["".into(), "".into(), aid.clone().into()],
+        &caller,
+        None,
+        BTreeMap::new(),
+    );
     match found {
         Ok(serde_json::Value::Array(ps)) => {
             for p in &ps {
@@ -500,7 +506,18 @@ fn api<B: Content>(ctx: &Ctx<B>, req: &mut Request, name: &str, raw_query: Optio
     let query = parse_query(raw_query);
     let raw_body = req.header("Content-Type").is_some_and(|t| t.starts_with("application/octet-stream"));
     let result = if raw_body && method.streams_body {
-        if method.write && !caller.token {
+        // A streamed body carries its session id in the query (`?sid=…`).
+        let session = match query.get("sid").filter(|s| !s.is_empty()) {
+            Some(sid) => match ctx.registry.session(sid) {
+                Ok(s) => Some(s),
+                Err(e) => return Reply::Now(api_error(&e)),
+            },
+            None => None,
+        };
+        let session_id = query.get("sid").filter(|s| !s.is_empty()).cloned();
+        let owner = caller.token || session.as_ref().is_some_and(|s| s.owner);
+        let user_pk = session.as_ref().and_then(|s| s.pk);
+        if method.write && !owner && !(method.sig.users && user_pk.is_some()) {
             let message = format!(
                 "{} changes the node and needs its API token (the api.token file in the node's repo)",
                 method.name
@@ -512,9 +529,12 @@ fn api<B: Content>(ctx: &Ctx<B>, req: &mut Request, name: &str, raw_query: Optio
                 args: Vec::new(),
                 query,
                 body: Some(req.as_reader()),
-                user: None,
-                may_write: caller.token,
+                user: session.as_ref().map(|s| s.uid.clone()),
+                may_write: owner,
+                user_pk,
                 remote: caller.remote,
+                sid: session_id,
+                sig: method.sig,
             })
             .map(Polled::Ready)
     } else {

@@ -16,16 +16,20 @@ pub fn sync_on_head(
         let mid = proto_core::mimei::Mid(record.key).to_string();
         let _ = std::thread::Builder::new().name("mimei-sync".into()).spawn(move || {
             let caller = gateway::api::Caller::node();
-            if let Err(e) =
-                reg.dispatch("MiMeiSync", vec![serde_json::Value::String(mid.clone())], &caller, None, BTreeMap::new())
-            {
+            if let Err(e) = reg.dispatch(
+                "MiMeiSync",
+                vec!["".into(), "".into(), mid.clone().into()],
+                &caller,
+                None,
+                BTreeMap::new(),
+            ) {
                 eprintln!("leither: following {mid}: {}", e.message);
             }
         });
     })
 }
 
-/// After a start: every MiMei held here that another author owns is synced once, so a provider
+/// After a start: every MiMei held here that another node writes is synced once, so a provider
 /// that was offline catches up with the versions published meanwhile.
 pub fn catch_up<B: crate::Backend>(
     registry: std::sync::Arc<gateway::api::Registry>,
@@ -37,11 +41,11 @@ pub fn catch_up<B: crate::Backend>(
         std::thread::sleep(delay);
         let Ok(all) = store.list_mimeis() else { return };
         let caller = gateway::api::Caller::node();
-        for m in all.into_iter().filter(|m| m.author != me) {
+        for m in all.into_iter().filter(|m| !m.is_home(&me)) {
             let mid = m.mid().to_string();
             if let Err(e) = registry.dispatch(
                 "MiMeiSync",
-                vec![serde_json::Value::String(mid.clone())],
+                vec!["".into(), "".into(), mid.clone().into()],
                 &caller,
                 None,
                 BTreeMap::new(),
@@ -87,7 +91,12 @@ pub fn default_db(
     let info = Info { kind: Kind::Db, appid: String::new(), ext: String::new(), mark: "default".into() };
     let mid = info.mid(&me.public_key());
     if store.get_mimei(&mid)?.is_none() {
-        store.put_mimei(&Mimei::new(me, info, crate::db::engine::now_ms(), crate::methods::mimei::DEFAULT_RIGHT))?;
+        store.put_mimei(&Mimei::new(
+            me.public_key(),
+            info,
+            crate::db::engine::now_ms(),
+            crate::methods::mimei::DEFAULT_RIGHT,
+        ))?;
     }
     Ok(mid)
 }
@@ -103,7 +112,7 @@ impl<B: crate::Backend> Services<'_, B> {
             Ok(store
                 .get_mimei(mid)?
                 .filter(|m| m.head.info.kind == proto_core::mimei::Kind::Db)
-                .map(|m| m.author == me_key))
+                .map(|m| m.is_home(&me_key)))
         });
         let (repl, rx) = crate::db::repl::channel_pair();
         let pusher = repl.clone();

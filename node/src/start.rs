@@ -55,6 +55,7 @@ pub fn run(
     let stop_tx = Mutex::new(stop_tx);
     let info = NodeInfo {
         node_id: node_id.clone(),
+        node_pk: opened.identity.public_key(),
         version: env!("CARGO_PKG_VERSION"),
         repo: opts.repo.display().to_string(),
     };

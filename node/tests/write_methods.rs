@@ -11,7 +11,7 @@ use std::sync::Arc;
 #[test]
 fn write_methods_refuse_callers_without_rights() {
     let store = Arc::new(MemStore::default());
-    let info = node::methods::node::NodeInfo { node_id: "n".into(), version: "0", repo: "r".into() };
+    let info = node::methods::node::NodeInfo { node_id: "n".into(), node_pk: [0; 32], version: "0", repo: "r".into() };
     let users = node::methods::session::UserSettings::default();
     let reg = node::methods::node::registry(store.clone(), info, None, [7; 32], || [9; 32], None, users, || {});
     let nobody = Caller { token: false, remote: None };
@@ -26,7 +26,8 @@ fn write_methods_refuse_callers_without_rights() {
     assert!(writes.len() >= 10, "write methods: {writes:?}");
     for name in &writes {
         for (who, args) in [
-            ("no session", vec![json!("x"), json!("y")]),
+            ("no session", vec![json!(""), json!("x"), json!("y")]),
+            ("an unknown session", vec![json!("x"), json!("y")]),
             ("a guest session", vec![json!(guest), json!("x"), json!("y")]),
         ] {
             let e = reg.dispatch(name, args, &nobody, None, BTreeMap::new()).expect_err(name);
@@ -39,7 +40,7 @@ fn write_methods_refuse_callers_without_rights() {
     // The same calls with the token get past the check (and fail, if at all, on their arguments).
     let e = reg.dispatch(
         "MMCreate",
-        vec![json!(""), json!(""), json!("m"), json!(2), json!(0)],
+        vec![json!(""), json!(""), json!(""), json!("m"), json!(2), json!(0)],
         &owner,
         None,
         BTreeMap::new(),

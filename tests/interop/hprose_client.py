@@ -8,12 +8,12 @@ import hprose
 url, cid, dircid = sys.argv[1:4]
 c = hprose.HttpClient(url)
 out = {}
-out["nodeid"] = c.GetVar("nodeid")
-out["nodeid_any_case"] = c.getVAR("NodeID")
-out["unknown_var"] = c.GetVar("no-such-var")
-out["stat"] = c.IpfsStat(cid)
-out["ls"] = c.IpfsLs(dircid)
-for name, call in [("unknown_method", lambda: c.NoSuchMethod(1)), ("write_refused", lambda: c.PinRm(cid)), ("bad_cid", lambda: c.IpfsStat("Qmnope"))]:
+out["nodeid"] = c.GetVar("", "nodeid")
+out["nodeid_any_case"] = c.getVAR("", "NodeID")
+out["unknown_var"] = c.GetVar("", "no-such-var")
+out["stat"] = c.IpfsStat("", cid)
+out["ls"] = c.IpfsLs("", dircid)
+for name, call in [("unknown_method", lambda: c.NoSuchMethod(1)), ("write_refused", lambda: c.PinRm("", cid)), ("bad_cid", lambda: c.IpfsStat("", "Qmnope"))]:
     try:
         call()
         out[name] = None

@@ -115,12 +115,12 @@ check("committed", c.Hget(mm, "tx", "f3"), "new")
 print("ok transactions")
 
 # dht.lua: publish, then the info and versions through GetVar, and MiMeiShow.
-pub = c.MiMeiPublish(sid, mid)
+pub = c.MiMeiPublish(sid, "", mid)
 check("publish eol", pub["eol"], "168h")
 info = c.GetVar(sid, "mminfo", mid)
 check("mminfo", (info["Author"], info["Mark"], info["DataType"], info["Right"]), (uid, "testMiMei", 2, 0x07276705))
 check("mmversions", [v["ver"] for v in c.GetVar(sid, "mmversions", mid)["versions"]], [1])
-c.MiMeiShow(sid, mid)
+c.MiMeiShow(sid, "", mid)
 print("ok dht.lua")
 
 # delver.lua: 11 keys, MMDelVers(mid, "cur") wipes the current data; the open mmsid sees it.
@@ -133,7 +133,7 @@ check("version 1 kept", c.Hmget(c.MMOpen(sid, mid, "1"), "hb", "field5"), ["valu
 print("ok delver.lua")
 
 # Security: without a session writes are refused; an expired (logged out) session too.
-refused("create without session", lambda: c.MMCreate("", "", "x", 2, 0), "needs its API token")
+refused("create without session", lambda: c.MMCreate("", "", "", "x", 2, 0), "needs its API token")
 refused("create as guest", lambda: c.MMCreate(gsid, "", "", "x", 2, 0), "needs its API token")
 refused("set right as guest", lambda: c.MMSetRight(gsid, mid, "", 7), "needs its API token")
 c.Logout(sid)

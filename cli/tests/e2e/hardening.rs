@@ -392,14 +392,14 @@ fn lookups_that_wait_on_the_network_take_at_most_their_slots() {
             let a = addr.clone();
             std::thread::spawn(move || {
                 let t = Instant::now();
-                (api(&a, "DhtFindPeer", &format!("[\"{unknown}\"]"), None), t.elapsed())
+                (api(&a, "DhtFindPeer", &format!("[\"\", \"{unknown}\"]"), None), t.elapsed())
             })
         })
         .collect();
     std::thread::sleep(Duration::from_millis(500));
     // Both slots are taken: a third anonymous lookup is told so at once.
     let started = Instant::now();
-    let (status, body) = api(&addr, "DhtFindPeer", &format!("[\"{unknown}\"]"), None);
+    let (status, body) = api(&addr, "DhtFindPeer", &format!("[\"\", \"{unknown}\"]"), None);
     let lookups_done = lookups.iter().all(|t| t.is_finished());
     assert!(!lookups_done, "the lookups did not wait on the stopped peer");
     assert_eq!(status, 503, "{body}");
@@ -415,7 +415,7 @@ fn lookups_that_wait_on_the_network_take_at_most_their_slots() {
         assert_ne!(status, 503, "{body}");
     }
     // With the slots free again, lookups run.
-    let (status, body) = api(&addr, "DhtFindPeer", &format!("[\"{unknown}\"]"), None);
+    let (status, body) = api(&addr, "DhtFindPeer", &format!("[\"\", \"{unknown}\"]"), None);
     assert_ne!(status, 503, "{body}");
 }
 

@@ -230,8 +230,15 @@ impl Drop for Node {
     }
 }
 
-/// Calls an API method with JSON arguments; returns (status, body).
+/// Calls an API method with the JSON arguments that follow its session id: where the method's
+/// signature starts with one, "" (no session) goes first. Returns (status, body).
 pub(crate) fn api(addr: &str, method: &str, args: &str, token: Option<&str>) -> (u16, String) {
+    let sid_first = gateway::api::signature(method).is_some_and(|s| s.sid);
+    let args = match args.trim().strip_prefix('[') {
+        Some(rest) if sid_first && rest.trim_start().starts_with(']') => "[\"\"]".to_string(),
+        Some(rest) if sid_first => format!("[\"\", {rest}"),
+        _ => args.to_string(),
+    };
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
     let r = http(addr, "POST", &format!("/api/{method}"), &headers, args.as_bytes());

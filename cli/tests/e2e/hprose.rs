@@ -43,7 +43,7 @@ fn python_hprose_client_calls_the_same_methods() {
 fn raw_batches_function_list_and_cors() {
     let node = Node::start();
     let a = node.addr();
-    let body = b"Cs6\"GetVar\"a1{s6\"nodeid\"}Cs6\"nosuch\"Cs6\"getvar\"a1{u!}z";
+    let body = b"Cs6\"GetVar\"a2{es6\"nodeid\"}Cs6\"nosuch\"Cs6\"getvar\"a2{eu!}z";
     let r = http(&a, "POST", "/webapi/", &[("Origin", "http://app.example")], body);
     assert_eq!(r.status, 200);
     let want = format!("Rs27\"{}\"Es34\"Can't find this function nosuch().\"Rez", node.id);
@@ -52,8 +52,8 @@ fn raw_batches_function_list_and_cors() {
     assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
     assert_eq!(r.header("Access-Control-Allow-Credentials"), None);
     // By-reference arguments come back after the result.
-    let r = http(&a, "POST", "/webapi/", &[], b"Cs6\"GetVar\"a1{s3\"ver\"}tz");
-    assert!(r.text().starts_with("Rs5\"") && r.text().ends_with("\"Aa1{s3\"ver\"}z"), "{}", r.text());
+    let r = http(&a, "POST", "/webapi/", &[], b"Cs6\"GetVar\"a2{es3\"ver\"}tz");
+    assert!(r.text().starts_with("Rs5\"") && r.text().ends_with("\"Aa2{es3\"ver\"}z"), "{}", r.text());
     let r = http(&a, "GET", "/webapi/", &[], b"");
     assert!(r.text().starts_with("Fa") && r.text().contains("s6\"GetVar\""), "{}", r.text());
     assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));

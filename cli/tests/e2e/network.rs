@@ -27,7 +27,7 @@ fn find_all(from: &[&Node], to: &[(String, String)]) -> Vec<String> {
                         if *id == n.id {
                             continue;
                         }
-                        let (status, body) = api(&n.addr(), "DhtFindPeer", &format!("[\"{id}\"]"), None);
+                        let (status, body) = api(&n.addr(), "DhtFindPeer", &format!("[\"\", \"{id}\"]"), None);
                         if status != 200 || !body.contains(addr.as_str()) {
                             bad.push(format!("{} → {id}: {status} {body}", n.id));
                         }

@@ -108,7 +108,7 @@ fn silent_connections_do_not_lock_real_peers_out() {
     let b = Node::start_with(&[peer_addr(&a)]);
     let b_addr = peer_addr(&b);
     let found = within(8, || {
-        let (status, body) = api(&a.addr(), "DhtFindPeer", &format!("[\"{}\"]", b.id), None);
+        let (status, body) = api(&a.addr(), "DhtFindPeer", &format!("[\"\", \"{}\"]", b.id), None);
         status == 200 && body.contains(&b_addr)
     });
     assert!(found, "node A does not find the joined node within 8 s");

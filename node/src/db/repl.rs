@@ -62,7 +62,7 @@ fn mid_of(prefix: &[u8]) -> Option<Mid> {
 /// Whether writes to `prefix` are replicated: the `cur` of a published DB MiMei of ours.
 pub fn leads<B: Backend>(store: &B, me: &[u8; 32], prefix: &[u8]) -> bool {
     let Some(mid) = mid_of(prefix) else { return false };
-    matches!(store.get_mimei(&mid), Ok(Some(m)) if m.author == *me && m.published > 0 && m.head.info.kind == Kind::Db)
+    matches!(store.get_mimei(&mid), Ok(Some(m)) if m.is_home(me) && m.published > 0 && m.head.info.kind == Kind::Db)
 }
 
 struct Driver<B> {

@@ -9,3 +9,4 @@ pub mod mimei;
 pub mod net;
 pub mod node;
 pub mod session;
+pub mod users;

@@ -55,10 +55,10 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
         Ok(all)
     });
     let h = handle.clone();
-    reg.register("SwarmPing", false, move |call| ipfs_net::ping(&*h, call.str_arg(0, "peer id")?));
+    reg.register("SwarmPing", false, move |call| ipfs_net::ping(&*h, call.str("pid")?));
     let h = handle.clone();
     reg.register("SwarmConnect", true, move |call| {
-        let text = call.str_arg(0, "multiaddr")?;
+        let text = call.str("addr")?;
         let m = Multiaddr::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
         match h.call(Command::Connect(Addr(m.as_bytes().to_vec()))).map_err(failed)? {
             Reply::Connected(p) => Ok(peer_json(&p)),
@@ -68,7 +68,7 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     });
     let h = handle.clone();
     reg.register("SwarmDisconnect", true, move |call| {
-        let text = call.str_arg(0, "node id")?;
+        let text = call.str("addr")?;
         let node = node_id(text).ok().map(|id| h.call(Command::Disconnect(id)));
         if let Some(Ok(_)) = node {
             return Ok(Value::Bool(true));
@@ -85,7 +85,7 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     });
     let h = handle.clone();
     reg.register("DhtFindPeer", false, move |call| {
-        let text = call.str_arg(0, "node id")?;
+        let text = call.str("pid")?;
         let not_found = || ApiError::not_found(format!("peer {text} was not found in the network"));
         // The nodes' DHT first (a peer id of another key type, `Qm…`, can only be an IPFS
         // peer), then the IPFS DHT; the nodes' error is told when neither knows the peer.
@@ -112,7 +112,7 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     });
     let h = handle.clone();
     reg.register("DhtProvide", true, move |call| {
-        let cid = parse_cid(call.str_arg(0, "cid")?)?;
+        let cid = parse_cid(call.str("cid")?)?;
         // Both networks are told; it fails only when neither could be.
         let nodes = match h.call(Command::Dht(dht::Command::Provide(content_key(&cid)))) {
             Ok(Reply::Dht(dht::Reply::Stored { peers })) => Ok(peers),
@@ -127,7 +127,7 @@ pub fn register(reg: &mut Registry, handle: Arc<dyn NetHandle>) {
     });
     let h = handle;
     reg.register("DhtFindProvs", false, move |call| {
-        let cid = parse_cid(call.str_arg(0, "cid")?)?;
+        let cid = parse_cid(call.str("cid")?)?;
         let nodes = match h.call(Command::Dht(dht::Command::GetProviders(content_key(&cid)))) {
             Ok(Reply::Dht(dht::Reply::Providers(p))) => Ok(p.iter().map(peer_json).collect::<Vec<_>>()),
             Ok(other) => Err(format!("unexpected reply {other:?}")),

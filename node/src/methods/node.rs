@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 pub struct NodeInfo {
     pub node_id: String,
+    /// The node's public key.
+    pub node_pk: [u8; 32],
     pub version: &'static str,
     pub repo: String,
 }
@@ -28,8 +30,11 @@ pub fn registry<B: crate::Backend>(
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
+    let node_key = Arc::new(proto_core::identity::Identity::from_seed(seed));
+    let people = Arc::new(crate::methods::users::Users::new(store.clone(), node_key, users.clone()));
+    crate::methods::users::register(&mut reg, &people);
     let sessions = crate::methods::session::Sessions::new(info.node_id.clone(), entropy).with_users(store.clone());
-    let sessions = Arc::new(sessions.with_settings(users));
+    let sessions = Arc::new(sessions.with_settings(users).with_keyring(people.clone()));
     crate::methods::session::register(&mut reg, sessions.clone());
     crate::methods::session::register_sign(&mut reg, seed);
     reg.sessions = Some(sessions);
@@ -50,10 +55,9 @@ pub fn registry<B: crate::Backend>(
             d.submit(&crate::db::prefix(mid, 0), vec![vec![b"FLUSHDB".to_vec()]]).map(|_| ()).map_err(|f| f.0)
         }) as crate::methods::mimei::DbWipe
     });
-    crate::methods::mimei::register(&mut reg, store.clone(), seed, net.clone(), entropy, wipe);
+    crate::methods::mimei::register(&mut reg, store.clone(), &people, net.clone(), entropy, wipe);
     if let Some(db) = db {
-        let me = proto_core::identity::Identity::from_seed(seed).public_key();
-        crate::methods::db::register(&mut reg, store.clone(), db, me, entropy, announce.clone());
+        crate::methods::db::register(&mut reg, store.clone(), db, people.clone(), entropy, announce.clone());
     }
     let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
     crate::methods::ipfs::register(&mut reg, store, announce, net.clone());
@@ -72,12 +76,13 @@ pub fn register(
     more: Option<MoreVars>,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) {
-    let (id, ver) = (info.node_id.clone(), info.version);
+    let (id, ver, pk) = (info.node_id.clone(), info.version, info.node_pk);
     reg.register("GetVar", false, move |call| {
         let name = call.str_arg(0, "variable name")?.to_ascii_lowercase();
         Ok(match name.as_str() {
             "ver" => Value::String(ver.to_string()),
             "nodeid" => Value::String(id.clone()),
+            "nodepk" => Value::String(proto_core::multibase::base64url_encode(&pk)),
             // The session's user; the node's owner when the local token is used.
             "userid" => Value::String(call.user.clone().unwrap_or_default()),
             // Unknown names give an empty string, as the original does.

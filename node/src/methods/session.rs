@@ -27,6 +27,8 @@ pub struct Session {
     pub uid: String,
     /// May change the node (the node's own key logged in).
     pub owner: bool,
+    /// The user's public key (`None` for a guest).
+    pub pk: Option<[u8; 32]>,
     last: Instant,
 }
 
@@ -50,6 +52,8 @@ pub struct Sessions {
     hashes: HashGate,
     /// Held from the "name is free" check to the account's write.
     accounts: Mutex<()>,
+    /// Where an account's key is kept so the node can sign for it.
+    keyring: Option<Arc<crate::methods::users::Users>>,
 }
 
 fn window(q: &mut VecDeque<Instant>, now: Instant, max: usize) -> bool {
@@ -84,16 +88,9 @@ fn busy() -> ApiError {
     ApiError { status: 503, message: "the node is busy hashing passwords; try again".into() }
 }
 
-pub fn is_sid(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 impl gateway::api::SessionLookup for Sessions {
-    fn is_sid(&self, arg: &str) -> bool {
-        is_sid(arg)
-    }
     fn user(&self, sid: &str) -> Option<gateway::api::SessionUser> {
-        self.get(sid).map(|s| gateway::api::SessionUser { uid: s.uid, owner: s.owner })
+        self.get(sid).map(|s| gateway::api::SessionUser { uid: s.uid, owner: s.owner, pk: s.pk })
     }
 }
 
@@ -109,7 +106,14 @@ impl Sessions {
             registrations: Mutex::new((VecDeque::new(), BTreeMap::new())),
             hashes: HashGate::new(UserSettings::default().max_concurrent_hashes),
             accounts: Mutex::new(()),
+            keyring: None,
         }
+    }
+
+    /// Accounts' keys go to `users`' keyring, so the node signs their MiMeis' heads.
+    pub fn with_keyring(mut self, users: Arc<crate::methods::users::Users>) -> Self {
+        self.keyring = Some(users);
+        self
     }
 
     /// Who may register and how much hashing runs at once (config.json `"users"`).
@@ -174,6 +178,9 @@ impl Sessions {
         let _write = self.accounts.lock().map_err(|_| ApiError::internal("account table poisoned"))?;
         taken()?;
         users.kv_put(key.as_bytes(), Some(rec.to_string().as_bytes())).map_err(ApiError::internal)?;
+        if let Some(k) = &self.keyring {
+            k.keyring.keep_key(id.seed())?;
+        }
         Ok(Value::String(uid))
     }
 
@@ -232,7 +239,12 @@ impl Sessions {
         argon2::Argon2::default().verify_password(pass.as_bytes(), &parsed).map_err(|_| refused())?;
         drop(slot);
         let uid = rec.get("uid").and_then(Value::as_str).unwrap_or_default().to_string();
-        let sid = self.open(uid.clone(), false)?;
+        let seed = rec.get("seed").and_then(Value::as_str).and_then(crate::methods::users::keyring::hex32);
+        let pk = seed.map(|s| proto_core::identity::Identity::from_seed(s).public_key());
+        if let (Some(k), Some(s)) = (&self.keyring, seed) {
+            k.keyring.keep_key(s)?;
+        }
+        let sid = self.open(uid.clone(), false, pk)?;
         Ok(json!({"Sid": sid, "Uid": uid}))
     }
 
@@ -267,7 +279,7 @@ impl Sessions {
         Ok(())
     }
 
-    fn open(&self, uid: String, owner: bool) -> Result<String, ApiError> {
+    fn open(&self, uid: String, owner: bool, pk: Option<[u8; 32]>) -> Result<String, ApiError> {
         let sid: String = (self.entropy)()[..20].iter().map(|b| format!("{b:02x}")).collect();
         let mut m = self.map.lock().map_err(|_| ApiError::internal("session table poisoned"))?;
         if m.len() >= MAX_SESSIONS {
@@ -276,7 +288,7 @@ impl Sessions {
                 m.remove(&k);
             }
         }
-        m.insert(sid.clone(), Session { uid, owner, last: Instant::now() });
+        m.insert(sid.clone(), Session { uid, owner, pk, last: Instant::now() });
         Ok(sid)
     }
 
@@ -298,7 +310,7 @@ impl Sessions {
         }
         let uid = p.signer.to_string();
         let owner = uid == self.node_id;
-        let sid = self.open(uid.clone(), owner)?;
+        let sid = self.open(uid.clone(), owner, Some(p.cert.holder_pk))?;
         Ok(json!({"Sid": sid, "Uid": uid}))
     }
 
@@ -314,7 +326,7 @@ pub fn register(reg: &mut Registry, sessions: Arc<Sessions>) {
         match (call.args.len(), arg(2).as_str()) {
             (0, _) => {
                 s.allow_login("guest")?;
-                Ok(json!({"Sid": s.open(String::new(), false)?, "Uid": ""}))
+                Ok(json!({"Sid": s.open(String::new(), false, None)?, "Uid": ""}))
             }
             (1, _) | (_, "byppt") | (_, "byppt2") => s.login_ppt(&arg(0)),
             _ => s.login_name(&arg(0), &arg(1)),
@@ -335,7 +347,8 @@ pub fn register(reg: &mut Registry, sessions: Arc<Sessions>) {
     let s = sessions.clone();
     reg.register("LoginWithPPT", false, move |call| s.login_ppt(call.str_arg(0, "passport")?));
     let s = sessions;
-    reg.register("Logout", false, move |call| Ok(Value::Bool(s.logout(call.str_arg(0, "session id")?))));
+    // Logout(sid, info): the session the call came with ends.
+    reg.register("Logout", false, move |call| Ok(Value::Bool(call.sid.as_deref().is_some_and(|sid| s.logout(sid)))));
 }
 
 /// Keys a caller may not set in a passport the node signs for them.

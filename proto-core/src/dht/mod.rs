@@ -7,6 +7,7 @@
 //! (`Persist` before anything after it); then arm one timer at `poll_timeout`.
 
 pub mod config;
+pub mod delegation;
 pub mod key;
 pub mod lookup;
 pub mod message;

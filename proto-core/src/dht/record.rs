@@ -2,6 +2,7 @@
 //! a salt, the signature covers everything, and selection follows IPNS — highest version, then
 //! later EOL, then bytes.
 
+use super::delegation::{Delegation, DelegationError};
 use super::key::Key;
 use crate::identity::{self, Identity};
 use minicbor::{Decode, Encode};
@@ -26,8 +27,12 @@ pub struct Record {
     pub eol: u64,
     #[cbor(n(5), with = "minicbor::bytes")]
     pub author: [u8; 32],
+    /// Signed by the author's key, or — with a delegation — by the node it names.
     #[cbor(n(6), with = "minicbor::bytes")]
     pub sig: [u8; 64],
+    /// The author's delegation to the node that signed (absent when the author signed).
+    #[n(7)]
+    pub delegation: Option<Box<Delegation>>,
 }
 
 /// The key of the record an author publishes under `salt`.
@@ -48,6 +53,7 @@ pub enum RecordError {
     WrongKey,
     BadSignature,
     Expired,
+    Delegation(DelegationError),
 }
 
 impl std::fmt::Display for RecordError {
@@ -57,6 +63,7 @@ impl std::fmt::Display for RecordError {
             RecordError::WrongKey => write!(f, "record key does not belong to its author and salt"),
             RecordError::BadSignature => write!(f, "record signature does not verify"),
             RecordError::Expired => write!(f, "record is past its end of life"),
+            RecordError::Delegation(e) => write!(f, "record signed for its author by another key: {e}"),
         }
     }
 }
@@ -78,9 +85,26 @@ impl Record {
     /// A record signed by `author`.
     pub fn sign(author: &Identity, salt: &[u8], value: Vec<u8>, version: u64, eol: u64) -> Record {
         let pk = author.public_key();
-        let mut r =
-            Record { key: record_key(&pk, salt), salt: salt.to_vec(), value, version, eol, author: pk, sig: [0; 64] };
+        let (key, salt) = (record_key(&pk, salt), salt.to_vec());
+        let mut r = Record { key, salt, value, version, eol, author: pk, sig: [0; 64], delegation: None };
         r.sig = author.sign(&r.signed_bytes());
+        r
+    }
+
+    /// A record of `delegation.user`'s, signed by `node` (the node the delegation names).
+    pub fn sign_delegated(
+        node: &Identity,
+        delegation: Delegation,
+        salt: &[u8],
+        value: Vec<u8>,
+        version: u64,
+        eol: u64,
+    ) -> Record {
+        let author = delegation.user;
+        let (key, salt) = (record_key(&author, salt), salt.to_vec());
+        let mut r =
+            Record { key, salt, value, version, eol, author, sig: [0; 64], delegation: Some(Box::new(delegation)) };
+        r.sig = node.sign(&r.signed_bytes());
         r
     }
 
@@ -100,7 +124,14 @@ impl Record {
         if self.eol <= now_unix {
             return Err(RecordError::Expired);
         }
-        if !identity::verify(&self.author, &self.signed_bytes(), &self.sig) {
+        let signer = match &self.delegation {
+            None => self.author,
+            Some(d) => {
+                d.verify_for(&self.author, &d.node, now_unix).map_err(RecordError::Delegation)?;
+                d.node
+            }
+        };
+        if !identity::verify(&signer, &self.signed_bytes(), &self.sig) {
             return Err(RecordError::BadSignature);
         }
         Ok(())
@@ -136,5 +167,32 @@ mod tests {
         assert_eq!(stolen.verify(0), Err(RecordError::WrongKey));
         let bytes = minicbor::to_vec(&r1).unwrap();
         assert_eq!(minicbor::decode::<Record>(&bytes).unwrap(), r1);
+    }
+
+    #[test]
+    fn a_node_signs_for_a_user_only_with_the_users_delegation() {
+        let (user, node, other) =
+            (Identity::from_seed([1; 32]), Identity::from_seed([2; 32]), Identity::from_seed([3; 32]));
+        let d = Delegation::sign(&user, &node.public_key(), 1_000, 10_000);
+        let r = Record::sign_delegated(&node, d.clone(), b"mimei/x", b"v".to_vec(), 1, 50_000);
+        assert_eq!(r.key, record_key(&user.public_key(), b"mimei/x"), "the key is the user's");
+        assert_eq!(r.verify(5_000), Ok(()));
+        // Past the delegation's end the record is refused, though its EOL is later.
+        assert_eq!(r.verify(10_000), Err(RecordError::Delegation(DelegationError::Expired(10_000))));
+        // Another node cannot use the delegation; a delegation the user never signed is refused.
+        let stolen = Record::sign_delegated(&other, d.clone(), b"mimei/x", b"evil".to_vec(), 2, 50_000);
+        assert_eq!(stolen.verify(5_000), Err(RecordError::BadSignature));
+        let forged = Delegation::sign(&other, &other.public_key(), 1_000, 10_000);
+        let forged = Delegation { user: user.public_key(), ..forged };
+        let r2 = Record::sign_delegated(&other, forged, b"mimei/x", b"evil".to_vec(), 2, 50_000);
+        assert_eq!(r2.verify(5_000), Err(RecordError::Delegation(DelegationError::Forged)));
+        // Without its delegation, the node's signature is not the author's.
+        let bare = Record { delegation: None, ..r.clone() };
+        assert_eq!(bare.verify(5_000), Err(RecordError::BadSignature));
+        // Records without a delegation keep their old bytes.
+        let plain = Record::sign(&user, b"k", b"v".to_vec(), 1, 9);
+        let bytes = minicbor::to_vec(&plain).unwrap();
+        assert_eq!(minicbor::decode::<Record>(&bytes).unwrap(), plain);
+        assert_eq!(minicbor::decode::<Record>(&minicbor::to_vec(&r).unwrap()).unwrap(), r);
     }
 }

@@ -60,19 +60,19 @@ impl HeadFollower {
 mod tests {
     use super::*;
     use crate::identity::Identity;
-    use crate::mimei::{CidBytes, Info, Kind, Mimei};
+    use crate::mimei::{CidBytes, HeadSigner, Info, Kind, Mimei};
 
     #[test]
     fn newest_wins_forgeries_are_rejected_conflicts_are_kept() {
         let author = Identity::from_seed([1; 32]);
         let info = Info { kind: Kind::File, appid: String::new(), ext: String::new(), mark: "m".into() };
-        let mut m = Mimei::new(&author, info, 0, 0);
+        let mut m = Mimei::new(author.public_key(), info, 0, 0);
         let mid = m.mid();
         let mut f = HeadFollower::new(mid);
         m.head.versions.insert(1, CidBytes(vec![1]));
-        let r1 = m.head_record(&author, 0);
+        let r1 = m.head_record(HeadSigner::Author(&author), 0);
         m.head.versions.insert(2, CidBytes(vec![2]));
-        let r2 = m.head_record(&author, 0);
+        let r2 = m.head_record(HeadSigner::Author(&author), 0);
         assert_eq!(f.on_record(&r2, 1), Seen::Newer);
         assert_eq!(f.on_record(&r1, 1), Seen::Stale, "an older publication does not roll back");
         assert_eq!(f.newest(), Some(2));
@@ -86,7 +86,7 @@ mod tests {
         // The author's other device publishes a different version 2: a conflict, kept.
         let mut other = m.clone();
         other.head.versions.insert(2, CidBytes(vec![9]));
-        let r3 = other.head_record(&author, 0);
+        let r3 = other.head_record(HeadSigner::Author(&author), 0);
         assert_eq!(f.on_record(&r3, 1), Seen::Newer);
         assert_eq!(f.conflicts.iter().copied().collect::<Vec<_>>(), vec![2]);
     }

@@ -157,18 +157,36 @@ pub struct Mimei {
     /// a numbered version by a backup. It stays on this node; without it `cur` means `last`.
     #[n(5)]
     pub cur: Option<CidBytes>,
+    /// Made on this node, which writes it (`Some(true)`); a copy synced from elsewhere is a
+    /// replica (`None`). MiMeis stored before users existed are the node's own (`is_home`).
+    #[n(6)]
+    pub home: Option<bool>,
+}
+
+/// Who signs a head: the author's own key, or a node with the author's delegation.
+pub enum HeadSigner<'a> {
+    Author(&'a Identity),
+    Delegate(&'a Identity, crate::dht::delegation::Delegation),
 }
 
 impl Mimei {
-    pub fn new(author: &Identity, info: Info, created: u64, right: u64) -> Mimei {
+    /// A new MiMei of the author with public key `author`, written on this node.
+    pub fn new(author: [u8; 32], info: Info, created: u64, right: u64) -> Mimei {
         Mimei {
-            author: author.public_key(),
+            author,
             head: Head { info, versions: BTreeMap::new(), release: None, created, right },
             published: 0,
             members: None,
             conflicts: None,
             cur: None,
+            home: Some(true),
         }
+    }
+
+    /// Whether this node writes the MiMei (rather than holding a replica): it was made here,
+    /// or its author is the node itself (`node_pk`).
+    pub fn is_home(&self, node_pk: &[u8; 32]) -> bool {
+        self.home == Some(true) || self.author == *node_pk
     }
 
     pub fn mid(&self) -> Mid {
@@ -314,10 +332,14 @@ impl Mimei {
     }
 
     /// The signed head record for the DHT; its record version grows with every publication.
-    pub fn head_record(&mut self, author: &Identity, now_ms: u64) -> Record {
+    pub fn head_record(&mut self, signer: HeadSigner<'_>, now_ms: u64) -> Record {
         self.published += 1;
         let value = minicbor::to_vec(&self.head).expect("encoding to a Vec cannot fail");
-        Record::sign(author, &self.head.info.salt(), value, self.published, now_ms + HEAD_EOL_MS)
+        let (salt, eol) = (self.head.info.salt(), now_ms + HEAD_EOL_MS);
+        match signer {
+            HeadSigner::Author(a) => Record::sign(a, &salt, value, self.published, eol),
+            HeadSigner::Delegate(node, d) => Record::sign_delegated(node, d, &salt, value, self.published, eol),
+        }
     }
 }
 
@@ -349,10 +371,10 @@ mod tests {
     fn ids_versions_heads() {
         let a = Identity::from_seed([1; 32]);
         let info = Info { kind: Kind::File, appid: String::new(), ext: String::new(), mark: "m1".into() };
-        let mut m = Mimei::new(&a, info.clone(), 1_000, 0x07276704);
-        assert_eq!(m.mid(), Mimei::new(&a, info.clone(), 9, 0).mid(), "same inputs, same mid");
+        let mut m = Mimei::new(a.public_key(), info.clone(), 1_000, 0x07276704);
+        assert_eq!(m.mid(), Mimei::new(a.public_key(), info.clone(), 9, 0).mid(), "same inputs, same mid");
         let other = Info { mark: "m2".into(), ..info.clone() };
-        assert_ne!(m.mid(), Mimei::new(&a, other, 1_000, 0).mid());
+        assert_ne!(m.mid(), Mimei::new(a.public_key(), other, 1_000, 0).mid());
         assert_eq!(Mid::parse(&m.mid().to_string()).unwrap(), m.mid());
         assert_eq!(m.set_cid(&cid(1)).unwrap(), 1);
         assert_eq!(m.set_cid(&cid(2)).unwrap(), 2);
@@ -376,14 +398,14 @@ mod tests {
         assert_eq!(m.cid_of("cur").unwrap(), cid(2));
         assert!(m.head.versions.len() == 2 && m.cur.is_none());
 
-        let rec = m.head_record(&a, 5_000);
+        let rec = m.head_record(HeadSigner::Author(&a), 5_000);
         assert_eq!(rec.key, m.mid().0);
         let head = read_head(&rec, &m.mid(), 6_000).unwrap();
         assert_eq!(head, m.head);
         // Someone else cannot publish under this mid.
         let b = Identity::from_seed([2; 32]);
         let mut forged = Mimei { author: b.public_key(), ..m.clone() };
-        let fake = forged.head_record(&b, 5_000);
+        let fake = forged.head_record(HeadSigner::Author(&b), 5_000);
         assert!(read_head(&fake, &m.mid(), 6_000).is_none());
         // Two contents claiming one version are a conflict.
         let mut theirs = m.head.clone();

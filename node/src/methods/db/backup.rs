@@ -12,8 +12,8 @@ pub(super) fn register<B: Backend>(
     // file MiMei's working copy).
     let a = api.clone();
     reg.register("MMBackup", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let raw = crate::methods::mimei::load_own(&*a.store, &a.me, &mid, "back up")?;
+        let mid = mid_arg(&call)?;
+        let raw = crate::methods::mimei::load_own(&*a.store, &a.users, &call, &mid, "back up")?;
         if raw.head.info.kind == Kind::File {
             // A file MiMei (an app): its working copy becomes the next numbered version.
             let mut m = raw;
@@ -45,9 +45,9 @@ pub(super) fn register<B: Backend>(
     // or a database's data (its replicas follow by snapshot).
     let a = api.clone();
     reg.register("MMRestore", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let ver = call.str_arg(1, "version")?;
-        let mut m = crate::methods::mimei::load_own(&*a.store, &a.me, &mid, "change")?;
+        let mid = mid_arg(&call)?;
+        let ver = call.str("ver")?;
+        let mut m = crate::methods::mimei::load_own(&*a.store, &a.users, &call, &mid, "change")?;
         if m.head.info.kind == Kind::File {
             let v = m.restore(ver).map_err(|e| bad(e.to_string()))?;
             a.store.put_mimei(&m).map_err(ApiError::internal)?;

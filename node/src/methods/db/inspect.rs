@@ -6,7 +6,7 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, api: &Arc<DbApi<B>>) {
     // MMSum(mid, ver) → {digest, keys}: SHA-256 of the version's snapshot encoding.
     let a = api.clone();
     reg.register("MMSum", false, move |call| {
-        let mid = mid_arg(&call, 0)?;
+        let mid = mid_arg(&call)?;
         let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur");
         let (p, _) = a.version_prefix(&mid, ver)?;
         let entries = a.db.store.entries(&p).map_err(fault)?;
@@ -17,7 +17,7 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, api: &Arc<DbApi<B>>) {
     // MMDump(mid, ver, match) → [{key, type, value}]: what `mimei grep` prints.
     let a = api.clone();
     reg.register("MMDump", false, move |call| {
-        let mid = mid_arg(&call, 0)?;
+        let mid = mid_arg(&call)?;
         let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur");
         let pattern = call.args.get(2).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or("*").to_string();
         let (p, _) = a.version_prefix(&mid, ver)?;

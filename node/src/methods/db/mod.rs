@@ -11,6 +11,7 @@ mod sessions;
 
 use crate::db::server::{Done, Work};
 use crate::db::{prefix, DbService};
+use crate::methods::mimei::mid_arg;
 use crate::Backend;
 use gateway::api::{ApiError, Call, Registry};
 use proto_core::db::{self, snapshot, Reply};
@@ -66,8 +67,8 @@ impl Mailbox {
 struct DbApi<B> {
     mail: Mailbox,
     store: Arc<B>,
-    /// This node's public key (the author of the DB MiMeis it may write).
-    me: [u8; 32],
+    /// Who may change which MiMei, and this node's key.
+    users: Arc<crate::methods::users::Users>,
     db: Arc<DbService>,
     open: Mutex<HashMap<String, Open>>,
     entropy: fn() -> [u8; 32],
@@ -186,7 +187,7 @@ impl<B: Backend> DbApi<B> {
     fn version_prefix(&self, mid: &Mid, ver: &str) -> Result<(Vec<u8>, bool), ApiError> {
         let m = self.mimei(mid)?;
         if ver.is_empty() || ver == "cur" {
-            return Ok((prefix(mid, 0), m.author == self.me));
+            return Ok((prefix(mid, 0), m.is_home(&self.users.keyring.node_pk())));
         }
         let n = m.resolve(ver).map_err(|e| bad(e.to_string()))?;
         let n32 = u32::try_from(n).map_err(|_| bad(format!("version {n} is out of range")))?;
@@ -205,13 +206,13 @@ impl<B: Backend> DbApi<B> {
 
     fn open(&self, call: &Call<'_>) -> Result<Value, ApiError> {
         use proto_core::mimei::rights::{allows, Role, READ, WRITE};
-        let mid = mid_arg(call, 0)?;
+        let mid = mid_arg(call)?;
         let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur");
         let m = self.mimei(&mid)?;
         // Who is asking, and what the MiMei's right word lets them do.
         let uid = call.user.clone().unwrap_or_default();
         let (word, member) = m.right_of(&uid);
-        let role = if call.may_write {
+        let role = if call.may_write || call.user_pk == Some(m.author) {
             Role::Author
         } else if uid.is_empty() {
             Role::Guest
@@ -342,11 +343,6 @@ impl<B: Backend> DbApi<B> {
     }
 }
 
-fn mid_arg(call: &Call<'_>, i: usize) -> Result<Mid, ApiError> {
-    let t = call.str_arg(i, "mid")?;
-    Mid::parse(t).map_err(|e| bad(format!("invalid mid \"{t}\": {e}")))
-}
-
 /// How an API method maps onto a Redis command.
 #[derive(Clone, Copy)]
 enum Shape {
@@ -464,11 +460,11 @@ pub fn register<B: Backend>(
     reg: &mut Registry,
     store: Arc<B>,
     db: Arc<DbService>,
-    me: [u8; 32],
+    users: Arc<crate::methods::users::Users>,
     entropy: fn() -> [u8; 32],
     announce: Option<Arc<dyn Fn(proto_core::cid::Cid) + Send + Sync>>,
 ) {
-    let api = Arc::new(DbApi { mail: Mailbox::default(), store, me, db, open: Mutex::new(HashMap::new()), entropy });
+    let api = Arc::new(DbApi { mail: Mailbox::default(), store, users, db, open: Mutex::new(HashMap::new()), entropy });
     sessions::register(reg, &api);
     backup::register(reg, &api, announce);
     messages::register(reg, &api);

@@ -5,13 +5,7 @@ use super::*;
 
 pub(super) fn register<B: Backend>(reg: &mut Registry, api: &Arc<DbApi<B>>) {
     let a = api.clone();
-    reg.register("MMOpen", false, move |mut call| {
-        // The original's guests call MMOpen("", mid, ver): an empty session id means none.
-        if call.args.len() >= 3 && call.args[0] == Value::String(String::new()) {
-            call.args.remove(0);
-        }
-        a.open(&call)
-    });
+    reg.register("MMOpen", false, move |call| a.open(&call));
     let a = api.clone();
     reg.register("MMClose", false, move |call| {
         let id = call.str_arg(0, "mmsid")?;
@@ -23,7 +17,7 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, api: &Arc<DbApi<B>>) {
     });
     for &(name, cmd, shape) in METHODS {
         let a = api.clone();
-        reg.register(name, false, move |call| {
+        reg.register_on_mmsid(name, move |call| {
             let id = call.str_arg(0, "mmsid")?.to_string();
             a.exec(&id, build(cmd, shape, &call.args[1..]))
         });
@@ -41,14 +35,15 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, api: &Arc<DbApi<B>>) {
     // MMCommand(mid, ver, [words]): any Redis command on a version (the CLI's `mimei db`).
     let a = api.clone();
     reg.register("MMCommand", false, move |call| {
-        let mid = mid_arg(&call, 0)?;
+        let mid = mid_arg(&call)?;
         let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur").to_string();
         let words: Vec<Vec<u8>> = match call.args.get(2) {
             Some(Value::Array(w)) if !w.is_empty() => w.iter().map(word).collect(),
             _ => return Err(bad("MMCommand needs the command as a list of words, like [\"SET\", \"k\", \"v\"]")),
         };
         let write = db::lookup(&words[0]).is_some_and(|c| c.is_write());
-        if write && !call.may_write {
+        let author = a.mimei(&mid)?.author;
+        if write && !call.may_write && call.user_pk != Some(author) {
             return Err(ApiError { status: 401, message: "this command writes and needs the node's API token".into() });
         }
         let (p, is_cur) = a.version_prefix(&mid, &ver)?;

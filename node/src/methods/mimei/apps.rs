@@ -1,27 +1,27 @@
-//! Apps: `LappUpload` (a tar archive as a new version of an app MiMei) and `SetDomain`.
+//! Apps: `LappUpload` (an uploaded directory as the working copy of a developer's app MiMei)
+//! and `SetDomain`.
 
 use super::*;
 
-pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, me: &Arc<Identity>) {
-    let (s, id) = (store.clone(), me.clone());
+pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, users: &Arc<Users>) {
+    // LappUpload(sid, cid, name[, appid]): the session's user is the developer; the app is
+    // their file MiMei with mark `app:<developer>:<name>`, so its id is the same on every node
+    // the developer uploads to. The uploaded directory becomes its working copy, `cur`.
+    let (s, u) = (store.clone(), users.clone());
     reg.register("LappUpload", true, move |call| {
-        let text = call.str_arg(0, "passport")?;
-        let ppt = proto_core::ppt::verify_ppt(text, None, now_ms())
-            .map_err(|e| ApiError::bad_request(format!("not a valid developer passport: {e}")))?;
-        let name = ppt.pairs.get("AppName").filter(|n| !n.is_empty()).ok_or_else(|| {
-            ApiError::bad_request("not a developer passport: it has no AppName=<name> (lpki signppt -m AppName=…)")
-        })?;
-        if name.contains(':') || name.len() > 64 {
+        let name = call.str("name")?.trim().to_string();
+        if name.is_empty() || name.contains(':') || name.len() > 64 {
             return Err(ApiError::bad_request(format!(
-                "app name \"{name}\" must be at most 64 characters without ':'"
+                "app name \"{name}\" must be 1 to 64 characters without ':'"
             )));
         }
-        let cid = parse_cid(call.str_arg(1, "cid")?)?;
-        let developer = ppt.signer.to_string();
+        let cid = parse_cid(call.str("cid")?)?;
+        let author = u.creator(&call)?;
+        let developer = proto_core::identity::node_id_of(&author).to_string();
         let info =
             Info { kind: Kind::File, appid: String::new(), ext: "app".into(), mark: format!("app:{developer}:{name}") };
-        let mid = info.mid(&id.public_key());
-        if let Some(want) = call.args.get(2).and_then(Value::as_str).filter(|a| !a.is_empty()) {
+        let mid = info.mid(&author);
+        if let Some(want) = call.arg("app").and_then(Value::as_str).filter(|a| !a.is_empty()) {
             if want != mid.to_string() {
                 return Err(ApiError {
                     status: 403,
@@ -32,8 +32,14 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, me: &Arc<
             }
         }
         let mut m = match s.get_mimei(&mid).map_err(ApiError::internal)? {
-            Some(m) => m,
-            None => Mimei::new(&id, info, now_ms(), DEFAULT_RIGHT),
+            Some(m) => {
+                u.check_change(&call, &m, "upload into")?;
+                m
+            }
+            None => {
+                u.check_count(&call, super::versions::count_authored(&*s, &author)?)?;
+                Mimei::new(author, info, now_ms(), DEFAULT_RIGHT)
+            }
         };
         // An upload writes the working copy; `MMBackup` makes it a version others can sync.
         m.set_cur(&cid).map_err(|e| ApiError::bad_request(e.to_string()))?;

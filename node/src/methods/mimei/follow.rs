@@ -29,12 +29,14 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, net: &Opt
                 members: None,
                 conflicts: None,
                 cur: None,
+                home: None,
             };
             if let Some(l) = &local {
                 // What the replaced head said differently stays, as a conflict.
                 m.keep_conflicts_with(&l.head, l.conflicts.as_ref());
                 m.members = l.members.clone();
                 m.cur = l.cur.clone();
+                m.home = l.home;
             }
             s.put_mimei(&m).map_err(ApiError::internal)?;
         } else if let Some(mut l) = local.clone().filter(|l| !conflicts(&l.head, &head).is_empty()) {
@@ -47,10 +49,10 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, net: &Opt
     };
     let sync = Arc::new(sync);
     let sy = sync.clone();
-    reg.register("MiMeiSync", true, move |call| sy(&mid_arg(&call, 0)?));
+    reg.register("MiMeiSync", true, move |call| sy(&mid_arg(&call)?));
     let (sy, n) = (sync, net.clone());
     reg.register("MiMeiProvide", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
+        let mid = mid_arg(&call)?;
         let r = sy(&mid)?;
         let peers = match net_call(&n, Command::Dht(dht::Command::Provide(mid.0)))? {
             Reply::Dht(dht::Reply::Stored { peers }) => peers,

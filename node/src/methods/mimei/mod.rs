@@ -13,13 +13,13 @@ mod versions;
 use crate::content::fetching::Fetching;
 use crate::methods::ipfs::parse_cid;
 use crate::methods::net::addr_text;
+use crate::methods::users::Users;
 use crate::net::NetHandle;
 use crate::Backend;
 use gateway::api::{ApiError, Call, Registry};
 use proto_core::cid::{Cid, CODEC_DAG_PB};
 use proto_core::dagpb::PbNode;
 use proto_core::dht::{self, Key};
-use proto_core::identity::Identity;
 use proto_core::mimei::{conflicts, read_head, Head, Info, Kind, Mid, Mimei};
 use proto_core::node::{Command, Reply};
 use proto_core::unixfs::read::BlockRead;
@@ -57,8 +57,9 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-fn mid_arg(call: &Call<'_>, i: usize) -> Result<Mid, ApiError> {
-    let t = call.str_arg(i, "mid")?;
+/// The call's `mid` argument, parsed.
+pub(crate) fn mid_arg(call: &Call<'_>) -> Result<Mid, ApiError> {
+    let t = call.str("mid")?;
     Mid::parse(t).map_err(|e| ApiError::bad_request(format!("invalid mid \"{t}\": {e}")))
 }
 
@@ -68,12 +69,17 @@ fn load<B: Backend>(s: &B, mid: &Mid) -> Result<Mimei, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("MiMei {mid} is not on this node (sync it first)")))
 }
 
-/// A MiMei this node authors (`what` the caller wants to do with it, for the refusal).
-pub(crate) fn load_own<B: Backend>(s: &B, me: &[u8; 32], mid: &Mid, what: &str) -> Result<Mimei, ApiError> {
+/// A MiMei this node writes that the caller may change (`what` the caller wants to do with
+/// it, for the refusal): its author's or the owner's call.
+pub(crate) fn load_own<B: Backend>(
+    s: &B,
+    users: &Users,
+    call: &Call<'_>,
+    mid: &Mid,
+    what: &str,
+) -> Result<Mimei, ApiError> {
     let m = load(s, mid)?;
-    if m.author != *me {
-        return Err(ApiError { status: 403, message: format!("only the author can {what} MiMei {mid}") });
-    }
+    users.check_change(call, &m, what)?;
     Ok(m)
 }
 
@@ -129,19 +135,18 @@ fn fetch_dag<B: Backend>(store: &Arc<B>, net: &Arc<dyn NetHandle>, root: &Cid) -
 pub fn register<B: Backend>(
     reg: &mut Registry,
     store: Arc<B>,
-    seed: [u8; 32],
+    users: &Arc<Users>,
     net: Option<Arc<dyn NetHandle>>,
     entropy: fn() -> [u8; 32],
     db_wipe: Option<DbWipe>,
 ) {
-    let me = Arc::new(Identity::from_seed(seed));
-    versions::register(reg, &store, &me, entropy);
-    release::register(reg, &store, &me, db_wipe);
-    apps::register(reg, &store, &me);
-    rights::register(reg, &store, &me);
-    publish::register(reg, &store, &me, &net);
+    versions::register(reg, &store, users, entropy);
+    release::register(reg, &store, users, db_wipe);
+    apps::register(reg, &store, users);
+    rights::register(reg, &store, users);
+    publish::register(reg, &store, users, &net);
     follow::register(reg, &store, &net);
-    providers::register(reg, &store, &me, net);
+    providers::register(reg, &store, users, net);
 }
 
 /// An app MiMei (mark `app:<developer>:<name>`) as the original's `App{ID, Name, Author, Release,

@@ -5,12 +5,12 @@ use super::*;
 pub(super) fn register<B: Backend>(
     reg: &mut Registry,
     store: &Arc<B>,
-    me: &Arc<Identity>,
+    users: &Arc<Users>,
     net: Option<Arc<dyn NetHandle>>,
 ) {
-    let (n, s, id) = (net, store.clone(), me.clone());
+    let (n, s, node_pk) = (net, store.clone(), users.keyring.node_pk());
     reg.register("MiMeiFindProvs", false, move |call| {
-        let mid = mid_arg(&call, 0)?;
+        let mid = mid_arg(&call)?;
         let provs = match net_call(&n, Command::Dht(dht::Command::GetProviders(Key(mid.0 .0))))? {
             Reply::Dht(dht::Reply::Providers(p)) => p,
             other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
@@ -21,7 +21,7 @@ pub(super) fn register<B: Backend>(
             Reply::Holders(h) => h,
             other => return Err(ApiError::internal(format!("unexpected reply {other:?}"))),
         };
-        let me = Key::from(id.node_id());
+        let me = Key::from(proto_core::identity::node_id_of(&node_pk));
         let local = s.get_mimei(&mid).ok().flatten().and_then(|m| m.last());
         Ok(Value::Array(
             provs

@@ -5,14 +5,16 @@ use super::*;
 pub(super) fn register<B: Backend>(
     reg: &mut Registry,
     store: &Arc<B>,
-    me: &Arc<Identity>,
+    users: &Arc<Users>,
     net: &Option<Arc<dyn NetHandle>>,
 ) {
-    let (s, id, n) = (store.clone(), me.clone(), net.clone());
+    let (s, u, n) = (store.clone(), users.clone(), net.clone());
     reg.register("MiMeiPublish", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let mut m = load_own(&*s, &id.public_key(), &mid, "publish")?;
-        let rec = m.head_record(&id, now_ms());
+        let mid = mid_arg(&call)?;
+        let mut m = load_own(&*s, &u, &call, &mid, "publish")?;
+        // Signed by the author's key, or by this node with the author's delegation.
+        let signing = u.keyring.signing_for(&m.author, now_ms())?;
+        let rec = m.head_record(signing.signer(), now_ms());
         s.put_mimei(&m).map_err(ApiError::internal)?;
         let stored = match net_call(&n, Command::Dht(dht::Command::PutRecord(rec.clone())))? {
             Reply::Dht(dht::Reply::Stored { peers }) => peers,
@@ -36,7 +38,7 @@ pub(super) fn register<B: Backend>(
     });
     let (s, n) = (store.clone(), net.clone());
     reg.register("MiMeiShow", false, move |call| {
-        let mid = mid_arg(&call, 0)?;
+        let mid = mid_arg(&call)?;
         let local = s.get_mimei(&mid).map_err(ApiError::internal)?;
         let remote = net_head(&n, &mid).ok().flatten();
         let Some(head) = local.as_ref().map(|m| m.head.clone()).or_else(|| remote.as_ref().map(|r| r.1.clone())) else {

@@ -3,24 +3,21 @@
 
 use super::*;
 
-pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, me: &Arc<Identity>, db_wipe: Option<DbWipe>) {
-    let (s, id) = (store.clone(), me.clone());
+pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, users: &Arc<Users>, db_wipe: Option<DbWipe>) {
+    let (s, u) = (store.clone(), users.clone());
     reg.register("MMRelease", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let mut m = load_own(&*s, &id.public_key(), &mid, "change")?;
-        let v = m.release(call.str_arg(1, "version")?).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let mid = mid_arg(&call)?;
+        let mut m = load_own(&*s, &u, &call, &mid, "change")?;
+        let v = m.release(call.str("ver")?).map_err(|e| ApiError::bad_request(e.to_string()))?;
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!(v))
     });
-    // LappUpload(ppt, cid[, appid]): a developer passport (verified; `AppName=<name>`) names the app; its
-    // MiMei is this node's, one per developer and name (mark `app:<developer>:<name>`), and the
-    // uploaded directory becomes its next version. Another developer's app is refused.
-    let (s, id) = (store.clone(), me.clone());
+    let (s, u) = (store.clone(), users.clone());
     reg.register("MMDelVers", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let mut m = load_own(&*s, &id.public_key(), &mid, "change")?;
+        let mid = mid_arg(&call)?;
+        let mut m = load_own(&*s, &u, &call, &mid, "change")?;
         let mut names: Vec<String> =
-            call.args[1..].iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+            call.rest("vers").iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
         // `cur` of a database: wipe its current data (its numbered versions stay).
         if m.head.info.kind == Kind::Db && names.iter().any(|n| n == "cur") {
             names.retain(|n| n != "cur");

@@ -1,9 +1,10 @@
-//! The versions of a MiMei this node authors: `MMCreate`, `MFSetCid`, `MMGetCid`.
+//! Making a MiMei and its versions: `MMCreate` (the caller's: the owner's MiMeis are the node's,
+//! a user's are the user's), `MFSetCid`, `MMGetCid`.
 
 use super::*;
 
-pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, me: &Arc<Identity>, entropy: fn() -> [u8; 32]) {
-    let (s, id) = (store.clone(), me.clone());
+pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, users: &Arc<Users>, entropy: fn() -> [u8; 32]) {
+    let (s, u) = (store.clone(), users.clone());
     reg.register("MMCreate", true, move |call| {
         let arg = |i: usize| call.args.get(i).and_then(Value::as_str).unwrap_or_default().to_string();
         let kind = match call.args.get(3).and_then(Value::as_u64).unwrap_or(1) {
@@ -19,31 +20,28 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, me: &Arc<
         }
         let right = call.args.get(4).and_then(Value::as_u64).unwrap_or(DEFAULT_RIGHT);
         let info = Info { kind, appid: arg(0), ext: arg(1), mark };
-        let mid = info.mid(&id.public_key());
+        // The mid derives from the author's key: the same user gets the same mid on any node.
+        let author = u.creator(&call)?;
+        let mid = info.mid(&author);
         if s.get_mimei(&mid).map_err(ApiError::internal)?.is_none() {
-            s.put_mimei(&Mimei::new(&id, info, now_ms(), right)).map_err(ApiError::internal)?;
+            u.check_count(&call, count_authored(&*s, &author)?)?;
+            s.put_mimei(&Mimei::new(author, info, now_ms(), right)).map_err(ApiError::internal)?;
         }
         Ok(Value::String(mid.to_string()))
     });
-    let (s, id) = (store.clone(), me.clone());
+    let (s, u) = (store.clone(), users.clone());
     reg.register("MFSetCid", true, move |call| {
-        let mid = mid_arg(&call, 0)?;
-        let cid = parse_cid(call.str_arg(1, "cid")?)?;
-        let mut m = load(&*s, &mid)?;
-        if m.author != id.public_key() {
-            return Err(ApiError {
-                status: 403,
-                message: format!("only the author ({}) can change MiMei {mid}", m.author_id()),
-            });
-        }
+        let mid = mid_arg(&call)?;
+        let cid = parse_cid(call.str("cid")?)?;
+        let mut m = load_own(&*s, &u, &call, &mid, "change")?;
         let v = m.set_cid(&cid).map_err(|e| ApiError::bad_request(e.to_string()))?;
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!({"mid": mid.to_string(), "cid": cid.to_string(), "ver": v}))
     });
     let s = store.clone();
     reg.register("MMGetCid", false, move |call| {
-        let m = load(&*s, &mid_arg(&call, 0)?)?;
-        let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("last");
+        let m = load(&*s, &mid_arg(&call)?)?;
+        let ver = call.arg("ver").and_then(Value::as_str).unwrap_or("last");
         let cid = m.cid_of(ver).map_err(|e| ApiError::not_found(e.to_string()))?;
         // `cur` may be a working copy that is no numbered version.
         let v = if matches!(ver, "" | "cur") && m.cur.is_some() {
@@ -53,4 +51,13 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, me: &Arc<
         };
         Ok(json!({"ver": v, "cid": cid.to_string()}))
     });
+}
+
+/// The MiMeis made on this node by `author` (what the per-user quota counts).
+pub(super) fn count_authored<B: Backend>(s: &B, author: &[u8; 32]) -> Result<usize, ApiError> {
+    Ok(s.list_mimeis()
+        .map_err(ApiError::internal)?
+        .iter()
+        .filter(|m| m.author == *author && m.home == Some(true))
+        .count())
 }

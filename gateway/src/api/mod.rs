@@ -2,8 +2,11 @@
 //! codec (`POST /api/<Method>`) lives in `server`; another codec (hprose) decodes its own bytes
 //! into the same `Vec<Value>` arguments and calls the same registry.
 
+pub mod signatures;
+
 use crate::park::Polled;
 use serde_json::Value;
+pub use signatures::{signature, Signature};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
@@ -42,11 +45,34 @@ pub struct Call<'a> {
     pub user: Option<String>,
     /// The caller may change the node (API token or the owner's session).
     pub may_write: bool,
+    /// The session user's public key (a logged-in user, not a guest).
+    pub user_pk: Option<[u8; 32]>,
     /// Where the call came from (`None` for the node's own calls).
     pub remote: Option<std::net::IpAddr>,
+    /// The session id the call came with ("" or `None`: none).
+    pub sid: Option<String>,
+    /// The method's calling convention: `arg` finds arguments by name through it.
+    pub sig: &'static Signature,
 }
 
 impl Call<'_> {
+    /// An argument by its name in the method's signature.
+    pub fn arg(&self, name: &str) -> Option<&Value> {
+        self.sig.position(name).and_then(|i| self.args.get(i))
+    }
+
+    /// A string argument by name (an error names it when it is missing or not a string).
+    pub fn str(&self, name: &str) -> Result<&str, ApiError> {
+        let i = self.sig.position(name).unwrap_or_else(|| panic!("{} has no argument {name}", self.sig.name));
+        self.str_arg(i, name)
+    }
+
+    /// The arguments from `name` on (a `...` parameter).
+    pub fn rest(&self, name: &str) -> &[Value] {
+        let i = self.sig.position(name).unwrap_or(self.args.len());
+        self.args.get(i..).unwrap_or(&[])
+    }
+
     pub fn str_arg(&self, i: usize, what: &str) -> Result<&str, ApiError> {
         match self.args.get(i) {
             Some(Value::String(s)) => Ok(s),
@@ -69,6 +95,8 @@ type Handler = Box<dyn Fn(Call<'_>) -> Result<Polled, ApiError> + Send + Sync>;
 
 pub struct Method {
     pub name: &'static str,
+    /// Its calling convention (`signatures::SIGNATURES`).
+    pub sig: &'static Signature,
     /// Needs the node's token (or, later, a session with write rights).
     pub write: bool,
     /// Takes a raw body instead of JSON arguments when the request is `application/octet-stream`.
@@ -101,8 +129,6 @@ pub struct Registry {
 
 /// Who a session id belongs to: the registry asks this before it runs a method.
 pub trait SessionLookup: Send + Sync {
-    /// Whether `arg` has the form of a session id (so it is taken off the arguments).
-    fn is_sid(&self, arg: &str) -> bool;
     /// The session's user, if the session is alive (and marks it used).
     fn user(&self, sid: &str) -> Option<SessionUser>;
 }
@@ -113,6 +139,8 @@ pub struct SessionUser {
     pub uid: String,
     /// May change the node (the node's own key logged in).
     pub owner: bool,
+    /// The user's public key (`None` for a guest).
+    pub pk: Option<[u8; 32]>,
 }
 
 /// Who is calling, as far as the codec could tell.
@@ -161,33 +189,73 @@ impl Registry {
         };
         let mut may_write = caller.token;
         let mut user = None;
-        let takes_sid = matches!(m.name, "Logout");
-        if let (false, Some(Value::String(first)), Some(sessions)) = (takes_sid, args.first(), &self.sessions) {
-            if sessions.is_sid(first) {
-                let s = sessions.user(first).ok_or_else(|| ApiError {
-                    status: 401,
-                    message: "unknown or expired session: log in again".into(),
-                })?;
+        let mut sid = None;
+        let mut user_pk = None;
+        // The signature says whether the first argument is a session id: "" (or none) is a guest.
+        if m.sig.sid && !args.is_empty() {
+            let first = match args.remove(0) {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "argument 1 of {} is the session id: give a string (\"\" for a guest)",
+                        m.name
+                    )))
+                }
+            };
+            if !first.is_empty() {
+                let s = self.session(&first)?;
                 may_write |= s.owner;
                 user = Some(s.uid);
-                args.remove(0);
+                user_pk = s.pk;
+                sid = Some(first);
             }
         }
-        if m.write && !may_write {
-            return Err(ApiError { status: 401, message: format!("{} changes the node and needs its API token or the owner's session (Login with the node key's passport)", m.name) });
+        if m.write && !may_write && !(m.sig.users && user_pk.is_some()) {
+            let who = if m.sig.users { "a logged-in user's session (for the user's own MiMeis), " } else { "" };
+            return Err(ApiError {
+                status: 401,
+                message: format!(
+                    "{} changes the node and needs its API token, {who}or the owner's session (Login with the node key's passport)",
+                    m.name
+                ),
+            });
         }
-        m.call_parkable(Call { args, query, body, user, may_write, remote: caller.remote })
+        m.call_parkable(Call { args, query, body, user, may_write, user_pk, remote: caller.remote, sid, sig: m.sig })
     }
 }
 
 impl Registry {
+    /// The live session `sid`, or 401.
+    pub fn session(&self, sid: &str) -> Result<SessionUser, ApiError> {
+        self.sessions
+            .as_ref()
+            .and_then(|l| l.user(sid))
+            .ok_or_else(|| ApiError { status: 401, message: "unknown or expired session: log in again".into() })
+    }
+
     pub fn register<F>(&mut self, name: &'static str, write: bool, handler: F)
     where
         F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
     {
         self.insert(Method {
             name,
+            sig: declared(name),
             write,
+            streams_body: false,
+            handler: Box::new(move |c| handler(c).map(Polled::Ready)),
+        });
+    }
+
+    /// A Redis-named method on an mmsid (`Set(mmsid, key, value)`): no session id.
+    pub fn register_on_mmsid<F>(&mut self, name: &'static str, handler: F)
+    where
+        F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
+    {
+        self.insert(Method {
+            name,
+            sig: &signatures::DB_METHOD,
+            write: false,
             streams_body: false,
             handler: Box::new(move |c| handler(c).map(Polled::Ready)),
         });
@@ -198,7 +266,7 @@ impl Registry {
     where
         F: Fn(Call<'_>) -> Result<Polled, ApiError> + Send + Sync + 'static,
     {
-        self.insert(Method { name, write, streams_body: false, handler: Box::new(handler) });
+        self.insert(Method { name, sig: declared(name), write, streams_body: false, handler: Box::new(handler) });
     }
 
     /// A method that may receive its payload as a raw request body.
@@ -208,6 +276,7 @@ impl Registry {
     {
         self.insert(Method {
             name,
+            sig: declared(name),
             write,
             streams_body: true,
             handler: Box::new(move |c| handler(c).map(Polled::Ready)),
@@ -215,6 +284,12 @@ impl Registry {
     }
 
     fn insert(&mut self, m: Method) {
+        assert!(
+            std::ptr::eq(m.sig, &signatures::DB_METHOD) || m.sig.name == m.name,
+            "method {} is declared as {}",
+            m.name,
+            m.sig.name
+        );
         let key = m.name.to_ascii_lowercase();
         assert!(!self.methods.contains_key(&key), "method {} registered twice", m.name);
         self.methods.insert(key, m);
@@ -227,4 +302,9 @@ impl Registry {
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.methods.values().map(|m| m.name)
     }
+}
+
+/// A method's declared signature; every method must be in the table.
+fn declared(name: &str) -> &'static Signature {
+    signature(name).unwrap_or_else(|| panic!("method {name} has no signature in api::signatures::SIGNATURES"))
 }

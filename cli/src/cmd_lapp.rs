@@ -133,7 +133,6 @@ pub(crate) fn lapp(c: &Client, ppt: Option<&str>, cmd: LappCmd) -> Result<(), Cl
         LappCmd::Backup(a) => {
             let app = resolve(c, ppt, &a.app)?;
             let v = c.call("MMBackup", json!([app, ""]))?;
-            println!("app id= {app}");
             println!("backup ver= {v}");
         }
         LappCmd::Restore(a) => {

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod args_lpki;
 mod client;
 mod cmd_daemon;
 mod cmd_ipfs;

@@ -324,6 +324,7 @@ fn handle<B: Content>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
                 }
             }
         }
+        "/getvar" if get => getvar(ctx, req, raw_query.as_deref()),
         "/entry" if get => crate::mm_gateway::entry(&*ctx.store, &parse_query(raw_query.as_deref()))
             .with_header(header("Access-Control-Allow-Origin", "*")),
         p if get && p.starts_with("/tpt/") => {
@@ -489,6 +490,34 @@ fn token_ok(given: Option<&str>, token: &str) -> bool {
     scheme.eq_ignore_ascii_case("bearer")
         && given.len() == token.len()
         && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+/// `GET /getvar?name=N&arg0=…&arg1=…[&nojson]`: `GetVar("", N, arg0, …)` over plain HTTP, as the
+/// original's helper; the value as JSON, or with `nojson` a string value as plain text.
+fn getvar<B: Content>(ctx: &Ctx<B>, req: &Request, raw_query: Option<&str>) -> Resp {
+    let query = parse_query(raw_query);
+    let Some(name) = query.get("name").filter(|n| !n.is_empty()) else {
+        return error_response(400, "give the variable's name: /getvar?name=ver");
+    };
+    let mut args = vec![serde_json::Value::String(String::new()), serde_json::Value::String(name.clone())];
+    for i in 0..16 {
+        match query.get(&format!("arg{i}")) {
+            Some(a) => args.push(serde_json::Value::String(a.clone())),
+            None => break,
+        }
+    }
+    let caller = crate::api::Caller {
+        token: token_ok(req.header("Authorization"), &ctx.token),
+        remote: Some(req.remote_addr().ip()),
+    };
+    match ctx.registry.dispatch("GetVar", args, &caller, None, BTreeMap::new()) {
+        Ok(serde_json::Value::String(s)) if query.contains_key("nojson") => {
+            Resp::bytes(200, s.into_bytes(), "text/plain; charset=utf-8")
+        }
+        Ok(v) => Resp::json(200, &v),
+        Err(e) => error_response(e.status, &e.message),
+    }
+    .with_header(header("Access-Control-Allow-Origin", "*"))
 }
 
 fn api<B: Content>(ctx: &Ctx<B>, req: &mut Request, name: &str, raw_query: Option<&str>) -> Reply {

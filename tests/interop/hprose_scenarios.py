@@ -1,10 +1,11 @@
 """The original's test scenarios (leither-facts §9), driven through the real hprose Python client.
-Usage: hprose_scenarios.py URL OWNER.ppt — asserts every value; prints one line per scenario."""
+Usage: hprose_scenarios.py URL USER.ppt — asserts every value; prints one line per scenario.
+The user is any passport holder the node lets make MiMeis (not necessarily its owner)."""
 import sys
 
 import hprose
 
-url, owner_ppt = sys.argv[1], open(sys.argv[2]).read()
+url, user_ppt = sys.argv[1], open(sys.argv[2]).read()
 c = hprose.HttpClient(url)
 
 
@@ -25,8 +26,8 @@ def pairs(ps):
     return [(p["member"], p["score"]) for p in ps]
 
 
-# key-auth-login: the owner's passport logs in; GetVar userid is the node's id.
-login = c.LoginWithPPT(owner_ppt)
+# key-auth-login: the user's passport logs in; GetVar userid is the passport's holder.
+login = c.LoginWithPPT(user_ppt)
 sid, uid = login["Sid"], login["Uid"]
 check("sid", len(sid), 40)
 check("userid", c.GetVar(sid, "userid"), uid)

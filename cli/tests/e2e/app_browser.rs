@@ -54,7 +54,10 @@ fn chromium_runs_the_visits_app_through_a_domain_node_and_survives_a_provider() 
     let k = |f: &str| keys.join(f).to_str().unwrap().to_string();
     dev.ok(&["lpki", "genkey", "-o", &k("dev.key")]);
     dev.ok(&["lpki", "gencert", "-k", &k("dev.key"), "-o", &k("dev.cert")]);
-    dev.ok(&["lpki", "signppt", "-c", &k("dev.cert"), "-m", "AppName=visits", "-o", &k("dev.ppt")]);
+    dev.ok(&["lpki", "signppt", "-c", &k("dev.cert"), "-m", "CertFor=Self,AppName=visits", "-o", &k("dev.ppt")]);
+    dev.ok(&["lpki", "reqservice", "-c", &k("dev.cert")]);
+    // The node signs the developer's heads with the key handed to it over loopback.
+    assert!(dev.ok(&["lpki", "addkey", &k("dev.key")]).starts_with("addkey ok"));
     let appid = field(&dev.ok(&["lapp", "uploadapp", "-i", app.to_str().unwrap(), "-p", &k("dev.ppt")]), "app id= ");
     assert_eq!(dev.ok(&["lapp", "backup", "-a", &appid]), "backup ver= 1\n");
     dev.ok(&["mimei", "publish", &appid]);

@@ -43,9 +43,13 @@ fn cli_errors_are_one_line() {
 fn api_rejects_bad_requests() {
     let node = Node::start();
     let a = node.addr();
-    let r = http(&a, "POST", "/api/PinAdd", &[], b"[\"QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\"]");
+    let r = http(&a, "POST", "/api/PinAdd", &[], b"[\"\", \"QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\"]");
     assert_eq!(r.status, 401);
     assert!(r.text().contains("needs its API token"), "{}", r.text());
+    // The first argument is the session id (the original's order): a CID there is no session.
+    let r = http(&a, "POST", "/api/PinAdd", &[], b"[\"QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o\"]");
+    assert_eq!(r.status, 401);
+    assert!(r.text().contains("unknown or expired session"), "{}", r.text());
     let r = http(&a, "POST", "/api/Shutdown", &[("Authorization", "Bearer 00")], b"[]");
     assert_eq!(r.status, 401, "wrong token");
     let tok = format!("Bearer {}", node.token());
@@ -62,9 +66,9 @@ fn api_rejects_bad_requests() {
     let r = http(&a, "GET", "/api/IpfsStat", &[], b"");
     assert_eq!(r.status, 405);
     // Method names ignore case, as hprose does; reads need no token.
-    let r = http(&a, "POST", "/api/getvar", &[], b"[\"nodeid\"]");
+    let r = http(&a, "POST", "/api/getvar", &[], b"[\"\", \"nodeid\"]");
     assert_eq!(r.text(), format!("{{\"result\":\"{}\"}}", node.id));
-    let r = http(&a, "POST", "/api/GetVar", &[], b"[\"no-such-var\"]");
+    let r = http(&a, "POST", "/api/GetVar", &[], b"[\"\", \"no-such-var\"]");
     assert_eq!(r.text(), "{\"result\":\"\"}");
     node.stop();
 }

@@ -32,6 +32,8 @@ impl Dev<'_> {
             "-o",
             &self.p(&format!("{who}.ppt")),
         ]);
+        // The node's default policy: a user asks for the mimei service before making MiMeis.
+        n.ok(&["lpki", "reqservice", "-c", &self.p(&format!("{who}.cert"))]);
         self.p(&format!("{who}.ppt"))
     }
 }
@@ -54,7 +56,7 @@ fn lapp_versions_drive_what_entry_serves() {
     let (v1, v2) = (work.path().join("v1"), work.path().join("v2"));
     web_tree(&v1, "first");
     web_tree(&v2, "second");
-    let dev = d.passport("dev", "AppName=demo");
+    let dev = d.passport("dev", "CertFor=Self,AppName=demo");
     let out = n.ok(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &dev]);
     let appid = field(&out, "app id= ");
     let developer = field(&out, "developer= ");
@@ -135,11 +137,11 @@ fn lapp_refuses_bad_passports_and_other_developers_apps() {
     let d = Dev { n: &n, dir: work.path().to_path_buf() };
     let v1 = work.path().join("v1");
     web_tree(&v1, "first");
-    let dev = d.passport("dev", "AppName=demo");
+    let dev = d.passport("dev", "CertFor=Self,AppName=demo");
     let appid = field(&n.ok(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &dev]), "app id= ");
     n.ok(&["lapp", "backup", "-a", &appid]);
     // Another developer's "demo" is another app; asking to upload into the first is refused.
-    let other = d.passport("other", "AppName=demo");
+    let other = d.passport("other", "CertFor=Self,AppName=demo");
     let e = n.cli(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &other, "-a", &appid]);
     let err = String::from_utf8_lossy(&e.stderr);
     assert!(!e.status.success() && err.contains("only upload into their own app"), "{err}");
@@ -147,14 +149,14 @@ fn lapp_refuses_bad_passports_and_other_developers_apps() {
     assert_ne!(other_id, appid);
     // Its own id is fine.
     n.ok(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &dev, "-a", &appid]);
-    // Not a developer passport, or tampered: refused with the reason.
+    // A passport without AppName names the app after its directory; a tampered one is refused.
     let plain = d.passport("plain", "CertFor=Self");
-    let e = n.cli(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &plain]);
-    assert!(String::from_utf8_lossy(&e.stderr).contains("no AppName"), "{}", String::from_utf8_lossy(&e.stderr));
+    let up = n.ok(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &plain]);
+    assert_eq!(field(&up, "app name= "), "v1", "{up}");
     std::fs::write(d.p("bad.ppt"), std::fs::read_to_string(&dev).unwrap().replace("AppName=demo", "AppName=evil"))
         .unwrap();
     let e = n.cli(&["lapp", "uploadapp", "-i", v1.to_str().unwrap(), "-p", &d.p("bad.ppt")]);
-    assert!(String::from_utf8_lossy(&e.stderr).contains("not a valid developer passport"));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("passport refused"), "{}", String::from_utf8_lossy(&e.stderr));
     // Backing up or restoring someone else's MiMei: only its author may.
     let e = n.cli(&["lapp", "backup", "-a", "AAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
     assert!(!e.status.success());

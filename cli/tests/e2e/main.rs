@@ -29,3 +29,4 @@ mod peer_ids;
 mod redis;
 mod registration;
 mod sim;
+mod users;

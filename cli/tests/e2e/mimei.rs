@@ -57,7 +57,11 @@ fn create_setcid_add_publish_show_sync_provide() {
         .unwrap();
     assert_eq!(sha256_hex(&got.stdout), sha256_hex(&bytes(300_000, 1)));
     let out = syncer.cli(&["mimei", "setcid", &mid, &cid1]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only the author"), "a non-author cannot write");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("holds a replica of MiMei") && e.contains("node that writes it"),
+        "a replica is not written: {e}"
+    );
 
     // A provider holds everything and is found.
     let out = provider.ok(&["mimei", "provide", &mid]);

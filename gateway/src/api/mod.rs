@@ -238,13 +238,7 @@ impl Registry {
     where
         F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
     {
-        self.insert(Method {
-            name,
-            sig: declared(name),
-            write,
-            streams_body: false,
-            handler: Box::new(move |c| handler(c).map(Polled::Ready)),
-        });
+        self.insert(answering(name, declared(name), write, false, handler));
     }
 
     /// A Redis-named method on an mmsid (`Set(mmsid, key, value)`): no session id.
@@ -252,13 +246,7 @@ impl Registry {
     where
         F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
     {
-        self.insert(Method {
-            name,
-            sig: &signatures::DB_METHOD,
-            write: false,
-            streams_body: false,
-            handler: Box::new(move |c| handler(c).map(Polled::Ready)),
-        });
+        self.insert(answering(name, &signatures::DB_METHOD, false, false, handler));
     }
 
     /// A method that may answer later (a long poll): it gives back `Polled::Wait`.
@@ -274,13 +262,7 @@ impl Registry {
     where
         F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
     {
-        self.insert(Method {
-            name,
-            sig: declared(name),
-            write,
-            streams_body: true,
-            handler: Box::new(move |c| handler(c).map(Polled::Ready)),
-        });
+        self.insert(answering(name, declared(name), write, true, handler));
     }
 
     fn insert(&mut self, m: Method) {
@@ -302,6 +284,14 @@ impl Registry {
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.methods.values().map(|m| m.name)
     }
+}
+
+/// A method that answers at once.
+fn answering<F>(name: &'static str, sig: &'static Signature, write: bool, streams_body: bool, handler: F) -> Method
+where
+    F: Fn(Call<'_>) -> Result<Value, ApiError> + Send + Sync + 'static,
+{
+    Method { name, sig, write, streams_body, handler: Box::new(move |c| handler(c).map(Polled::Ready)) }
 }
 
 /// A method's declared signature; every method must be in the table.

@@ -42,7 +42,6 @@ pub const SIGNATURES: &[Signature] = &[
     s("Sign", &["message"]),
     n("PPTStr2Map", &["ppt"]),
     n("RequestService", &["ppt"]),
-    s("SetUserInfo", &["info"]),
     s("AddDelegation", &["delegation"]),
     n("AddKey", &["key"]),
     // Variables and the node (§3.2; `Id` and `Shutdown` are ours).

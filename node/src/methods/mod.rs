@@ -10,3 +10,4 @@ pub mod net;
 pub mod node;
 pub mod session;
 pub mod users;
+pub mod vars;

@@ -65,7 +65,14 @@ pub fn registry<B: crate::Backend>(
         crate::methods::net::register(&mut reg, n);
     }
     let more = crate::methods::mimei::more_vars(store_for_vars, net_for_vars);
-    register(&mut reg, info, Some(more), shutdown);
+    let vars = crate::methods::vars::NodeVars {
+        node_id: info.node_id.clone(),
+        node_pk: info.node_pk,
+        seed,
+        version: info.version,
+        repo: info.repo.clone().into(),
+    };
+    register(&mut reg, info, Some(more), Some(vars), shutdown);
     reg
 }
 
@@ -74,6 +81,7 @@ pub fn register(
     reg: &mut Registry,
     info: NodeInfo,
     more: Option<MoreVars>,
+    vars: Option<crate::methods::vars::NodeVars>,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) {
     let (id, ver, pk) = (info.node_id.clone(), info.version, info.node_pk);
@@ -85,8 +93,13 @@ pub fn register(
             "nodepk" => Value::String(proto_core::multibase::base64url_encode(&pk)),
             // The session's user; the node's owner when the local token is used.
             "userid" => Value::String(call.user.clone().unwrap_or_default()),
-            // Unknown names give an empty string, as the original does.
-            n => more.as_ref().and_then(|f| f(n, &call.args[1..])).unwrap_or_else(|| Value::String(String::new())),
+            n => match vars.as_ref().and_then(|v| v.get(n, &call.args[1..], &call)) {
+                Some(answer) => answer?,
+                // Unknown names give an empty string, as the original does.
+                None => {
+                    more.as_ref().and_then(|f| f(n, &call.args[1..])).unwrap_or_else(|| Value::String(String::new()))
+                }
+            },
         })
     });
     reg.register("Id", false, move |_| Ok(json!({"id": info.node_id, "version": info.version, "repo": info.repo})));

@@ -164,8 +164,9 @@ fn app_json(m: &Mimei) -> Option<Value> {
 /// Answers `GetVar` names beyond the node's own (`mminfo`, `nodeaddrs`, …), or `None`.
 pub type MoreVars = Arc<dyn Fn(&str, &[Value]) -> Option<Value> + Send + Sync>;
 
-/// `GetVar` names about MiMeis and the network: `mminfo`, `mmversions`, `mmprovs` (a mid as the
-/// next argument) and `nodeaddrs`.
+/// `GetVar` names about MiMeis and the network: `mminfo`, `mmversions` (`mimeiversions`,
+/// `appversions`), `mmvernamed`, `mmprovs`, `appinfo` (a mid as the next argument), `appinfos`,
+/// `appids`, `domainaddr` (a domain) and `nodeaddrs`.
 pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> MoreVars {
     Arc::new(move |name: &str, args: &[Value]| {
         let mid = || args.first().and_then(Value::as_str).and_then(|t| Mid::parse(t).ok());
@@ -180,9 +181,29 @@ pub fn more_vars<B: Backend>(store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> 
                     "DataType": if m.head.info.kind == Kind::Db { 2 } else { 1 }, "Create": proto_core::ppt::rfc3339(m.head.created), "Right": m.head.right}),
                 )
             }
-            "mmversions" => {
+            "mmversions" | "mimeiversions" | "appversions" => {
                 let m = store.get_mimei(&mid()?).ok()??;
                 Some(head_json(&m.head))
+            }
+            // mmvernamed(mid, name): the number a version name (last, release, cur) stands for.
+            "mmvernamed" => {
+                let m = store.get_mimei(&mid()?).ok()??;
+                m.resolve(args.get(1).and_then(Value::as_str).unwrap_or("last")).ok().map(|v| json!(v))
+            }
+            "appids" => Some(Value::Array(
+                store
+                    .list_mimeis()
+                    .ok()?
+                    .iter()
+                    .filter(|m| app_json(m).is_some())
+                    .map(|m| json!(m.mid().to_string()))
+                    .collect(),
+            )),
+            // domainaddr(domain): what `SetDomain` serves there.
+            "domainaddr" => {
+                let d = args.first().and_then(Value::as_str)?.trim().to_ascii_lowercase();
+                let t = store.kv_get(format!("domain/{d}").as_bytes()).ok()??;
+                Some(Value::String(String::from_utf8_lossy(&t).into_owned()))
             }
             // The original's app variables: one app (`appinfo <appid>`) or every app held here.
             "appinfo" => {

@@ -1,5 +1,5 @@
 //! Making a MiMei and its versions: `MMCreate` (the caller's: the owner's MiMeis are the node's,
-//! a user's are the user's), `MFSetCid`, `MMGetCid`.
+//! a user's are the user's), `MFSetCid`, `MMGetCid`, `GetUserMids`.
 
 use super::*;
 
@@ -37,6 +37,29 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, users: &A
         let v = m.set_cid(&cid).map_err(|e| ApiError::bad_request(e.to_string()))?;
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!({"mid": mid.to_string(), "cid": cid.to_string(), "ver": v}))
+    });
+    // GetUserMids(sid, uid, start, count): the MiMeis `uid` made on this node, oldest first, as
+    // the original's ScorePairs (score = creation time in ms, member = mid).
+    let s = store.clone();
+    reg.register("GetUserMids", false, move |call| {
+        let uid = call.str("uid")?;
+        let num =
+            |n: &str, d: u64| call.arg(n).and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(d);
+        let (start, count) = (num("start", 0) as usize, num("count", 1000).min(10_000) as usize);
+        let mut mine: Vec<Mimei> = s
+            .list_mimeis()
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .filter(|m| m.home == Some(true) && m.author_id().to_string() == uid)
+            .collect();
+        mine.sort_by_key(|m| m.head.created);
+        Ok(Value::Array(
+            mine.iter()
+                .skip(start)
+                .take(count)
+                .map(|m| json!({"Score": m.head.created, "Member": m.mid().to_string()}))
+                .collect(),
+        ))
     });
     let s = store.clone();
     reg.register("MMGetCid", false, move |call| {

@@ -138,6 +138,7 @@ fn users_cannot_touch_each_others_mimeis_and_the_owner_can() {
 
     // A quota of two MiMeis per user: the third is refused, the first two stay.
     n.set_config("users", "max_mimeis_per_user", serde_json::json!(2));
+    n.set_config("users", "max_bytes_per_user", serde_json::json!(1000));
     let n = n.restart();
     let sid = {
         let ppt = std::fs::read_to_string(&mallory).unwrap();
@@ -163,6 +164,25 @@ fn users_cannot_touch_each_others_mimeis_and_the_owner_can() {
     assert!(info.contains(&mallory_id.node_id().to_string()), "the user is the MiMei's author: {info}");
     // The same create again is the existing MiMei, not a new one (no quota needed).
     assert_eq!(create("one").0, 200);
+    // Content: as a body only (never a path on the node's disk), within the byte quota.
+    let by_path = serde_json::json!([sid, "/etc/passwd"]).to_string();
+    let r = http(&n.addr(), "POST", "/api/IpfsAdd", &[], by_path.as_bytes());
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("not as a path on the node"), "{}", r.text());
+    let body = |seed: u64| {
+        let ct = [("Content-Type", "application/octet-stream")];
+        http(&n.addr(), "POST", &format!("/api/IpfsAdd?sid={sid}"), &ct, &bytes(1500, seed))
+    };
+    let first = body(1);
+    assert_eq!(first.status, 200, "an add that starts under the quota completes: {}", first.text());
+    let second = body(2);
+    assert_eq!(second.status, 403, "{}", second.text());
+    assert!(second.text().contains("max_bytes_per_user"), "{}", second.text());
+    let cid = serde_json::from_str::<serde_json::Value>(&first.text()).unwrap()["result"]["cid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(http(&n.addr(), "GET", &format!("/ipfs/{cid}"), &[], b"").body, bytes(1500, 1), "the first add is kept");
     let (_, mids) = api(&n.addr(), "GetUserMids", &format!("[\"{}\", 0, 10]", mallory_id.node_id()), None);
     assert_eq!(mids.matches("\"Member\"").count(), 2, "the two she made: {mids}");
     assert!(mids.contains(mid), "{mids}");

@@ -50,10 +50,26 @@ pub fn register<B: Backend>(
     store: Arc<B>,
     announce: Option<Arc<dyn Fn(Cid) + Send + Sync>>,
     net: Option<Arc<dyn NetHandle>>,
+    users: Arc<crate::methods::users::Users>,
 ) {
     let s = store.clone();
     reg.register_streaming("IpfsAdd", true, move |mut call| {
+        // A user (not the owner) sends content as the request body — never a path on the
+        // node's disk — within their quota of bytes.
+        let user = if call.may_write { None } else { call.user_pk };
+        if let Some(pk) = &user {
+            if call.body.is_none() {
+                return Err(ApiError {
+                    status: 403,
+                    message: "a user adds content as the request body, not as a path on the node".into(),
+                });
+            }
+            users.check_bytes(pk)?;
+        }
         let v = ipfs_add(&s, &mut call)?;
+        if let (Some(pk), Some(size)) = (&user, v.get("tsize").and_then(Value::as_u64)) {
+            users.charge(pk, size)?;
+        }
         if let (Some(a), Some(cid)) =
             (&announce, v.get("stored").filter(|x| x.as_bool() == Some(true)).and(v.get("cid")).and_then(Value::as_str))
         {

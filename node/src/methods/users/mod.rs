@@ -91,6 +91,32 @@ impl Users {
         Ok(())
     }
 
+    /// Bytes `pk` has added to this node.
+    fn usage(&self, pk: &[u8; 32]) -> Result<u64, ApiError> {
+        let key = [b"usage/".as_slice(), pk].concat();
+        let v = self.store.kv_get(&key).map_err(ApiError::internal)?;
+        Ok(v.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map_or(0, u64::from_le_bytes))
+    }
+
+    /// Refuses a user whose adds have reached `users.max_bytes_per_user` (an add that starts
+    /// under it completes; the next is refused).
+    pub fn check_bytes(&self, pk: &[u8; 32]) -> Result<(), ApiError> {
+        let max = self.settings.max_bytes_per_user;
+        if self.usage(pk)? >= max {
+            return Err(forbidden(format!(
+                "quota exceeded: a user may add {max} bytes to this node (users.max_bytes_per_user)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Counts `bytes` added by `pk`.
+    pub fn charge(&self, pk: &[u8; 32], bytes: u64) -> Result<(), ApiError> {
+        let key = [b"usage/".as_slice(), pk].concat();
+        let total = self.usage(pk)?.saturating_add(bytes);
+        self.store.kv_put(&key, Some(&total.to_le_bytes())).map_err(ApiError::internal)
+    }
+
     /// Whether the caller may `what` MiMei `m`: the node must write it (not hold a replica), and
     /// the caller be its author or the node's owner.
     pub fn check_change(&self, call: &Call<'_>, m: &Mimei, what: &str) -> Result<(), ApiError> {

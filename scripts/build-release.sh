@@ -17,8 +17,12 @@ for t in $TARGETS; do
   [ -n "$FEATURES" ] && extra=(--no-default-features --features "$FEATURES")
   # crt-static: one self-contained file, nothing to install on the device. No unwind tables
   # for our own code: panics abort (profile.release), so nothing unwinds, and the stripped
-  # binary has no symbols for a backtrace anyway; it saves about 47 KB on aarch64.
-  RUSTFLAGS="-C target-feature=+crt-static -C force-unwind-tables=no" cargo build --release -q -p cli --target "$t" "${extra[@]}"
+  # binary has no symbols for a backtrace anyway; it saves about 47 KB on aarch64. No RELRO
+  # segment: GNU ld pads the file so that RELRO ends on a max-page-size boundary (64 KiB on
+  # aarch64), up to 64 KiB of zeros; this static, non-PIE binary relocates almost nothing at
+  # start, so RELRO protects little (BENCHMARKS.md, router builds).
+  RUSTFLAGS="-C target-feature=+crt-static -C force-unwind-tables=no -C link-arg=-Wl,-z,norelro" \
+    cargo build --release -q -p cli --target "$t" "${extra[@]}"
   out="dist/leither-$t${FEATURES:+-$FEATURES}"
   cp "target/$t/release/leither" "$out"
   size=$(stat -c %s "$out")

@@ -79,6 +79,10 @@ pub struct UserSettings {
     pub max_mimeis_per_user: usize,
     /// Bytes one user may add to this node's store (`IpfsAdd`, app uploads).
     pub max_bytes_per_user: u64,
+    /// Login attempts one identity may make in any minute (429 beyond).
+    pub logins_per_identity_per_minute: usize,
+    /// Login attempts the whole node takes in any minute (429 beyond).
+    pub logins_per_node_per_minute: usize,
 }
 
 impl Default for UserSettings {
@@ -94,6 +98,8 @@ impl Default for UserSettings {
             refuse: Vec::new(),
             max_mimeis_per_user: 100,
             max_bytes_per_user: 1 << 30,
+            logins_per_identity_per_minute: 10,
+            logins_per_node_per_minute: 120,
         }
     }
 }
@@ -111,6 +117,8 @@ impl UserSettings {
             "refuse": self.refuse,
             "max_mimeis_per_user": self.max_mimeis_per_user,
             "max_bytes_per_user": self.max_bytes_per_user,
+            "logins_per_identity_per_minute": self.logins_per_identity_per_minute,
+            "logins_per_node_per_minute": self.logins_per_node_per_minute,
         })
     }
 
@@ -145,6 +153,9 @@ impl UserSettings {
         u.allow = ids("allow")?;
         u.refuse = ids("refuse")?;
         u.max_mimeis_per_user = positive("max_mimeis_per_user", u.max_mimeis_per_user)?;
+        u.logins_per_identity_per_minute =
+            positive("logins_per_identity_per_minute", u.logins_per_identity_per_minute)?;
+        u.logins_per_node_per_minute = positive("logins_per_node_per_minute", u.logins_per_node_per_minute)?;
         if let Some(x) = o.get("max_bytes_per_user") {
             u.max_bytes_per_user =
                 x.as_u64().filter(|n| *n > 0).ok_or("users.max_bytes_per_user must be a positive number of bytes")?;
@@ -685,6 +696,8 @@ mod tests {
                 refuse: vec!["b".into()],
                 max_mimeis_per_user: 5,
                 max_bytes_per_user: 1000,
+                logins_per_identity_per_minute: 3,
+                logins_per_node_per_minute: 4,
             },
             ..Config::default()
         };

@@ -17,9 +17,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const IDLE: Duration = Duration::from_secs(3600);
 /// Sessions held at once; the least recently used goes first.
 pub const MAX_SESSIONS: usize = 100_000;
-/// Login attempts allowed per minute for one identity, and for the whole node.
-pub const LOGINS_PER_IDENTITY: usize = 10;
-pub const LOGINS_PER_NODE: usize = 120;
 
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -269,8 +266,8 @@ impl Sessions {
         let now = Instant::now();
         let mut a = self.attempts.lock().map_err(|_| ApiError::internal("session table poisoned"))?;
         let per = a.1.entry(identity.to_string()).or_default();
-        let ok_identity = window(per, now, LOGINS_PER_IDENTITY);
-        if !ok_identity || !window(&mut a.0, now, LOGINS_PER_NODE) {
+        let ok_identity = window(per, now, self.settings.logins_per_identity_per_minute);
+        if !ok_identity || !window(&mut a.0, now, self.settings.logins_per_node_per_minute) {
             return Err(ApiError { status: 429, message: "login rate limit exceeded".into() });
         }
         if a.1.len() > 10_000 {

@@ -76,6 +76,12 @@ check("unchanged", c.Get(mm, "key0"), "value0")
 # A database whose word has no guest bits keeps guests out.
 private = c.MMCreate(sid, "", "", "private", 2, 0x07276700)
 refused("guest open private", lambda: c.MMOpen(gsid, private, "cur"), "does not let guests read")
+# An empty session id is the original's guest for every method: reads answer, writes are refused.
+check("guest getvar", c.GetVar("", "mminfo", mid)["Mark"], "testMiMei")
+check("guest ver", c.GetVar("", "ver") != "", True)
+refused("guest backup", lambda: c.MMBackup("", mid, ""), "needs its API token")
+refused("guest publish", lambda: c.MiMeiPublish("", "", mid), "needs its API token")
+refused("guest right", lambda: c.MMSetRight("", mid, "", 7), "needs its API token")
 print("ok guest.lua")
 
 # backup.lua: 101 keys and 101 hash fields, MMBackup, read `last`; cur stays readable.

@@ -48,6 +48,9 @@ const pairs = ps => ps.map(p => [p.member, p.score])
   const gm = await call('MMOpen', gsid, mid, 'cur')
   assert.strictEqual(await call('Get', gm, 'key0'), 'value0')
   await refused('guest set', () => call('Set', gm, 'key0', 'evil'), 'read-only')
+  // An empty session id is the original's guest for every method.
+  assert.strictEqual((await call('GetVar', '', 'mminfo', mid)).Mark, 'testMiMeiWs')
+  await refused('guest backup', () => call('MMBackup', '', mid, ''), 'needs its API token')
   console.log('ok guest.lua')
 
   for (let i = 0; i < 101; i++) {

@@ -164,6 +164,18 @@ fn users_cannot_touch_each_others_mimeis_and_the_owner_can() {
     assert!(info.contains(&mallory_id.node_id().to_string()), "the user is the MiMei's author: {info}");
     // The same create again is the existing MiMei, not a new one (no quota needed).
     assert_eq!(create("one").0, 200);
+    // Her profile: set in her session, shown by GetVar userinfo; the original's other keys are named.
+    let info = serde_json::json!([sid, {"name": "Mallory", "email": "m@example.org"}]).to_string();
+    assert_eq!(http(&n.addr(), "POST", "/api/SetUserInfo", &[], info.as_bytes()).status, 200);
+    let r = http(&n.addr(), "POST", "/api/GetVar", &[], serde_json::json!([sid, "userinfo"]).to_string().as_bytes());
+    assert!(
+        r.text().contains("\"name\":\"Mallory\"") && r.text().contains(&mallory_id.node_id().to_string()),
+        "{}",
+        r.text()
+    );
+    let bad = serde_json::json!([sid, {"newpass": "x"}]).to_string();
+    let r = http(&n.addr(), "POST", "/api/SetUserInfo", &[], bad.as_bytes());
+    assert!(r.status == 400 && r.text().contains("newpass"), "{}", r.text());
     // Content: as a body only (never a path on the node's disk), within the byte quota.
     let by_path = serde_json::json!([sid, "/etc/passwd"]).to_string();
     let r = http(&n.addr(), "POST", "/api/IpfsAdd", &[], by_path.as_bytes());

@@ -43,6 +43,7 @@ pub const SIGNATURES: &[Signature] = &[
     n("PPTStr2Map", &["ppt"]),
     n("RequestService", &["ppt"]),
     s("AddDelegation", &["delegation"]),
+    s("SetUserInfo", &["info"]),
     n("AddKey", &["key"]),
     // Variables and the node (§3.2; `Id` and `Shutdown` are ours).
     s("GetVar", &["name", "...args"]),

@@ -71,6 +71,7 @@ pub fn registry<B: crate::Backend>(
         seed,
         version: info.version,
         repo: info.repo.clone().into(),
+        users: people.clone(),
     };
     register(&mut reg, info, Some(more), Some(vars), shutdown);
     reg

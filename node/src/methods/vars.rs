@@ -16,6 +16,8 @@ pub struct NodeVars {
     pub seed: [u8; 32],
     pub version: &'static str,
     pub repo: PathBuf,
+    /// Users' profiles (`SetUserInfo`).
+    pub users: std::sync::Arc<crate::methods::users::Users>,
 }
 
 /// Per-CPU (idle, total) jiffies.
@@ -101,11 +103,20 @@ impl NodeVars {
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or(Value::String(String::new())),
-            "userinfo" => match (&call.user, call.may_write) {
-                (Some(u), owner) if !u.is_empty() => json!({"userid": u, "owner": owner}),
-                (_, true) => json!({"userid": self.node_id, "owner": true}),
-                _ => Value::String(String::new()),
-            },
+            "userinfo" => {
+                let uid = match (&call.user, call.may_write) {
+                    (Some(u), _) if !u.is_empty() => u.clone(),
+                    (_, true) => self.node_id.clone(),
+                    _ => return Some(Ok(Value::String(String::new()))),
+                };
+                let mut info = match self.users.profile(&uid) {
+                    Ok(p) => p,
+                    Err(e) => return Some(Err(e)),
+                };
+                info.insert("userid".into(), json!(uid));
+                info.insert("owner".into(), json!(call.may_write));
+                Value::Object(info)
+            }
             // mid(uid, aid, ext, mark, tp): the id a MiMei with these creation fields has.
             "mid" => {
                 let Some(pk) = self.key_of(arg(0), call) else { return Some(Ok(Value::String(String::new()))) };

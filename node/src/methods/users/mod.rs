@@ -1,7 +1,7 @@
 //! Users of a node (docs/users.md): who may make MiMeis here (the owner's policy, the `mimei`
 //! service, quotas), who may change a MiMei (its author on the node that writes it, or the
 //! node's owner), and how the node signs for its users (`keyring`). The methods: `RequestService`,
-//! `AddKey`, `AddDelegation`, `PPTStr2Map`, `Sign`.
+//! `AddKey`, `AddDelegation`, `SetUserInfo`, `PPTStr2Map`, `Sign`.
 
 pub mod keyring;
 mod methods;
@@ -89,6 +89,17 @@ impl Users {
             )));
         }
         Ok(())
+    }
+
+    /// A user's profile (`SetUserInfo`): name, email, memo.
+    pub fn profile(&self, uid: &str) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+        let got = self.store.kv_get(format!("profile/{uid}").as_bytes()).map_err(ApiError::internal)?;
+        Ok(got.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
+    }
+
+    pub fn set_profile(&self, uid: &str, p: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+        let bytes = serde_json::to_vec(p).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.store.kv_put(format!("profile/{uid}").as_bytes(), Some(&bytes)).map_err(ApiError::internal)
     }
 
     /// Bytes `pk` has added to this node.

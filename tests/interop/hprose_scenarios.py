@@ -121,6 +121,25 @@ c.Commit(mm)
 check("committed", c.Hget(mm, "tx", "f3"), "new")
 print("ok transactions")
 
+# The Go examples (example/rpc), call for call: getvar ver, getstat, mdb base, backup.
+check("go getvar ver", c.GetVar(sid, "ver") != "", True)
+cpus = c.GetVar(sid, "cpu")
+assert len(cpus) >= 1 and all(0 <= x <= 100 for x in cpus), cpus
+check("go getstat disk", c.GetVar(sid, "disk")["total"] > 0, True)
+check("go getstat memory", c.GetVar(sid, "virtualmemory")["total"] > 0, True)
+base = c.MMCreate(sid, "", "", "mark testmdbbase", 2, 0x07276705)
+bm = c.MMOpen(sid, base, "cur")
+for i in range(10):
+    c.Set(bm, f"key{i}", f"value{i}")
+check("go mdb base", [c.Get(bm, f"key{i}") for i in range(10)], [f"value{i}" for i in range(10)])
+for i in range(10):
+    c.Lpush(bm, "list", f"item{i}")
+bver = c.MMBackup(sid, base, "")
+check("go backup message", c.PullMsg(sid, 3), f"ver={bver}")
+old = c.MMOpen(sid, base, str(bver))
+check("go backup lindex", [c.Lindex(old, "list", i) for i in range(10)], [f"item{9 - i}" for i in range(10)])
+print("ok go examples")
+
 # dht.lua: publish, then the info and versions through GetVar, and MiMeiShow.
 pub = c.MiMeiPublish(sid, "", mid)
 check("publish eol", pub["eol"], "168h")

@@ -206,6 +206,7 @@ fn python_hprose_client_runs_the_originals_scenarios() {
         "backup.lua",
         "backupReadDb.lua",
         "transactions",
+        "go examples",
         "dht.lua",
         "delver.lua",
     ] {

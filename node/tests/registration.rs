@@ -15,7 +15,7 @@ fn node(settings: UserSettings) -> (Arc<Registry>, Arc<Sessions>) {
     let store = Arc::new(MemStore::default());
     let sessions = Arc::new(Sessions::new("n".into(), node::start::entropy).with_users(store).with_settings(settings));
     let mut reg = Registry::default();
-    node::methods::session::register(&mut reg, sessions.clone());
+    node::methods::session::register(&mut reg, sessions.clone(), Default::default());
     reg.sessions = Some(sessions.clone());
     (Arc::new(reg), sessions)
 }

@@ -162,6 +162,10 @@ print("ok delver.lua")
 refused("create without session", lambda: c.MMCreate("", "", "", "x", 2, 0), "needs its API token")
 refused("create as guest", lambda: c.MMCreate(gsid, "", "", "x", 2, 0), "needs its API token")
 refused("set right as guest", lambda: c.MMSetRight(gsid, mid, "", 7), "needs its API token")
+# Logout tells the user's other sessions: their queue hears "offline".
+other = c.LoginWithPPT(user_ppt)["Sid"]
 c.Logout(sid)
 refused("after logout", lambda: c.MMOpen(sid, mid, "cur"), "unknown or expired session")
+check("offline notice", c.PullMsg(other, 3), "offline")
+check("a guest has no queue", c.PullMsg(c.Login()["Sid"], 0.2), "")
 print("all ok")

@@ -124,13 +124,14 @@ fn slow_bodies_and_long_polls_hold_no_worker() {
         s.write_all(b"POST /api/Id HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n[").unwrap();
         slow.push(s);
     }
-    // Forty long polls of a minute each.
+    // Forty long polls of a minute each (the owner's queue: a guest has none to wait on).
+    let token = n.token();
     let polls: Vec<_> = (0..40)
         .map(|_| {
-            let a = addr.clone();
+            let (a, t) = (addr.clone(), token.clone());
             std::thread::spawn(move || {
                 let started = Instant::now();
-                let r = api(&a, "PullMsg", "[60]", None);
+                let r = api(&a, "PullMsg", "[60]", Some(&t));
                 (r, started.elapsed())
             })
         })
@@ -146,7 +147,7 @@ fn slow_bodies_and_long_polls_hold_no_worker() {
     drop(slow);
     // A long poll ends at its wait with an empty message; a short one answers at once.
     let started = Instant::now();
-    let (status, body) = api(&addr, "PullMsg", "[1]", None);
+    let (status, body) = api(&addr, "PullMsg", "[1]", Some(&token));
     assert_eq!((status, body.as_str()), (200, "{\"result\":\"\"}"));
     assert!(started.elapsed() >= Duration::from_millis(900) && started.elapsed() < Duration::from_secs(3));
     // The forty minute-long polls are still parked; stopping the node answers them.

@@ -5,6 +5,7 @@ pub mod db;
 pub mod hash_gate;
 pub mod ipfs;
 pub mod ipfs_net;
+pub mod mailbox;
 pub mod mimei;
 pub mod net;
 pub mod node;

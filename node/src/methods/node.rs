@@ -35,7 +35,8 @@ pub fn registry<B: crate::Backend>(
     crate::methods::users::register(&mut reg, &people);
     let sessions = crate::methods::session::Sessions::new(info.node_id.clone(), entropy).with_users(store.clone());
     let sessions = Arc::new(sessions.with_settings(users).with_keyring(people.clone()));
-    crate::methods::session::register(&mut reg, sessions.clone());
+    let mail = Arc::new(crate::methods::mailbox::Mailbox::default());
+    crate::methods::session::register(&mut reg, sessions.clone(), mail.clone());
     crate::methods::session::register_sign(&mut reg, seed);
     reg.sessions = Some(sessions);
     // Every stored add announces its root on the DHT, without making the add wait for it.
@@ -57,7 +58,7 @@ pub fn registry<B: crate::Backend>(
     });
     crate::methods::mimei::register(&mut reg, store.clone(), &people, net.clone(), entropy, wipe);
     if let Some(db) = db {
-        crate::methods::db::register(&mut reg, store.clone(), db, people.clone(), entropy, announce.clone());
+        crate::methods::db::register(&mut reg, store.clone(), db, people.clone(), entropy, announce.clone(), mail);
     }
     let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
     crate::methods::ipfs::register(&mut reg, store, announce, net.clone(), people.clone());

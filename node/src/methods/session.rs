@@ -311,12 +311,13 @@ impl Sessions {
         Ok(json!({"Sid": sid, "Uid": uid}))
     }
 
-    pub fn logout(&self, sid: &str) -> bool {
-        self.map.lock().map(|mut m| m.remove(sid).is_some()).unwrap_or(false)
+    /// Ends a session; its user, if it was one's.
+    pub fn logout(&self, sid: &str) -> Option<Session> {
+        self.map.lock().ok()?.remove(sid)
     }
 }
 
-pub fn register(reg: &mut Registry, sessions: Arc<Sessions>) {
+pub fn register(reg: &mut Registry, sessions: Arc<Sessions>, mail: Arc<crate::methods::mailbox::Mailbox>) {
     let s = sessions.clone();
     reg.register("Login", false, move |call| {
         let arg = |i: usize| call.args.get(i).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -344,8 +345,15 @@ pub fn register(reg: &mut Registry, sessions: Arc<Sessions>) {
     let s = sessions.clone();
     reg.register("LoginWithPPT", false, move |call| s.login_ppt(call.str_arg(0, "passport")?));
     let s = sessions;
-    // Logout(sid, info): the session the call came with ends.
-    reg.register("Logout", false, move |call| Ok(Value::Bool(call.sid.as_deref().is_some_and(|sid| s.logout(sid)))));
+    // Logout(sid, info): the session the call came with ends, and the user's queue hears
+    // `offline` (the original tells the user's other sessions).
+    reg.register("Logout", false, move |call| {
+        let Some(ended) = call.sid.as_deref().and_then(|sid| s.logout(sid)) else { return Ok(Value::Bool(false)) };
+        if !ended.uid.is_empty() {
+            mail.post(&ended.uid, "offline".into());
+        }
+        Ok(Value::Bool(true))
+    });
 }
 
 /// Keys a caller may not set in a passport the node signs for them.

@@ -19,7 +19,9 @@ pub(super) fn register<B: Backend>(
             let mut m = raw;
             let v = m.backup_cur().map_err(|e| bad(e.to_string()))?;
             a.store.put_mimei(&m).map_err(ApiError::internal)?;
-            a.mail.post(call.user.as_deref().unwrap_or_default(), format!("ver={v}"));
+            if let Some(q) = queue_of(&call) {
+                a.mail.post(&q, format!("ver={v}"));
+            }
             return Ok(json!(v));
         }
         let mut m = a.mimei(&mid)?;
@@ -37,7 +39,9 @@ pub(super) fn register<B: Backend>(
             announce(cid);
         }
         // The original reports a backup's end as a message (scripts poll PullMsg for `ver=N`).
-        a.mail.post(call.user.as_deref().unwrap_or_default(), format!("ver={v}"));
+        if let Some(q) = queue_of(&call) {
+            a.mail.post(&q, format!("ver={v}"));
+        }
         Ok(json!(v))
     });
 

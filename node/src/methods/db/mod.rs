@@ -11,6 +11,7 @@ mod sessions;
 
 use crate::db::server::{Done, Work};
 use crate::db::{prefix, DbService};
+use crate::methods::mailbox::{queue_of, Mailbox};
 use crate::methods::mimei::mid_arg;
 use crate::Backend;
 use gateway::api::{ApiError, Call, Registry};
@@ -37,35 +38,8 @@ struct Open {
     used: Instant,
 }
 
-/// Messages for a user (`PullMsg`): what asynchronous work of theirs reports, like the
-/// original's backup progress (`ver=N`).
-#[derive(Default)]
-struct Mailbox {
-    queues: Mutex<HashMap<String, std::collections::VecDeque<String>>>,
-    posted: Arc<gateway::park::Signal>,
-}
-
-impl Mailbox {
-    fn post(&self, user: &str, msg: String) {
-        if let Ok(mut q) = self.queues.lock() {
-            let box_ = q.entry(user.to_string()).or_default();
-            box_.push_back(msg);
-            // A mailbox nobody reads stays small.
-            while box_.len() > 100 {
-                box_.pop_front();
-            }
-        }
-        self.posted.notify();
-    }
-
-    /// The next message for `user`, if one is there.
-    fn take(&self, user: &str) -> Option<String> {
-        self.queues.lock().ok()?.get_mut(user)?.pop_front()
-    }
-}
-
 struct DbApi<B> {
-    mail: Mailbox,
+    mail: Arc<Mailbox>,
     store: Arc<B>,
     /// Who may change which MiMei, and this node's key.
     users: Arc<crate::methods::users::Users>,
@@ -463,8 +437,9 @@ pub fn register<B: Backend>(
     users: Arc<crate::methods::users::Users>,
     entropy: fn() -> [u8; 32],
     announce: Option<Arc<dyn Fn(proto_core::cid::Cid) + Send + Sync>>,
+    mail: Arc<Mailbox>,
 ) {
-    let api = Arc::new(DbApi { mail: Mailbox::default(), store, users, db, open: Mutex::new(HashMap::new()), entropy });
+    let api = Arc::new(DbApi { mail, store, users, db, open: Mutex::new(HashMap::new()), entropy });
     sessions::register(reg, &api);
     backup::register(reg, &api, announce);
     messages::register(reg, &api);

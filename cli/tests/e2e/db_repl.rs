@@ -127,3 +127,42 @@ fn replicas_follow_the_author_and_one_restarts_mid_stream() {
     b.stop();
     c.stop();
 }
+
+/// A user's database (made in the user's session on node A, which holds the user's key):
+/// replicas follow the node that writes it — the head names it — not the author's id, which
+/// is no node.
+#[test]
+fn a_users_database_replicates_from_the_node_that_writes_it() {
+    let a = Node::start();
+    let b = Node::start_with(&[peer_addr(&a)]);
+    std::thread::sleep(Duration::from_millis(300));
+    let work = tempfile::tempdir().unwrap();
+    let p = |f: &str| work.path().join(f).to_str().unwrap().to_string();
+    a.ok(&["lpki", "genkey", "-o", &p("u.key")]);
+    a.ok(&["lpki", "gencert", "-k", &p("u.key"), "-o", &p("u.cert")]);
+    a.ok(&["lpki", "signppt", "-c", &p("u.cert"), "-m", "CertFor=Self", "-o", &p("u.ppt")]);
+    a.ok(&["lpki", "reqservice", "-c", &p("u.cert")]);
+    a.ok(&["lpki", "addkey", &p("u.key")]);
+    let call = |method: &str, args: serde_json::Value| {
+        let r = http(&a.addr(), "POST", &format!("/api/{method}"), &[], args.to_string().as_bytes());
+        assert_eq!(r.status, 200, "{method}: {}", r.text());
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["result"].clone()
+    };
+    let ppt = std::fs::read_to_string(p("u.ppt")).unwrap();
+    let sid = call("LoginWithPPT", serde_json::json!([ppt]))["Sid"].as_str().unwrap().to_string();
+    let mid = call("MMCreate", serde_json::json!([sid, "", "", "userdb", 2, 0x0727_6705u64]));
+    let mid = mid.as_str().unwrap().to_string();
+    let mm = call("MMOpen", serde_json::json!([sid, mid, "cur"])).as_str().unwrap().to_string();
+    call("Set", serde_json::json!([mm, "before", "publish"]));
+    assert!(a.ok(&["mimei", "publish", &mid, "-p", &p("u.ppt")]).ends_with("MiMeiPublish ok\n"));
+    assert!(b.ok(&["mimei", "sync", &mid]).ends_with("mimei sync ok\n"));
+    for i in 0..20 {
+        call("Set", serde_json::json!([mm, format!("k{i}"), format!("v{i}")]));
+    }
+    let want = sum(&a, &mid);
+    assert!(converges(&b, &mid, &want, Duration::from_secs(15)), "B never reached A's digest {want}");
+    let got = b.ok(&["mimei", "db", &mid, "GET", "k19"]);
+    assert!(got.contains("v19"), "{got}");
+    b.stop();
+    a.stop();
+}

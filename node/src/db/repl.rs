@@ -73,6 +73,8 @@ struct Driver<B> {
     /// Authors' addresses, found through the DHT once and kept.
     authors: BTreeMap<Key, PeerInfo>,
     start: Instant,
+    /// This node's public key.
+    me: [u8; 32],
 }
 
 pub fn start<B: Backend>(
@@ -82,9 +84,10 @@ pub fn start<B: Backend>(
     net: Arc<dyn NetHandle>,
     me: [u8; 32],
 ) -> std::io::Result<()> {
+    let me_pk = me;
     let me = Key::from(proto_core::identity::node_id_of(&me));
     let subs = Subscriptions::new(subs::Config::default(), me, Mono(0));
-    let mut d = Driver { store, db, net, subs, authors: BTreeMap::new(), start: Instant::now() };
+    let mut d = Driver { store, db, net, subs, authors: BTreeMap::new(), start: Instant::now(), me: me_pk };
     std::thread::Builder::new().name("db-repl".into()).spawn(move || loop {
         let now = d.now().mono.0;
         let due = d.subs.poll_timeout().map_or(500, |t| t.0.saturating_sub(now));
@@ -132,9 +135,15 @@ impl<B: Backend> Driver<B> {
                     }
                     None => Some(Input::Unreachable { mid }),
                 },
+                // Each with the node that writes it: this one for what it made (a user's too),
+                // else the head's writer, which replicas follow and take entries from.
                 Output::ListDbs => self.store.list_mimeis().ok().map(|all| {
                     let dbs = all.into_iter().filter(|m| m.head.info.kind == Kind::Db);
-                    Input::Dbs(dbs.map(|m| (m.mid(), Key::from(m.author_id()))).collect())
+                    let me = self.me;
+                    let writer = move |m: &proto_core::mimei::Mimei| if m.is_home(&me) { me } else { m.writer() };
+                    Input::Dbs(
+                        dbs.map(|m| (m.mid(), Key::from(proto_core::identity::node_id_of(&writer(&m))))).collect(),
+                    )
                 }),
                 Output::LoadWant { peer, mid, from } => {
                     Some(Input::WantLoaded { peer, mid, msg: self.work(&mid, Work::Want(from)) })

@@ -59,18 +59,25 @@ fn memory() -> Value {
             .unwrap_or(0)
             * 1024
     };
-    let (total, avail, free) = (kib("MemTotal"), kib("MemAvailable"), kib("MemFree"));
+    let (total, avail) = (kib("MemTotal"), kib("MemAvailable"));
     let used = total.saturating_sub(avail);
-    let pct = if total == 0 { 0.0 } else { (1000.0 * used as f64 / total as f64).round() / 10.0 };
-    json!({"total": total, "available": avail, "used": used, "free": free, "usedPercent": pct})
+    json!({"total": total, "available": avail, "used": used, "usedPercent": percent(used, total)})
+}
+
+/// `part` of `whole` in percent, one decimal.
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (1000.0 * part as f64 / whole as f64).round() / 10.0
+    }
 }
 
 fn disk(repo: &std::path::Path) -> Value {
     match storage::space::fs_space(repo) {
         Ok(s) => {
             let used = s.total.saturating_sub(s.free);
-            let pct = if s.total == 0 { 0.0 } else { (1000.0 * used as f64 / s.total as f64).round() / 10.0 };
-            json!({"path": repo.display().to_string(), "total": s.total, "free": s.avail, "used": used, "usedPercent": pct})
+            json!({"total": s.total, "free": s.avail, "usedPercent": percent(used, s.total)})
         }
         Err(_) => Value::String(String::new()),
     }
@@ -97,8 +104,9 @@ impl NodeVars {
             "virtualmemory" => memory(),
             "disk" => disk(&self.repo),
             "peerid" => Value::String(proto_core::peer_id::to_text(&self.node_pk)),
-            "nodeinfo" => json!({"id": self.node_id, "pk": proto_core::multibase::base64url_encode(&self.node_pk),
-                "peerid": proto_core::peer_id::to_text(&self.node_pk), "ver": self.version}),
+            "nodeinfo" => {
+                json!({"id": self.node_id, "peerid": proto_core::peer_id::to_text(&self.node_pk), "ver": self.version})
+            }
             "systemvars" => std::fs::read_to_string(self.repo.join("config.json"))
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok())

@@ -92,6 +92,11 @@ pub struct Head {
     pub created: u64,
     #[n(4)]
     pub right: u64,
+    /// The node that writes the MiMei, when it is not the author (a user's MiMei): replicas of
+    /// a database ask it for entries. Set at publication; absent in heads the author's own key
+    /// node writes.
+    #[cbor(n(5), with = "minicbor::bytes")]
+    pub writer: Option<[u8; 32]>,
 }
 
 /// A CID as its binary form inside CBOR.
@@ -174,13 +179,18 @@ impl Mimei {
     pub fn new(author: [u8; 32], info: Info, created: u64, right: u64) -> Mimei {
         Mimei {
             author,
-            head: Head { info, versions: BTreeMap::new(), release: None, created, right },
+            head: Head { info, versions: BTreeMap::new(), release: None, created, right, writer: None },
             published: 0,
             members: None,
             conflicts: None,
             cur: None,
             home: Some(true),
         }
+    }
+
+    /// The public key of the node that writes the MiMei: the head's `writer`, else the author.
+    pub fn writer(&self) -> [u8; 32] {
+        self.head.writer.unwrap_or(self.author)
     }
 
     /// Whether this node writes the MiMei (rather than holding a replica): it was made here,

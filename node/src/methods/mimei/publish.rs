@@ -14,6 +14,9 @@ pub(super) fn register<B: Backend>(
         let mut m = load_own(&*s, &u, &call, &mid, "publish")?;
         // Signed by the author's key, or by this node with the author's delegation.
         let signing = u.keyring.signing_for(&m.author, now_ms())?;
+        // A user's MiMei names the node that writes it, for the replicas of its database.
+        let node_pk = u.keyring.node_pk();
+        m.head.writer = (m.author != node_pk).then_some(node_pk);
         let rec = m.head_record(signing.signer(), now_ms());
         s.put_mimei(&m).map_err(ApiError::internal)?;
         let stored = match net_call(&n, Command::Dht(dht::Command::PutRecord(rec.clone())))? {

@@ -204,7 +204,13 @@ impl Registry {
                 }
             };
             if !first.is_empty() {
-                let s = self.session(&first)?;
+                let s = self.session(&first).map_err(|e| ApiError {
+                    message: format!(
+                        "{} (argument 1 of {} is the session id; give \"\" for a guest)",
+                        e.message, m.name
+                    ),
+                    ..e
+                })?;
                 may_write |= s.owner;
                 user = Some(s.uid);
                 user_pk = s.pk;

@@ -16,6 +16,7 @@ pub mod id;
 pub mod identity;
 pub mod libp2p;
 pub mod maddr;
+pub mod mfs;
 pub mod mimei;
 pub mod multibase;
 pub mod node;

@@ -1,5 +1,6 @@
 //! The command line, as argh types. Command sets mirror the original (`lpki`, `ipfs`, …).
 
+pub(crate) use crate::args_files::*;
 pub(crate) use crate::args_lpki::*;
 use argh::FromArgs;
 
@@ -30,6 +31,7 @@ pub(crate) enum Cmd {
     Stop(Stop),
     Lpki(Lpki),
     Ipfs(Ipfs),
+    Files(FilesArgs),
     Sim(SimArgs),
     Swarm(Swarm),
     Dht(DhtArgs),
@@ -242,6 +244,9 @@ pub(crate) struct IpfsAdd {
     /// compute the CID without storing anything
     #[argh(switch)]
     pub only_hash: bool,
+    /// also put the added file or tree at this path of the node's file system (`files`)
+    #[argh(option, short = 'o')]
+    pub to_files: Option<String>,
 }
 
 #[derive(FromArgs)]

@@ -123,8 +123,13 @@ impl Client {
 
     /// `GET` on the gateway; errors carry the gateway's message.
     pub(crate) fn get(&self, path: &str) -> Result<http::Response, CliError> {
-        let resp = http::request(&self.base, "GET", path, &[], Body::None).map_err(|e| self.unreachable(e))?;
-        if resp.status != 200 {
+        self.get_with(path, &[])
+    }
+
+    /// `GET` with request headers (a `Range`); 200 and 206 are answers, the rest errors.
+    pub(crate) fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<http::Response, CliError> {
+        let resp = http::request(&self.base, "GET", path, headers, Body::None).map_err(|e| self.unreachable(e))?;
+        if resp.status != 200 && resp.status != 206 {
             let status = resp.status;
             let text = String::from_utf8_lossy(&resp.read_all().unwrap_or_default()).trim().to_string();
             return Err(CliError(format!("{text} (HTTP {status})")));

@@ -65,6 +65,18 @@ pub(crate) fn add(c: &Client, a: IpfsAdd, remote: bool) -> Result<(), CliError> 
     };
     let cid = s(&result, "cid");
     println!("add /ipfs/{cid} {}", s(&result, "size"));
+    if let Some(dst) = &a.to_files {
+        if a.only_hash {
+            return Err(CliError("--to-files stores into the file system: it cannot go with --only-hash".into()));
+        }
+        // kubo's --to-files: a destination ending in / keeps the added name.
+        let dst = if dst.ends_with('/') {
+            format!("{dst}{}", path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        } else {
+            dst.clone()
+        };
+        c.call("FilesCopy", json!([format!("/ipfs/{cid}"), dst, true, false]))?;
+    }
     println!("ipfs add ok  /ipfs/{cid}");
     Ok(())
 }

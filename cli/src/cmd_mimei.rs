@@ -87,8 +87,14 @@ pub(crate) fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
         }
         MimeiCmd::Add(a) => {
             // Add the file (prints the ipfs lines), then make it a version.
-            let add =
-                IpfsAdd { path: a.file.clone(), recursive: false, hidden: false, cid_version: 0, only_hash: false };
+            let add = IpfsAdd {
+                path: a.file.clone(),
+                recursive: false,
+                hidden: false,
+                cid_version: 0,
+                only_hash: false,
+                to_files: None,
+            };
             let cid = crate::cmd_ipfs::add_quiet(c, add)?;
             println!("add /ipfs/{cid} {}", std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0));
             let r = c.call("MFSetCid", json!([a.mid, cid]))?;

@@ -3,9 +3,11 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod args_files;
 mod args_lpki;
 mod client;
 mod cmd_daemon;
+mod cmd_files;
 mod cmd_ipfs;
 mod cmd_lapp;
 mod cmd_lpki;
@@ -71,7 +73,25 @@ fn protect_db_words(mut args: Vec<String>) -> Vec<String> {
 /// The options that take no value (`#[argh(switch)]` in args.rs; a test keeps the two in step).
 /// Every other option's value is the next argument, which argh takes as it is, `-` and all.
 fn is_switch(a: &str) -> bool {
-    matches!(a, "-r" | "--recursive" | "-H" | "--hidden" | "--only-hash" | "--partition" | "--db")
+    matches!(
+        a,
+        "-r" | "--recursive"
+            | "-H"
+            | "--hidden"
+            | "--only-hash"
+            | "--partition"
+            | "--db"
+            | "-l"
+            | "--long"
+            | "--hash"
+            | "-p"
+            | "--parents"
+            | "--force"
+            | "-e"
+            | "--create"
+            | "-t"
+            | "--truncate"
+    )
 }
 
 fn protect_ids(args: Vec<String>) -> Vec<String> {
@@ -149,6 +169,7 @@ fn dispatch(top: Top) -> Result<(), CliError> {
             let c = user_client(&repo, node, &top.ppt, &top.key)?;
             cmd_lapp::lapp(&c, top.ppt.as_deref(), l.cmd)
         }
+        Cmd::Files(f) => cmd_files::files(&Client::new(&repo, node)?, f.cmd),
         Cmd::Swarm(s) => cmd_net::swarm(&Client::new(&repo, node)?, s.cmd),
         Cmd::Dht(d) => cmd_net::dht(&Client::new(&repo, node)?, d.cmd),
         Cmd::Lpki(l) => match l.cmd {
@@ -188,7 +209,7 @@ mod tests {
     /// Every `#[argh(switch)]` in args.rs, by its long and short names.
     #[test]
     fn every_switch_is_known() {
-        let src = include_str!("args.rs");
+        let src = [include_str!("args.rs"), include_str!("args_files.rs")].concat();
         let lines: Vec<&str> = src.lines().map(str::trim).collect();
         let mut seen = 0;
         for (i, l) in lines.iter().enumerate().filter(|(_, l)| l.starts_with("#[argh(switch")) {

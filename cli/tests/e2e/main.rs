@@ -13,6 +13,7 @@ mod crash;
 mod db_api;
 mod db_repl;
 mod disk_full;
+mod files;
 mod gateway;
 mod hardening;
 mod hprose;

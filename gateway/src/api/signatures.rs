@@ -80,6 +80,18 @@ pub const SIGNATURES: &[Signature] = &[
     s("PinRm", &["path"]),
     s("PinLs", &[]),
     s("RepoStat", &[]),
+    // The node's file system (§3.8; `FilesWrite`, `FilesRead`, `FilesChcid` are ours with
+    // kubo's names). Arguments past the original's are optional.
+    s("FilesLs", &["path"]),
+    s("FilesStat", &["path"]),
+    s("FilesMkdir", &["path", "flush", "parents", "cid_version"]),
+    s("FilesCopy", &["src", "dst", "flush", "parents"]),
+    s("FilesMv", &["src", "dst", "flush"]),
+    s("FilesRm", &["path", "recursive", "flush", "force"]),
+    s("FilesFlush", &["path"]),
+    s("FilesWrite", &["path", "data", "offset", "create", "truncate", "parents", "count"]),
+    s("FilesRead", &["path", "offset", "count"]),
+    s("FilesChcid", &["path", "cid_version"]),
     // The network (§3.8).
     s("SwarmLocal", &[]),
     s("SwarmAddrs", &["...pids"]),

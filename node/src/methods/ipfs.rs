@@ -225,7 +225,7 @@ fn import_err(e: ImportError) -> ApiError {
 }
 
 /// A store failure; a full disk answers 507 Insufficient Storage.
-fn store_err(e: StoreError) -> ApiError {
+pub(crate) fn store_err(e: StoreError) -> ApiError {
     match e {
         StoreError::Full(message) => ApiError { status: 507, message },
         other => ApiError::internal(other),

@@ -2,6 +2,7 @@
 //! argument order. `node::registry` puts them together.
 
 pub mod db;
+pub mod files;
 pub mod hash_gate;
 pub mod ipfs;
 pub mod ipfs_net;

@@ -230,12 +230,7 @@ impl<'a, S: BlockRead + BlockWrite + ?Sized> Mfs<'a, S> {
     }
 
     /// Applies `f` to the entry at `p` and rebuilds the directories above it.
-    fn change(
-        &mut self,
-        p: &MfsPath,
-        parents: bool,
-        f: &mut Changer<'_>,
-    ) -> Result<(), MfsError> {
+    fn change(&mut self, p: &MfsPath, parents: bool, f: &mut Changer<'_>) -> Result<(), MfsError> {
         let root = self.root.clone();
         if let Some((cid, _)) = self.change_in(&root, p, 0, parents, f)? {
             self.root = cid;

@@ -94,7 +94,7 @@ fn only_hash(path: &Path, a: &IpfsAdd, total: u64) -> Result<Value, CliError> {
     Ok(json!({"cid": root.cid.to_string(), "size": root.filesize}))
 }
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -5,21 +5,10 @@ import sys
 
 import hprose
 
+from checks import check, refused
+
 url, user_ppt = sys.argv[1], open(sys.argv[2]).read()
 c = hprose.HttpClient(url)
-
-
-def check(name, got, want):
-    assert got == want, f"{name}: got {got!r}, want {want!r}"
-
-
-def refused(name, f, needle):
-    try:
-        f()
-    except Exception as e:  # the server's hprose error
-        assert needle in str(e), f"{name}: {e}"
-        return
-    raise AssertionError(f"{name}: not refused")
 
 
 def pairs(ps):

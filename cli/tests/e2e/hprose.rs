@@ -217,6 +217,20 @@ fn python_hprose_client_runs_the_originals_scenarios() {
     peer.stop();
 }
 
+/// The original's file scenarios (the Go examples `files` and `mfile`, OpenByUrl.lua) through
+/// the real Python hprose client, as the owner with `GetLocalPassport`'s passport: temp files,
+/// the node's file system, `MMOpenUrl`'s schemes, a file MiMei opened by `MMOpen`, a guest.
+#[test]
+fn python_hprose_client_runs_the_file_scenarios() {
+    let node = Node::start();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/hprose_files.py");
+    let out = Command::new("python3").arg(script).arg(format!("{}/webapi/", node.api)).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text, "ok go files\nok openbyurl.lua\nall ok\n");
+    node.stop();
+}
+
 /// The same scenarios through the JavaScript hprose client over /ws/.
 #[test]
 fn javascript_hprose_client_runs_the_originals_scenarios_over_websocket() {

@@ -23,6 +23,7 @@ mod ipfs_hostile;
 mod ipfs_kubo;
 mod ipfs_peers;
 mod lapp;
+mod mfile;
 mod mimei;
 mod network;
 mod peer_flood;

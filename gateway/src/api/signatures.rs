@@ -45,6 +45,7 @@ pub const SIGNATURES: &[Signature] = &[
     s("AddDelegation", &["delegation"]),
     s("SetUserInfo", &["info"]),
     n("AddKey", &["key"]),
+    n("GetLocalPassport", &["period"]),
     // Variables and the node (§3.2; `Id` and `Shutdown` are ours).
     s("GetVar", &["name", "...args"]),
     s("Id", &[]),
@@ -92,6 +93,20 @@ pub const SIGNATURES: &[Signature] = &[
     s("FilesWrite", &["path", "data", "offset", "create", "truncate", "parents", "count"]),
     s("FilesRead", &["path", "offset", "count"]),
     s("FilesChcid", &["path", "cid_version"]),
+    // MiMei files (§3.4): opened by a session, then used by their fsid.
+    s("MMOpenUrl", &["path"]),
+    s("MFOpenByPath", &["mid", "path", "flag"]),
+    s("MFOpenTempFile", &[]),
+    n("MFSetData", &["fsid", "data", "start"]),
+    n("MFGetData", &["fsid", "start", "count"]),
+    n("MFTruncate", &["fsid", "size"]),
+    n("MFGetSize", &["fsid"]),
+    n("MFStat", &["fsid"]),
+    n("MFReaddir", &["fsid", "count"]),
+    n("MFGetMimeType", &["fsid"]),
+    n("MFIsExist", &["fsid", "fileid"]),
+    n("MFTemp2Ipfs", &["fsid", "mid"]),
+    n("MFTemp2Files", &["fsid", "path"]),
     // The network (§3.8).
     s("SwarmLocal", &[]),
     s("SwarmAddrs", &["...pids"]),

@@ -31,7 +31,7 @@ pub fn stored_root<S: KvStore + ?Sized>(store: &S) -> Result<Option<Cid>, String
 trait Blocks: BlockRead + BlockWrite {}
 impl<T: BlockRead + BlockWrite + ?Sized> Blocks for T {}
 
-struct Files<B> {
+pub struct Files<B> {
     store: Arc<B>,
     net: Option<Arc<dyn NetHandle>>,
     /// One change at a time: each starts from the root the last one stored.
@@ -79,6 +79,16 @@ impl<B: Backend> Files<B> {
         Ok(new)
     }
 
+    /// The CID at `p` (for `MMOpenUrl`).
+    pub(crate) fn resolve(&self, p: &MfsPath) -> Result<Cid, ApiError> {
+        self.read(|m| m.resolve(p))
+    }
+
+    /// Puts `cid` at `p`, replacing what is there and making the parents (`MFTemp2Files`).
+    pub(crate) fn put(&self, p: &MfsPath, cid: &Cid, tsize: u64) -> Result<(), ApiError> {
+        self.change(None, |m| m.put(p, cid, tsize, true, true)).map(drop)
+    }
+
     /// `files write` of the request body (or of the `data` argument) into `p`.
     fn write(&self, p: &MfsPath, o: &WriteOpts, body: &mut dyn Read) -> Result<Value, ApiError> {
         let _one = self.lock.lock().map_err(|_| ApiError::internal("the file system lock is poisoned"))?;
@@ -120,7 +130,7 @@ struct WriteOpts {
     parents: bool,
 }
 
-pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, net: Option<Arc<dyn NetHandle>>) {
+pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> Arc<Files<B>> {
     let files = Arc::new(Files { store, net, lock: Mutex::new(()) });
     let f = files.clone();
     reg.register("FilesLs", true, move |call| {
@@ -212,7 +222,7 @@ pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, net: Option<Arc<d
             }
         }
     });
-    let f = files;
+    let f = files.clone();
     reg.register("FilesRead", true, move |call| {
         let p = path(&call, "path")?;
         let offset = number(&call, "offset")?.unwrap_or(0);
@@ -234,6 +244,7 @@ pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, net: Option<Arc<d
         }
         Ok(bytes_value(out))
     });
+    files
 }
 
 fn mfs_err(e: MfsError) -> ApiError {

@@ -217,7 +217,7 @@ fn check_complete<B: Backend>(s: &B, root: &Cid) -> Result<u64, ApiError> {
     Ok(n)
 }
 
-fn import_err(e: ImportError) -> ApiError {
+pub(crate) fn import_err(e: ImportError) -> ApiError {
     match e {
         ImportError::Store(s) => store_err(s),
         _ => ApiError::bad_request(e.to_string()),

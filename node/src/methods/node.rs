@@ -57,11 +57,19 @@ pub fn registry<B: crate::Backend>(
         }) as crate::methods::mimei::DbWipe
     });
     crate::methods::mimei::register(&mut reg, store.clone(), &people, net.clone(), entropy, wipe);
+    let files = crate::methods::files::register(&mut reg, store.clone(), net.clone());
+    let file_sessions = crate::methods::mfile::FileSessions::new(
+        store.clone(),
+        std::path::Path::new(&info.repo),
+        entropy,
+        people.clone(),
+    );
+    crate::methods::mfile::register(&mut reg, &file_sessions, &files);
     if let Some(db) = db {
-        crate::methods::db::register(&mut reg, store.clone(), db, people.clone(), entropy, announce.clone(), mail);
+        let fs = Some(file_sessions.clone());
+        crate::methods::db::register(&mut reg, store.clone(), db, people.clone(), entropy, announce.clone(), mail, fs);
     }
     let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
-    crate::methods::files::register(&mut reg, store.clone(), net.clone());
     crate::methods::ipfs::register(&mut reg, store, announce, net.clone(), people.clone());
     if let Some(n) = net {
         crate::methods::net::register(&mut reg, n);

@@ -364,6 +364,25 @@ const NODE_RESERVED: &[&str] =
 /// (reserved keys dropped), `Userid` = the user, `NodeId` = this node, valid for `period`
 /// minutes in (0, 10080].
 pub fn register_sign(reg: &mut Registry, seed: [u8; 32]) {
+    // The owner's passport for programs on the node's own machine (the original's Go examples
+    // begin with it): signed by the node's key, for `period` hours (default 24, at most 168).
+    reg.register("GetLocalPassport", false, move |call| {
+        if !call.remote.is_some_and(|a| a.is_loopback()) {
+            return Err(ApiError {
+                status: 403,
+                message: "GetLocalPassport answers only programs on the node's own machine (loopback)".into(),
+            });
+        }
+        let hours = call.arg("period").and_then(Value::as_u64).unwrap_or(24);
+        if hours == 0 || hours > 168 {
+            return Err(ApiError::bad_request(format!("period {hours} is out of range: give hours in 1..=168")));
+        }
+        let node = proto_core::identity::Identity::from_seed(seed);
+        let mut pairs = std::collections::BTreeMap::new();
+        pairs.insert("CertFor".to_string(), "Self".to_string());
+        pairs.insert("Userid".to_string(), node.node_id().to_string());
+        node_signed(&node, &pairs, hours * 60)
+    });
     reg.register("SignPPT", false, move |call| {
         let uid = call.user.clone().filter(|u| !u.is_empty()).ok_or_else(|| ApiError {
             status: 401,
@@ -388,14 +407,21 @@ pub fn register_sign(reg: &mut Registry, seed: [u8; 32]) {
         let node = proto_core::identity::Identity::from_seed(seed);
         pairs.insert("Userid".into(), uid);
         pairs.insert("NodeId".into(), node.node_id().to_string());
-        let cert = proto_core::ppt::make_cert(&node, &node, &Default::default())
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let ppt =
-            proto_core::ppt::sign_ppt(&cert, &pairs, period, now).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        Ok(Value::String(ppt.to_string()))
+        node_signed(&node, &pairs, period)
     });
+}
+
+/// A passport of `pairs` signed by the node, valid for `minutes` from now.
+fn node_signed(
+    node: &proto_core::identity::Identity,
+    pairs: &std::collections::BTreeMap<String, String>,
+    minutes: u64,
+) -> Result<Value, ApiError> {
+    let cert =
+        proto_core::ppt::make_cert(node, node, &Default::default()).map_err(|e| ApiError::internal(e.to_string()))?;
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let ppt =
+        proto_core::ppt::sign_ppt(&cert, pairs, minutes, now).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Value::String(ppt.to_string()))
 }

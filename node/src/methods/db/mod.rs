@@ -46,6 +46,8 @@ struct DbApi<B> {
     db: Arc<DbService>,
     open: Mutex<HashMap<String, Open>>,
     entropy: fn() -> [u8; 32],
+    /// Where `MMOpen` of a file MiMei goes.
+    files: Option<Arc<crate::methods::mfile::FileSessions<B>>>,
 }
 
 fn bad(m: impl Into<String>) -> ApiError {
@@ -179,31 +181,17 @@ impl<B: Backend> DbApi<B> {
     }
 
     fn open(&self, call: &Call<'_>) -> Result<Value, ApiError> {
-        use proto_core::mimei::rights::{allows, Role, READ, WRITE};
+        use proto_core::mimei::rights::{allows, WRITE};
         let mid = mid_arg(call)?;
         let ver = call.args.get(1).and_then(Value::as_str).unwrap_or("cur");
-        let m = self.mimei(&mid)?;
-        // Who is asking, and what the MiMei's right word lets them do.
-        let uid = call.user.clone().unwrap_or_default();
-        let (word, member) = m.right_of(&uid);
-        let role = if call.may_write || call.user_pk == Some(m.author) {
-            Role::Author
-        } else if uid.is_empty() {
-            Role::Guest
-        } else if member {
-            Role::Member
-        } else {
-            Role::User
-        };
-        if !allows(word, role, READ) {
-            return Err(ApiError {
-                status: 403,
-                message: format!(
-                    "permission denied: MiMei {mid} does not let {} read it (right {word:#010x})",
-                    role.name()
-                ),
-            });
+        if let Some(files) = &self.files {
+            let any = self.store.get_mimei(&mid).map_err(ApiError::internal)?;
+            if let Some(m) = any.filter(|m| m.head.info.kind == Kind::File) {
+                return files.open_mimei(call, &m, ver);
+            }
         }
+        let m = self.mimei(&mid)?;
+        let (word, role) = crate::methods::access::readable(call, &m)?;
         let (p, writable) = self.version_prefix(&mid, ver)?;
         let is_cur = writable && allows(word, role, WRITE);
         let id: String = (self.entropy)()[..16].iter().map(|b| format!("{b:02x}")).collect();
@@ -430,6 +418,7 @@ fn build(cmd: &str, shape: Shape, args: &[Value]) -> Vec<Vec<u8>> {
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn register<B: Backend>(
     reg: &mut Registry,
     store: Arc<B>,
@@ -438,8 +427,9 @@ pub fn register<B: Backend>(
     entropy: fn() -> [u8; 32],
     announce: Option<Arc<dyn Fn(proto_core::cid::Cid) + Send + Sync>>,
     mail: Arc<Mailbox>,
+    files: Option<Arc<crate::methods::mfile::FileSessions<B>>>,
 ) {
-    let api = Arc::new(DbApi { mail, store, users, db, open: Mutex::new(HashMap::new()), entropy });
+    let api = Arc::new(DbApi { mail, store, users, db, open: Mutex::new(HashMap::new()), entropy, files });
     sessions::register(reg, &api);
     backup::register(reg, &api, announce);
     messages::register(reg, &api);

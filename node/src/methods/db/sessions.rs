@@ -9,6 +9,9 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, api: &Arc<DbApi<B>>) {
     let a = api.clone();
     reg.register("MMClose", false, move |call| {
         let id = call.str_arg(0, "mmsid")?;
+        if a.files.as_ref().is_some_and(|f| f.close(id)) {
+            return Ok(Value::Null);
+        }
         let removed = a.open.lock().map_err(|_| ApiError::internal("lock"))?.remove(id);
         if let Some(t) = removed.and_then(|o| o.tx) {
             let _ = a.db.work(&[], Work::Unwatch(t.watched));

@@ -28,6 +28,8 @@ pub struct GatewayRequest<'a> {
     pub accept: Option<&'a str>,
     pub range: Option<&'a str>,
     pub if_none_match: Option<&'a str>,
+    /// The name of what the root CID is (an open file's), for its content type.
+    pub name: Option<&'a str>,
 }
 
 fn status_of(e: &ReadError) -> u16 {
@@ -53,7 +55,7 @@ pub fn serve<B: Content + ?Sized>(store: &Arc<B>, req: &GatewayRequest<'_>) -> R
     };
     // Resolve segment by segment, remembering each CID for X-Ipfs-Roots.
     let mut roots = vec![root.clone()];
-    let mut last_name = root_text.to_string();
+    let mut last_name = req.name.unwrap_or(root_text).to_string();
     for seg in path.split('/').filter(|s| !s.is_empty()) {
         let cur = roots.last().expect("root present").clone();
         match read::lookup(&**store, &cur, seg.as_bytes()) {

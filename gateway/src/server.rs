@@ -211,7 +211,35 @@ fn gateway_request<'a>(
         accept: req.header("Accept"),
         range: req.header("Range"),
         if_none_match: req.header("If-None-Match"),
+        name: None,
     }
+}
+
+/// `/mf<path>?mmsid=<fsid>`: an open file (or a path inside an open directory) of the MiMei
+/// file API, streamed as the gateway streams content, ranges included (video, pdf, images).
+fn open_file<B: Content>(
+    ctx: &Ctx<B>,
+    req: &Request,
+    path: &str,
+    raw_path: &str,
+    raw_query: Option<&str>,
+    query: &BTreeMap<String, String>,
+) -> Resp {
+    let Some(fsid) = query.get("mmsid").or_else(|| query.get("fsid")) else {
+        return error_response(400, "/mf needs ?mmsid=FSID (from MMOpenUrl, MMOpen or MFOpenByPath)");
+    };
+    let Some((cid, name)) = ctx.registry.files.as_ref().and_then(|f| f.content(fsid)) else {
+        return error_response(404, &format!("unknown or closed fsid \"{fsid}\""));
+    };
+    let Some(path) = percent_decode(path) else {
+        return error_response(400, "the path is not valid percent-encoded UTF-8");
+    };
+    let rest = format!("{cid}/{}", path.trim_matches('/'));
+    let mut greq = gateway_request(req, rest.trim_end_matches('/'), raw_path, raw_query, query);
+    if !name.is_empty() {
+        greq.name = Some(&name);
+    }
+    path_gateway::serve(&ctx.store, &greq)
 }
 
 fn is_ws_path(p: &str) -> bool {
@@ -323,6 +351,10 @@ fn handle<B: Content>(ctx: &Ctx<B>, req: &mut Request) -> Reply {
                         .with_header(header("Access-Control-Allow-Origin", "*"))
                 }
             }
+        }
+        p if get && (p == "/mf" || p.starts_with("/mf/")) => {
+            let query = parse_query(raw_query.as_deref());
+            open_file(ctx, req, &p["/mf".len()..], &raw_path, raw_query.as_deref(), &query)
         }
         "/getvar" if get => getvar(ctx, req, raw_query.as_deref()),
         "/entry" if get => crate::mm_gateway::entry(&*ctx.store, &parse_query(raw_query.as_deref()))

@@ -4,6 +4,8 @@ MFTemp2Files → MMOpenUrl → MFGetData → FilesStat/Mkdir/Ls/Rm) and `mfile`,
 (MMOpen of a file MiMei's `last`, MFReaddir). Usage: hprose_files.py URL — prints one line per
 scenario and "all ok"."""
 import sys
+import urllib.error
+import urllib.request
 
 import hprose
 
@@ -65,7 +67,19 @@ check("mimetype", c.MFGetMimeType(page), "text/html; charset=utf-8")
 check("mm url data", c.MFGetData(page, 0, -1), "<h1>hi</h1>")
 check("short mm url", c.MFGetData(c.MMOpenUrl(sid, f"{mid}:last/a.txt"), 0, 5), "hello")
 check("ipfs url", c.MFGetData(c.MMOpenUrl(sid, f"ipfs://{site}/a.txt"), 0, -1), "hello world")
+# /mf streams an open file, or a path inside an open directory, with ranges.
+base = sys.argv[1].rsplit("/webapi/", 1)[0]
+with urllib.request.urlopen(f"{base}/mf?mmsid={page}") as r:
+    check("mf page", (r.status, r.headers["Content-Type"], r.read()), (200, "text/html; charset=utf-8", b"<h1>hi</h1>"))
+ranged = urllib.request.Request(f"{base}/mf/a.txt?mmsid={fsid}", headers={"Range": "bytes=6-10"})
+with urllib.request.urlopen(ranged) as r:
+    check("mf range", (r.status, r.headers["Content-Range"], r.read()), (206, "bytes 6-10/11", b"world"))
 c.MMClose(page)
+try:
+    urllib.request.urlopen(f"{base}/mf?mmsid={page}")
+    raise AssertionError("a closed fsid is still served")
+except urllib.error.HTTPError as e:
+    check("mf closed", e.code, 404)
 refused("closed", lambda: c.MFGetData(page, 0, 1), "unknown or closed fsid")
 print("ok openbyurl.lua")
 

@@ -125,6 +125,13 @@ pub struct Registry {
     methods: BTreeMap<String, Method>,
     /// Login sessions, when the node has them.
     pub sessions: Option<std::sync::Arc<dyn SessionLookup>>,
+    /// Files opened by the MiMei file API, when the node has them (`/mf`).
+    pub files: Option<std::sync::Arc<dyn OpenFiles>>,
+}
+
+/// Open files by their fsid: the content an fsid names (a CID and its name), for `/mf`.
+pub trait OpenFiles: Send + Sync {
+    fn content(&self, fsid: &str) -> Option<(proto_core::cid::Cid, String)>;
 }
 
 /// Who a session id belongs to: the registry asks this before it runs a method.

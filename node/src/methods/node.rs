@@ -65,6 +65,7 @@ pub fn registry<B: crate::Backend>(
         people.clone(),
     );
     crate::methods::mfile::register(&mut reg, &file_sessions, &files);
+    reg.files = Some(file_sessions.clone());
     if let Some(db) = db {
         let fs = Some(file_sessions.clone());
         crate::methods::db::register(&mut reg, store.clone(), db, people.clone(), entropy, announce.clone(), mail, fs);

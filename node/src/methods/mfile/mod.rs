@@ -129,6 +129,17 @@ impl<B: Backend> FileSessions<B> {
     }
 }
 
+impl<B: Backend> gateway::api::OpenFiles for FileSessions<B> {
+    fn content(&self, fsid: &str) -> Option<(Cid, String)> {
+        self.with(fsid, |fs| match fs {
+            Fs::Node { cid, name } => Ok(Some((cid.clone(), name.clone()))),
+            Fs::Temp { .. } => Ok(None),
+        })
+        .ok()
+        .flatten()
+    }
+}
+
 /// The CID of a file MiMei's version by name (`cur` — the working copy, else the latest —,
 /// `last`, `release` or a number).
 fn version_cid(m: &Mimei, ver: &str) -> Result<Cid, ApiError> {

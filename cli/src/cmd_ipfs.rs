@@ -143,7 +143,9 @@ fn get_into(c: &Client, cid: &str, out: &Path) -> Result<u64, CliError> {
                 if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
                     return Err(CliError(format!("refusing unsafe entry name {name:?} in {cid}")));
                 }
-                total += get_into(c, &s(&e, "cid"), &out.join(&name))?;
+                // By path under the root, so what this node lacks is fetched from the root's
+                // providers (a child's own CID may have none).
+                total += get_into(c, &format!("{}/{name}", cid.trim_end_matches('/')), &out.join(&name))?;
             }
             Ok(total)
         }

@@ -22,6 +22,7 @@ mod ipfs_helia;
 mod ipfs_hostile;
 mod ipfs_kubo;
 mod ipfs_peers;
+mod ipfs_reads;
 mod lapp;
 mod mfile;
 mod mimei;

@@ -1,6 +1,7 @@
 //! The command line, as argh types. Command sets mirror the original (`lpki`, `ipfs`, …).
 
 pub(crate) use crate::args_files::*;
+pub(crate) use crate::args_ipfs::*;
 pub(crate) use crate::args_lpki::*;
 use argh::FromArgs;
 
@@ -204,6 +205,9 @@ pub(crate) enum IpfsCmd {
     Ls(IpfsLs),
     Pin(IpfsPin),
     Repo(IpfsRepo),
+    Refs(IpfsRefs),
+    Block(IpfsBlock),
+    Dag(IpfsDag),
 }
 
 #[derive(FromArgs)]

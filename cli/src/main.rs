@@ -4,9 +4,11 @@
 
 mod args;
 mod args_files;
+mod args_ipfs;
 mod args_lpki;
 mod client;
 mod cmd_daemon;
+mod cmd_dag;
 mod cmd_files;
 mod cmd_ipfs;
 mod cmd_lapp;
@@ -91,6 +93,8 @@ fn is_switch(a: &str) -> bool {
             | "--create"
             | "-t"
             | "--truncate"
+            | "-u"
+            | "--unique"
     )
 }
 
@@ -194,6 +198,9 @@ fn dispatch(top: Top) -> Result<(), CliError> {
                 IpfsCmd::Get(a) => cmd_ipfs::get(&c, &a.cid, a.output),
                 IpfsCmd::Ls(a) => cmd_ipfs::ls(&c, &a.cid),
                 IpfsCmd::Pin(p) => cmd_ipfs::pin(&c, p.cmd),
+                IpfsCmd::Refs(a) => cmd_dag::refs(&c, a),
+                IpfsCmd::Block(b) => cmd_dag::block(&c, b.cmd),
+                IpfsCmd::Dag(d) => cmd_dag::dag(&c, d.cmd),
                 IpfsCmd::Repo(r) => match r.cmd {
                     args::RepoCmd::Stat(_) => cmd_ipfs::repo_stat(&c),
                 },
@@ -209,7 +216,7 @@ mod tests {
     /// Every `#[argh(switch)]` in args.rs, by its long and short names.
     #[test]
     fn every_switch_is_known() {
-        let src = [include_str!("args.rs"), include_str!("args_files.rs")].concat();
+        let src = [include_str!("args.rs"), include_str!("args_files.rs"), include_str!("args_ipfs.rs")].concat();
         let lines: Vec<&str> = src.lines().map(str::trim).collect();
         let mut seen = 0;
         for (i, l) in lines.iter().enumerate().filter(|(_, l)| l.starts_with("#[argh(switch")) {

@@ -3,6 +3,7 @@
 
 const B58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 const B32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Longest input we agree to decode; CIDs and ids are far shorter. Bounds the quadratic base58.
@@ -106,6 +107,11 @@ pub fn base32_encode(bytes: &[u8]) -> String {
 /// Decodes lower-case base32; upper case is accepted too (multibase `B` is the same alphabet).
 pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
     decode_bits(&text.to_ascii_lowercase(), 5, B32)
+}
+
+/// Standard base64 without padding (how dag-json writes bytes).
+pub fn base64_encode(bytes: &[u8]) -> String {
+    encode_bits(bytes, 6, B64)
 }
 
 pub fn base64url_encode(bytes: &[u8]) -> String {

@@ -81,6 +81,12 @@ pub const SIGNATURES: &[Signature] = &[
     s("PinRm", &["path"]),
     s("PinLs", &[]),
     s("RepoStat", &[]),
+    s("IpfsRefs", &["path", "recursive", "unique"]),
+    s("BlockGet", &["cid"]),
+    s("BlockStat", &["cid"]),
+    s("BlockPut", &["data", "format"]),
+    s("DagGet", &["path"]),
+    s("DagStat", &["path"]),
     // The node's file system (§3.8; `FilesWrite`, `FilesRead`, `FilesChcid` are ours with
     // kubo's names). Arguments past the original's are optional.
     s("FilesLs", &["path"]),

@@ -26,7 +26,7 @@ pub fn parse_cid(text: &str) -> Result<Cid, ApiError> {
     Cid::parse(text).map_err(|e| ApiError::bad_request(format!("invalid cid \"{text}\": {e}")))
 }
 
-fn read_err(e: read::ReadError) -> ApiError {
+pub(crate) fn read_err(e: read::ReadError) -> ApiError {
     match e {
         read::ReadError::Missing(_) | read::ReadError::NotFound(_) => ApiError::not_found(e.to_string()),
         read::ReadError::Store(_) => ApiError::internal(e.to_string()),
@@ -155,7 +155,7 @@ fn repo_stat<B: Backend>(s: &B) -> Result<Value, ApiError> {
 /// `cid` or `cid/path/inside`, with an optional `/ipfs/` prefix.
 /// Runs `f` on the local store; if a block is missing and the node has a network, again on a
 /// store that fetches from the providers of the argument's root (and keeps what it fetched).
-fn with_network<B: Backend>(
+pub(crate) fn with_network<B: Backend>(
     store: &Arc<B>,
     net: &Option<Arc<dyn NetHandle>>,
     text: &str,
@@ -183,21 +183,30 @@ fn stat(s: &dyn BlockRead, text: &str) -> Result<Value, ApiError> {
 
 fn ls(s: &dyn BlockRead, text: &str) -> Result<Value, ApiError> {
     let cid = resolve_arg(s, text)?;
-    let entries = read::list(s, &cid).map_err(read_err)?;
-    let list: Vec<Value> = entries
-        .into_iter()
-        .map(|e| {
-            let kind = read::load_node(s, &e.cid)
-                .and_then(|n| read::stat_node(&e.cid, &n))
-                .map(|st| (kind_name(st.kind), st.size))
-                .unwrap_or(("unknown", 0));
-            json!({"name": String::from_utf8_lossy(&e.name), "cid": e.cid.to_string(), "tsize": e.tsize, "type": kind.0, "size": kind.1})
-        })
-        .collect();
+    let entries = match read::list(s, &cid) {
+        // A file lists its chunks, unnamed, as kubo's `ls` shows them.
+        Err(read::ReadError::NotADirectory(_)) => match read::load_node(s, &cid).map_err(read_err)? {
+            Node::Pb(pb, _) => {
+                pb.links.into_iter().map(|l| read::Entry { name: Vec::new(), cid: l.cid, tsize: l.tsize }).collect()
+            }
+            Node::Raw(_) => Vec::new(),
+        },
+        r => r.map_err(read_err)?,
+    };
+    let mut list = Vec::with_capacity(entries.len());
+    for e in entries {
+        let kind = match read::load_node(s, &e.cid).and_then(|n| read::stat_node(&e.cid, &n)) {
+            Ok(st) => (kind_name(st.kind), st.size),
+            // Missing here: the caller fetches it and asks again.
+            Err(err @ read::ReadError::Missing(_)) => return Err(read_err(err)),
+            Err(_) => ("unknown", 0),
+        };
+        list.push(json!({"name": String::from_utf8_lossy(&e.name), "cid": e.cid.to_string(), "tsize": e.tsize, "type": kind.0, "size": kind.1}));
+    }
     Ok(Value::Array(list))
 }
 
-fn resolve_arg<B: BlockRead + ?Sized>(s: &B, text: &str) -> Result<Cid, ApiError> {
+pub(crate) fn resolve_arg<B: BlockRead + ?Sized>(s: &B, text: &str) -> Result<Cid, ApiError> {
     let text = text.trim_start_matches("/ipfs/");
     let (root, path) = text.split_once('/').unwrap_or((text, ""));
     let root = parse_cid(root)?;

@@ -6,6 +6,7 @@ pub mod db;
 pub mod files;
 pub mod hash_gate;
 pub mod ipfs;
+pub mod ipfs_dag;
 pub mod ipfs_net;
 pub mod mailbox;
 pub mod mfile;

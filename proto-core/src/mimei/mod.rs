@@ -12,6 +12,7 @@ use crate::dht::Key;
 use crate::id::NodeId;
 use crate::identity::Identity;
 pub mod follow;
+pub mod refs;
 pub mod rights;
 
 use minicbor::{Decode, Encode};
@@ -97,6 +98,10 @@ pub struct Head {
     /// node writes.
     #[cbor(n(5), with = "minicbor::bytes")]
     pub writer: Option<[u8; 32]>,
+    /// What each version depends on (`MMAddRef`): CIDs, mac files and other MiMeis by id, with
+    /// counts. They travel with the head, so a sync copies them and GC keeps them.
+    #[n(6)]
+    pub refs: Option<BTreeMap<u64, refs::Refs>>,
 }
 
 /// A CID as its binary form inside CBOR.
@@ -122,6 +127,9 @@ pub enum MimeiError {
     NotAFile,
     NotADb,
     NoWorkingCopy,
+    /// An empty or overlong reference id (its start).
+    BadRef(String),
+    TooManyRefs,
 }
 
 impl fmt::Display for MimeiError {
@@ -138,6 +146,10 @@ impl fmt::Display for MimeiError {
                 write!(f, "there is nothing in cur to back up (upload an app, or restore a version, first)")
             }
             MimeiError::NotADb => write!(f, "this MiMei holds a file, not a database (create one with --db)"),
+            MimeiError::BadRef(r) => {
+                write!(f, "\"{r}\" is not a reference: give ids of 1 to {} bytes", refs::MAX_REF_LEN)
+            }
+            MimeiError::TooManyRefs => write!(f, "a version references at most {} ids", refs::MAX_REFS),
         }
     }
 }
@@ -166,6 +178,9 @@ pub struct Mimei {
     /// replica (`None`). MiMeis stored before users existed are the node's own (`is_home`).
     #[n(6)]
     pub home: Option<bool>,
+    /// The working copy's references; a new version takes a copy of them.
+    #[n(7)]
+    pub cur_refs: Option<refs::Refs>,
 }
 
 /// Who signs a head: the author's own key, or a node with the author's delegation.
@@ -179,12 +194,13 @@ impl Mimei {
     pub fn new(author: [u8; 32], info: Info, created: u64, right: u64) -> Mimei {
         Mimei {
             author,
-            head: Head { info, versions: BTreeMap::new(), release: None, created, right, writer: None },
+            head: Head { info, versions: BTreeMap::new(), release: None, created, right, writer: None, refs: None },
             published: 0,
             members: None,
             conflicts: None,
             cur: None,
             home: Some(true),
+            cur_refs: None,
         }
     }
 
@@ -219,9 +235,17 @@ impl Mimei {
         if self.head.versions.len() >= MAX_VERSIONS {
             return Err(MimeiError::TooManyVersions);
         }
+        Ok(self.new_version(cid))
+    }
+
+    /// A new numbered version holding `cid`, with a copy of the working copy's references.
+    fn new_version(&mut self, cid: &Cid) -> u64 {
         let v = self.last().unwrap_or(0) + 1;
         self.head.versions.insert(v, CidBytes::of(cid));
-        Ok(v)
+        if let Some(r) = self.cur_refs.clone().filter(|r| !r.is_empty()) {
+            self.head.refs.get_or_insert_with(BTreeMap::new).insert(v, r);
+        }
+        v
     }
 
     /// The right word that applies to `uid` ("" = the default word), and whether `uid` is a member.
@@ -293,9 +317,7 @@ impl Mimei {
         if self.head.versions.len() >= MAX_VERSIONS {
             return Err(MimeiError::TooManyVersions);
         }
-        let v = self.last().unwrap_or(0) + 1;
-        self.head.versions.insert(v, CidBytes::of(cid));
-        Ok(v)
+        Ok(self.new_version(cid))
     }
 
     /// `cur`, `last`, `release` or a number, as a version number.
@@ -334,9 +356,13 @@ impl Mimei {
         }
         for v in &vs {
             self.head.versions.remove(v);
+            if let Some(r) = self.head.refs.as_mut() {
+                r.remove(v);
+            }
         }
         if drop_cur {
             self.cur = None;
+            self.cur_refs = None;
         }
         Ok(vs)
     }

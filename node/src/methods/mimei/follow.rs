@@ -30,6 +30,7 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, net: &Opt
                 conflicts: None,
                 cur: None,
                 home: None,
+                cur_refs: None,
             };
             if let Some(l) = &local {
                 // What the replaced head said differently stays, as a conflict.
@@ -37,6 +38,7 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, net: &Opt
                 m.members = l.members.clone();
                 m.cur = l.cur.clone();
                 m.home = l.home;
+                m.cur_refs = l.cur_refs.clone();
             }
             s.put_mimei(&m).map_err(ApiError::internal)?;
         } else if let Some(mut l) = local.clone().filter(|l| !conflicts(&l.head, &head).is_empty()) {

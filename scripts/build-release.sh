@@ -20,8 +20,11 @@ for t in $TARGETS; do
   # binary has no symbols for a backtrace anyway; it saves about 47 KB on aarch64. No RELRO
   # segment: GNU ld pads the file so that RELRO ends on a max-page-size boundary (64 KiB on
   # aarch64), up to 64 KiB of zeros; this static, non-PIE binary relocates almost nothing at
-  # start, so RELRO protects little (BENCHMARKS.md, router builds).
-  RUSTFLAGS="-C target-feature=+crt-static -C force-unwind-tables=no -C link-arg=-Wl,-z,norelro" \
+  # start, so RELRO protects little (BENCHMARKS.md, router builds). The same reasoning for the
+  # code built elsewhere (the prebuilt std, glibc, LMDB, ring): scripts/no-unwind-tables.ld
+  # discards the unwind tables left in it, about 420 KB on aarch64 (a panic's backtrace, which
+  # the stripped file could not name anyway, comes out empty).
+  RUSTFLAGS="-C target-feature=+crt-static -C force-unwind-tables=no -C link-arg=-Wl,-z,norelro -C link-arg=-Wl,-T,$PWD/scripts/no-unwind-tables.ld" \
     cargo build --release -q -p cli --target "$t" "${extra[@]}"
   out="dist/leither-$t${FEATURES:+-$FEATURES}"
   cp "target/$t/release/leither" "$out"

@@ -9,7 +9,9 @@
 //! instructions and ChaCha20-Poly1305 elsewhere (routers). The choice is bound into the handshake
 //! by the Noise protocol name, so a changed byte fails the handshake rather than changing the
 //! cipher. A runtime may also hand in faster implementations of the same ciphers
-//! (`CipherProvider`); the bytes on the wire are the same either way.
+//! (`CipherProvider`); the bytes on the wire are the same either way. Without a provider,
+//! AES-256-GCM needs the `builtin-aes-gcm` feature (on by default; the node, which always
+//! provides ring's ciphers, builds without it).
 
 use crate::id::NodeId;
 use crate::identity::{self, Identity};
@@ -67,7 +69,8 @@ pub trait CipherProvider: Send + Sync {
     fn cipher(&self, suite: Suite) -> Option<Box<dyn Cipher>>;
 }
 
-/// A provider, or none (snow's built-in RustCrypto ciphers).
+/// A provider, or none (snow's built-in RustCrypto ciphers: ChaCha20-Poly1305, and AES-256-GCM
+/// with the `builtin-aes-gcm` feature).
 #[derive(Clone, Default)]
 pub struct Ciphers(pub Option<std::sync::Arc<dyn CipherProvider>>);
 

@@ -175,6 +175,8 @@ fn dispatch(top: Top) -> Result<(), CliError> {
                 IpfsCmd::Pin(p) => cmd_ipfs::pin(&c, p.cmd),
                 IpfsCmd::Repo(r) => match r.cmd {
                     args::RepoCmd::Stat(_) => cmd_ipfs::repo_stat(&c),
+                    args::RepoCmd::Gc(_) => cmd_ipfs::repo_gc(&c),
+                    args::RepoCmd::Ls(_) => cmd_ipfs::repo_ls(&c),
                 },
             }
         }

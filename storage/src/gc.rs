@@ -154,6 +154,11 @@ impl Store {
         Some(self.gc.storage_max.load(Ordering::Relaxed)).filter(|n| *n > 0)
     }
 
+    /// Bytes of the pages the databases use (`Usage::used_bytes`, without the rest of `usage`).
+    pub fn used_bytes(&self) -> Result<u64, Fault> {
+        self.env.non_free_pages_size().map_err(failed)
+    }
+
     /// Access times noted in memory and not yet written.
     pub fn pending_atimes(&self) -> usize {
         lock(&self.gc.atimes).len()

@@ -80,6 +80,8 @@ pub const SIGNATURES: &[Signature] = &[
     s("PinRm", &["path"]),
     s("PinLs", &[]),
     s("RepoStat", &[]),
+    s("RepoGC", &["opt"]),
+    s("RepoLs", &[]),
     // The network (§3.8).
     s("SwarmLocal", &[]),
     s("SwarmAddrs", &["...pids"]),

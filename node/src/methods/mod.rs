@@ -9,6 +9,7 @@ pub mod mailbox;
 pub mod mimei;
 pub mod net;
 pub mod node;
+pub mod repo;
 pub mod session;
 pub mod users;
 pub mod vars;

@@ -61,6 +61,7 @@ pub fn registry<B: crate::Backend>(
         crate::methods::db::register(&mut reg, store.clone(), db, people.clone(), entropy, announce.clone(), mail);
     }
     let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
+    crate::methods::repo::register(&mut reg, store.clone());
     crate::methods::ipfs::register(&mut reg, store, announce, net.clone(), people.clone());
     if let Some(n) = net {
         crate::methods::net::register(&mut reg, n);

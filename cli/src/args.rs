@@ -30,6 +30,7 @@ pub(crate) enum Cmd {
     Stop(Stop),
     Lpki(Lpki),
     Ipfs(Ipfs),
+    #[cfg(feature = "sim")]
     Sim(SimArgs),
     Swarm(Swarm),
     Dht(DhtArgs),
@@ -325,6 +326,7 @@ pub(crate) struct PinRm {
 #[argh(subcommand, name = "ls")]
 pub(crate) struct PinLs {}
 
+#[cfg(feature = "sim")]
 #[derive(FromArgs)]
 /// run the deterministic network simulator and print a report
 #[argh(subcommand, name = "sim")]

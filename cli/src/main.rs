@@ -11,6 +11,7 @@ mod cmd_lapp;
 mod cmd_lpki;
 mod cmd_mimei;
 mod cmd_net;
+#[cfg(feature = "sim")]
 mod cmd_sim;
 mod http;
 mod progress;
@@ -143,6 +144,7 @@ fn dispatch(top: Top) -> Result<(), CliError> {
         Cmd::Init(a) => cmd_daemon::init(&repo, a),
         Cmd::Run(a) => cmd_daemon::run(&repo, a),
         Cmd::Stop(_) => cmd_daemon::stop(&repo, node),
+        #[cfg(feature = "sim")]
         Cmd::Sim(a) => cmd_sim::sim(a),
         Cmd::Mimei(m) => cmd_mimei::run(&user_client(&repo, node, &top.ppt, &top.key)?, m.cmd),
         Cmd::Lapp(l) => {

@@ -23,7 +23,7 @@ use proto_core::cid::{Cid, CODEC_DAG_PB};
 use proto_core::dagpb::PbNode;
 use proto_core::mimei::{CidBytes, Kind, Mimei};
 use proto_core::store::StoreError as Fault;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -42,8 +42,8 @@ const MAX_ATIMES: usize = 1 << 18;
 pub(crate) struct GcState {
     /// A collection's mark has begun: note what is touched.
     active: AtomicBool,
-    touched: Mutex<HashSet<Vec<u8>>>,
-    atimes: Mutex<HashMap<Vec<u8>, u32>>,
+    touched: Mutex<BTreeSet<Vec<u8>>>,
+    atimes: Mutex<BTreeMap<Vec<u8>, u32>>,
     /// The clock's whole seconds, set by the node.
     now: AtomicU32,
     /// One collection at a time.
@@ -106,7 +106,7 @@ impl<'a> Active<'a> {
 impl Drop for Active<'_> {
     fn drop(&mut self) {
         self.0.active.store(false, Ordering::SeqCst);
-        *lock(&self.0.touched) = HashSet::new();
+        *lock(&self.0.touched) = BTreeSet::new();
     }
 }
 
@@ -234,7 +234,7 @@ impl Store {
         &self,
         txn: &heed::RoTxn,
         root: &Cid,
-        kept: &mut HashSet<Vec<u8>>,
+        kept: &mut BTreeSet<Vec<u8>>,
         missing: &mut u64,
     ) -> Result<(), heed::Error> {
         let mut stack = vec![root.clone()];
@@ -264,65 +264,61 @@ impl Store {
         let _active = Active::start(&self.gc);
         self.flush_atimes()?;
         let mut report = GcReport::default();
-        let mut kept = HashSet::new();
-        let mut candidates: Vec<(u32, Vec<u8>, u64)> = Vec::new();
+        let mut kept = BTreeSet::new();
+        // Each candidate is its access time (big-endian, so the set is oldest first) and key.
+        let mut candidates = BTreeSet::new();
         let mut orphans = Vec::new();
         {
             let txn = self.env.read_txn().map_err(failed)?;
             for r in self.roots(&txn).map_err(failed)? {
                 self.mark(&txn, &r.cid, &mut kept, &mut report.missing).map_err(failed)?;
             }
-            let mut atimes = HashMap::new();
+            let mut atimes = BTreeMap::new();
             for item in self.state.prefix_iter(&txn, ATIME).map_err(failed)? {
                 let (k, v) = item.map_err(failed)?;
-                let t = v.try_into().map(u32::from_le_bytes).unwrap_or(0);
-                atimes.insert(k[ATIME.len()..].to_vec(), t);
+                atimes.insert(k[ATIME.len()..].to_vec(), v.try_into().map(u32::from_le_bytes).unwrap_or(0));
             }
             for item in self.blocks.iter(&txn).map_err(failed)? {
-                let (k, v) = item.map_err(failed)?;
+                let k = item.map_err(failed)?.0;
                 let t = atimes.remove(k).unwrap_or(0);
                 if !kept.contains(k) {
-                    candidates.push((t, k.to_vec(), v.len() as u64));
+                    let t = if goal == Goal::All { 0 } else { t };
+                    candidates.insert([&t.to_be_bytes(), k].concat());
                 }
             }
             // Times of blocks that are gone.
             orphans.extend(atimes.into_keys());
-        }
-        if matches!(goal, Goal::DownTo(_)) {
-            candidates.sort_unstable();
         }
         #[cfg(test)]
         if let Some(f) = lock(&self.gc.after_mark).take() {
             f();
         }
         let mut used = self.env.non_free_pages_size().map_err(failed)?;
-        let mut next = 0;
         loop {
             let need = match goal {
                 Goal::All => u64::MAX,
                 Goal::DownTo(target) => used.saturating_sub(target),
             };
-            if need == 0 || (next >= candidates.len() && orphans.is_empty()) {
+            if need == 0 || (candidates.is_empty() && orphans.is_empty()) {
                 break;
             }
-            next = self.sweep(&candidates, next, need, &mut kept, &mut orphans, &mut report)?;
+            self.sweep(&mut candidates, need, &mut kept, &mut orphans, &mut report)?;
             used = self.env.non_free_pages_size().map_err(failed)?;
         }
         report.kept = kept.len() as u64;
         Ok(report)
     }
 
-    /// One write transaction of the sweep from `candidates[from]`, freeing up to `need` bytes;
-    /// returns where the next one starts.
+    /// One write transaction of the sweep, taking candidates oldest first until it has freed
+    /// `need` bytes or deleted `BATCH` blocks.
     fn sweep(
         &self,
-        candidates: &[(u32, Vec<u8>, u64)],
-        from: usize,
+        candidates: &mut BTreeSet<Vec<u8>>,
         need: u64,
-        kept: &mut HashSet<Vec<u8>>,
+        kept: &mut BTreeSet<Vec<u8>>,
         orphans: &mut Vec<Vec<u8>>,
         report: &mut GcReport,
-    ) -> Result<usize, Fault> {
+    ) -> Result<(), Fault> {
         // The same order as every add's writes: the holds, then the transaction.
         let holds = self.holds();
         let w = |e: heed::Error| self.write_fault(&e, 0);
@@ -339,32 +335,30 @@ impl Store {
         }
         // Held to the commit: a reader noting a block now waits, then finds it kept or gone.
         let touched = lock(&self.gc.touched);
-        let (mut at, mut freed, mut n) = (from, 0u64, 0);
-        let mut gone = Vec::new();
-        while at < candidates.len() && n < BATCH && freed < need {
-            let (_, key, size) = &candidates[at];
-            at += 1;
+        let (mut freed, mut gone) = (0u64, Vec::new());
+        while gone.len() < BATCH && freed < need {
+            let Some(c) = candidates.pop_first() else { break };
+            let key = &c[4..];
             if kept.contains(key) || touched.contains(key) || holds.contains_key(key) {
                 continue;
             }
-            if self.blocks.delete(&mut txn, key).map_err(w)? {
-                k.truncate(ATIME.len());
-                k.extend_from_slice(key);
-                self.state.delete(&mut txn, &k).map_err(w)?;
-                freed += size;
-                n += 1;
-                gone.push(key);
-            }
+            let Some(size) = self.blocks.get(&txn, key).map_err(failed)?.map(|b| b.len() as u64) else { continue };
+            self.blocks.delete(&mut txn, key).map_err(w)?;
+            k.truncate(ATIME.len());
+            k.extend_from_slice(key);
+            self.state.delete(&mut txn, &k).map_err(w)?;
+            freed += size;
+            gone.push(c);
         }
         txn.commit().map_err(w)?;
         drop(touched);
         let mut atimes = lock(&self.gc.atimes);
-        for key in gone {
-            atimes.remove(key);
+        for c in &gone {
+            atimes.remove(&c[4..]);
         }
-        report.removed += n as u64;
+        report.removed += gone.len() as u64;
         report.bytes += freed;
-        Ok(at)
+        Ok(())
     }
 }
 

@@ -29,5 +29,6 @@ mod peer_ids;
 mod redis;
 mod registration;
 mod repo_gc;
+#[cfg(feature = "sim")]
 mod sim;
 mod users;

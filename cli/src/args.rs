@@ -222,12 +222,24 @@ pub(crate) struct IpfsRepo {
 #[argh(subcommand)]
 pub(crate) enum RepoCmd {
     Stat(RepoStat),
+    Gc(RepoGc),
+    Ls(RepoLs),
 }
 
 #[derive(FromArgs)]
 /// what the store holds and the free space on its disk, in bytes
 #[argh(subcommand, name = "stat")]
 pub(crate) struct RepoStat {}
+
+#[derive(FromArgs)]
+/// remove every block that no pin, MFS, MiMei version or app keeps
+#[argh(subcommand, name = "gc")]
+pub(crate) struct RepoGc {}
+
+#[derive(FromArgs)]
+/// list the roots the store keeps and what keeps each
+#[argh(subcommand, name = "ls")]
+pub(crate) struct RepoLs {}
 
 #[derive(FromArgs)]
 /// add a file (or a directory with -r); prints its CID

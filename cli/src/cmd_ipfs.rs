@@ -1,4 +1,4 @@
-//! `ipfs add | cat | get | ls | pin | repo stat`.
+//! `ipfs add | cat | get | ls | pin | repo stat | repo gc | repo ls`.
 
 use crate::args::{IpfsAdd, PinCmd};
 use crate::client::{CliError, Client};
@@ -202,6 +202,21 @@ pub(crate) fn repo_stat(c: &Client) -> Result<(), CliError> {
         if r.get(key).is_some() {
             println!("{:<12}{}", format!("{key}:"), s(&r, key));
         }
+    }
+    Ok(())
+}
+
+/// `removed N blocks (M bytes)`, as a summary of kubo's `removed <cid>` lines.
+pub(crate) fn repo_gc(c: &Client) -> Result<(), CliError> {
+    let r = c.call("RepoGC", json!([{}]))?;
+    println!("removed {} blocks ({} bytes)", s(&r, "Removed"), s(&r, "Bytes"));
+    Ok(())
+}
+
+/// One kept root a line: its CID and what keeps it.
+pub(crate) fn repo_ls(c: &Client) -> Result<(), CliError> {
+    for r in c.call("RepoLs", json!([]))?.as_array().cloned().unwrap_or_default() {
+        println!("{} {}", s(&r, "Cid"), s(&r, "Why"));
     }
     Ok(())
 }

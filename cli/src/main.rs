@@ -203,6 +203,8 @@ fn dispatch(top: Top) -> Result<(), CliError> {
                 IpfsCmd::Dag(d) => cmd_dag::dag(&c, d.cmd),
                 IpfsCmd::Repo(r) => match r.cmd {
                     args::RepoCmd::Stat(_) => cmd_ipfs::repo_stat(&c),
+                    args::RepoCmd::Gc(_) => cmd_ipfs::repo_gc(&c),
+                    args::RepoCmd::Ls(_) => cmd_ipfs::repo_ls(&c),
                 },
             }
         }

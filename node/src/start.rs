@@ -51,6 +51,8 @@ pub fn run(
     let opened = repo.open_node(entropy)?;
     let node_id = opened.identity.node_id().to_string();
     let store = Arc::new(opened.store);
+    // The store's limit, and the collector that keeps it there (config.json `storage`).
+    let collector = crate::methods::repo::start_collector(store.clone(), opened.config.storage.clone())?;
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let stop_tx = Mutex::new(stop_tx);
     let info = NodeInfo {
@@ -104,6 +106,7 @@ pub fn run(
     std::thread::sleep(std::time::Duration::from_millis(50));
     running.shutdown();
     db.stop();
+    collector.stop();
     network.join();
     repo.clear_daemon_info();
     drop(opened.lock);

@@ -35,11 +35,13 @@ impl Store {
     /// Stores one batch of an add in one durable transaction, noting what the add holds.
     pub fn put_add_blocks(&self, held: &mut AddHeld, blocks: &[Block]) -> Result<(), proto_core::store::StoreError> {
         let mut holds = self.holds();
+        let keys: Vec<Vec<u8>> = blocks.iter().map(|b| b.cid.hash().to_bytes()).collect();
+        self.note_touch(keys.iter().map(Vec::as_slice));
+        self.note_atime(keys.iter().map(Vec::as_slice));
         let attempted: u64 = blocks.iter().map(|b| b.bytes.len() as u64).sum();
         let mut txn = self.env.write_txn().map_err(|e| self.write_fault(&e, attempted))?;
         let mut noted = Vec::new();
-        for b in blocks {
-            let key = b.cid.hash().to_bytes();
+        for (b, key) in blocks.iter().zip(keys) {
             if held.keys.contains(&key) {
                 continue;
             }

@@ -89,13 +89,15 @@ pub(crate) type Entry = (Vec<u8>, Vec<u8>);
 pub struct Store {
     pub(crate) env: Env,
     pub(crate) blocks: Database<Bytes, Bytes>,
-    pins: Database<Bytes, Bytes>,
+    pub(crate) pins: Database<Bytes, Bytes>,
     /// The core's durable state (`dht/…` keys): what `Output::Persist` writes.
-    state: Database<Bytes, Bytes>,
+    pub(crate) state: Database<Bytes, Bytes>,
     /// Where the environment lives (its filesystem's room is what a full disk reports).
     dir: PathBuf,
     /// The blocks that running adds hold (`adds`).
     pub(crate) adding: Mutex<crate::adds::Holds>,
+    /// Access times and a running collection's notes (`gc`).
+    pub(crate) gc: crate::gc::GcState,
 }
 
 /// How much the store holds and how much room is left for it.
@@ -110,6 +112,8 @@ pub struct Usage {
     pub map_bytes: u64,
     /// The room on the repo's filesystem (`None` where it cannot be read).
     pub disk: Option<crate::space::FsSpace>,
+    /// The limit the automatic collection keeps `used_bytes` under, when set (`gc`).
+    pub storage_max: Option<u64>,
 }
 
 impl Store {
@@ -139,7 +143,7 @@ impl Store {
                 (blocks, pins, state)
             }
         };
-        Ok(Store { env, blocks, pins, state, dir: dir.to_path_buf(), adding: Mutex::default() })
+        Ok(Store { env, blocks, pins, state, dir: dir.to_path_buf(), adding: Mutex::default(), gc: Default::default() })
     }
 
     /// The environment's directory.
@@ -182,6 +186,7 @@ impl Store {
             file_bytes: self.env.real_disk_size()?,
             map_bytes: self.env.info().map_size as u64,
             disk: crate::space::fs_space(&self.dir).ok(),
+            storage_max: self.storage_max(),
         })
     }
 
@@ -225,8 +230,11 @@ fn s(e: heed::Error) -> Fault {
 
 impl BlockRead for Store {
     fn get_block(&self, cid: &Cid) -> Result<Option<Vec<u8>>, Fault> {
+        let key = cid.hash().to_bytes();
+        // Noted before the read: a collection then keeps it or it is already gone.
+        self.note_read(&key);
         let txn = self.env.read_txn().map_err(s)?;
-        Ok(self.blocks.get(&txn, &cid.hash().to_bytes()).map_err(s)?.map(<[u8]>::to_vec))
+        Ok(self.blocks.get(&txn, &key).map_err(s)?.map(<[u8]>::to_vec))
     }
 }
 
@@ -241,6 +249,8 @@ impl BlockWrite for Store {
         let keys: Vec<Vec<u8>> = blocks.iter().map(|(cid, _)| cid.hash().to_bytes()).collect();
         // Held across the commit, so a failed add's removal never takes a block stored here.
         let mut holds = self.holds();
+        self.note_touch(keys.iter().map(Vec::as_slice));
+        self.note_atime(keys.iter().map(Vec::as_slice));
         let mut txn = self.env.write_txn().map_err(|e| self.write_fault(&e, attempted))?;
         for (key, (_, bytes)) in keys.iter().zip(blocks) {
             self.blocks.put(&mut txn, key, bytes).map_err(|e| self.write_fault(&e, attempted))?;
@@ -251,8 +261,10 @@ impl BlockWrite for Store {
     }
 
     fn has_block(&self, cid: &Cid) -> Result<bool, Fault> {
+        let key = cid.hash().to_bytes();
+        self.note_touch(std::iter::once(key.as_slice()));
         let txn = self.env.read_txn().map_err(s)?;
-        Ok(self.blocks.get(&txn, &cid.hash().to_bytes()).map_err(s)?.is_some())
+        Ok(self.blocks.get(&txn, &key).map_err(s)?.is_some())
     }
 }
 

@@ -1,9 +1,10 @@
 //! The LMDB store (through heed): blocks keyed by multihash, pins, the core's durable state,
-//! MiMeis and small named values, adds in progress (`adds`), the database environment (`db`,
-//! whose transactions and snapshots callers hold as this crate's own types, never heed's), the
-//! repo directory (`repo`: config, key, token, lock) and the disk's room (`space`). It
-//! implements proto-core's storage traits and answers their typed `StoreError`; it never touches
-//! the network and makes no protocol decision.
+//! MiMeis and small named values, adds in progress (`adds`), garbage collection and access
+//! times (`gc`), the database environment (`db`, whose transactions and snapshots callers hold
+//! as this crate's own types, never heed's), the repo directory (`repo`: config, key, token,
+//! lock; its `ipfs` and `storage` sections in `repo_ipfs`, `repo_storage`) and the disk's room
+//! (`space`). It implements proto-core's storage traits and answers their typed `StoreError`; it
+//! never touches the network and makes no protocol decision.
 //!
 //! Durability: every `put_blocks` is one LMDB write transaction, committed with LMDB's default
 //! sync, so a block that was acknowledged survives `kill -9` and power loss, and a crash in the
@@ -13,8 +14,10 @@ mod adds;
 pub mod alloc;
 mod blocks;
 pub mod db;
+pub mod gc;
 pub mod repo;
 pub mod repo_ipfs;
+pub mod repo_storage;
 pub mod space;
 
 pub use adds::AddHeld;

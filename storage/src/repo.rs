@@ -53,6 +53,8 @@ pub struct Config {
     pub users: UserSettings,
     /// The IPFS network (`"ipfs": {…}`).
     pub ipfs: crate::repo_ipfs::IpfsSettings,
+    /// The store's size limit and its garbage collection (`"storage": {…}`).
+    pub storage: crate::repo_storage::StorageSettings,
 }
 
 /// Who may make an account with `Register`, and how much argon2 hashing the node does at once.
@@ -238,6 +240,7 @@ impl Default for Config {
             http: json!({}),
             users: UserSettings::default(),
             ipfs: crate::repo_ipfs::IpfsSettings::default(),
+            storage: crate::repo_storage::StorageSettings::default(),
         }
     }
 }
@@ -279,6 +282,7 @@ impl Config {
             "http": self.http,
             "users": self.users.to_json(),
             "ipfs": self.ipfs.to_json(),
+            "storage": self.storage.to_json(),
         })
     }
 
@@ -349,7 +353,11 @@ impl Config {
             None => crate::repo_ipfs::IpfsSettings::default(),
             Some(o) => crate::repo_ipfs::IpfsSettings::from_json(o)?,
         };
-        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db, http, users, ipfs })
+        let storage = match v.get("storage") {
+            None => crate::repo_storage::StorageSettings::default(),
+            Some(o) => crate::repo_storage::StorageSettings::from_json(o)?,
+        };
+        Ok(Config { http_addr, peer_port, bootstrap, network, resp_addr, db, http, users, ipfs, storage })
     }
 }
 
@@ -647,6 +655,7 @@ mod tests {
             http: json!({"max_conns_per_ip": 9}),
             users: UserSettings::default(),
             ipfs: crate::repo_ipfs::IpfsSettings::default(),
+            storage: crate::repo_storage::StorageSettings { storage_max: Some(1 << 30), ..Default::default() },
         };
         c.network.max_conns = 17;
         c.network.max_conns_per_ip = 3;

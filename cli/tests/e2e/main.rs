@@ -31,5 +31,6 @@ mod peer_flood;
 mod peer_ids;
 mod redis;
 mod registration;
+mod repo_gc;
 mod sim;
 mod users;

@@ -113,6 +113,8 @@ pub const SIGNATURES: &[Signature] = &[
     n("MFIsExist", &["fsid", "fileid"]),
     n("MFTemp2Ipfs", &["fsid", "mid"]),
     n("MFTemp2Files", &["fsid", "path"]),
+    s("RepoGC", &["opt"]),
+    s("RepoLs", &[]),
     // The network (§3.8).
     s("SwarmLocal", &[]),
     s("SwarmAddrs", &["...pids"]),

@@ -118,6 +118,10 @@ pub trait RepoUsage {
     fn usage(&self) -> Option<Result<(storage::Usage, String), String>> {
         None
     }
+    /// The LMDB store itself (garbage collection, `methods::repo`).
+    fn lmdb(&self) -> Option<&storage::Store> {
+        None
+    }
 }
 
 impl RepoUsage for storage::Store {
@@ -125,13 +129,17 @@ impl RepoUsage for storage::Store {
         let dir = self.dir().parent().unwrap_or(self.dir()).display().to_string();
         Some(storage::Store::usage(self).map(|u| (u, dir)).map_err(|e| e.to_string()))
     }
+    fn lmdb(&self) -> Option<&storage::Store> {
+        Some(self)
+    }
 }
 
 impl RepoUsage for proto_core::store::MemStore {}
 impl<B> RepoUsage for crate::content::fetching::Fetching<B> {}
 
-/// The original's fields (`RepoSize`, `StorageMax`, `NumObjects`, `RepoPath`, `Version`) and
-/// the room left on the repo's disk (`DiskFree`: what the node may still use).
+/// The original's fields (`RepoSize`, `StorageMax`: the limit the collector keeps the store
+/// under, `NumObjects`, `RepoPath`, `Version`) and the room left on the repo's disk
+/// (`DiskFree`: what the node may still use).
 fn repo_stat<B: Backend>(s: &B) -> Result<Value, ApiError> {
     let Some(usage) = s.usage() else {
         return Err(ApiError::not_found("this store keeps no usage figures"));
@@ -139,7 +147,7 @@ fn repo_stat<B: Backend>(s: &B) -> Result<Value, ApiError> {
     let (u, path) = usage.map_err(ApiError::internal)?;
     let mut v = json!({
         "RepoSize": u.used_bytes,
-        "StorageMax": u.map_bytes,
+        "StorageMax": u.storage_max.unwrap_or(u.map_bytes),
         "NumObjects": u.blocks,
         "RepoPath": path,
         "Version": env!("CARGO_PKG_VERSION"),

@@ -13,6 +13,7 @@ pub mod mfile;
 pub mod mimei;
 pub mod net;
 pub mod node;
+pub mod repo;
 pub mod session;
 pub mod users;
 pub mod vars;

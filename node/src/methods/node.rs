@@ -72,6 +72,7 @@ pub fn registry<B: crate::Backend>(
     }
     let (store_for_vars, net_for_vars) = (store.clone(), net.clone());
     crate::methods::ipfs_dag::register(&mut reg, store.clone(), net.clone());
+    crate::methods::repo::register(&mut reg, store.clone());
     crate::methods::ipfs::register(&mut reg, store, announce, net.clone(), people.clone());
     if let Some(n) = net {
         crate::methods::net::register(&mut reg, n);

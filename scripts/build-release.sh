@@ -24,7 +24,12 @@ for t in $TARGETS; do
   # code built elsewhere (the prebuilt std, glibc, LMDB, ring): scripts/no-unwind-tables.ld
   # discards the unwind tables left in it, about 420 KB on aarch64 (a panic's backtrace, which
   # the stripped file could not name anyway, comes out empty).
-  RUSTFLAGS="-C target-feature=+crt-static -C force-unwind-tables=no -C link-arg=-Wl,-z,norelro -C link-arg=-Wl,-T,$PWD/scripts/no-unwind-tables.ld" \
+  # armv7: Thumb-2 code, as Debian's armhf compiles everything by default — about a quarter
+  # smaller than ARM code (4,135,132 → 3,154,716 B). rustc calls the feature unstable and warns;
+  # the build is checked under qemu by scripts/router-test.sh.
+  features="+crt-static"
+  case "$t" in armv7*) features="+crt-static,+thumb-mode" ;; esac
+  RUSTFLAGS="-C target-feature=$features -C force-unwind-tables=no -C link-arg=-Wl,-z,norelro -C link-arg=-Wl,-T,$PWD/scripts/no-unwind-tables.ld" \
     cargo build --release -q -p cli --target "$t" "${extra[@]}"
   out="dist/leither-$t${FEATURES:+-$FEATURES}"
   cp "target/$t/release/leither" "$out"

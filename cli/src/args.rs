@@ -3,6 +3,7 @@
 pub(crate) use crate::args_files::*;
 pub(crate) use crate::args_ipfs::*;
 pub(crate) use crate::args_lpki::*;
+pub(crate) use crate::args_mimei::*;
 use argh::FromArgs;
 
 #[derive(FromArgs)]
@@ -520,6 +521,9 @@ pub(crate) enum MimeiCmd {
     Restore(MmRestore),
     Sum(MmSum),
     Grep(MmGrep),
+    Addref(MmAddref),
+    Delref(MmDelref),
+    Getref(MmGetref),
 }
 
 #[derive(FromArgs)]

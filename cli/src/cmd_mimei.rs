@@ -197,6 +197,18 @@ pub(crate) fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
             println!("\ncompare version\n{RULE}\n{}\n", s(&r, "compare"));
             println!("mimei show ok");
         }
+        MimeiCmd::Addref(a) => {
+            println!("MMAddRef {}", c.call("MMAddRef", json!([a.mid, a.ids]))?);
+        }
+        MimeiCmd::Delref(a) => {
+            println!("MMDelRef {}", c.call("MMDelRef", json!([a.mid, a.ids]))?);
+        }
+        MimeiCmd::Getref(a) => {
+            let refs = c.call("MMGetRef", json!([a.mid, a.ver]))?;
+            for (id, n) in refs.as_object().into_iter().flatten() {
+                println!("{id} {n}");
+            }
+        }
         MimeiCmd::Sync(a) => {
             println!("MiMeiSync mid = {}", a.mid);
             let r = c.call("MiMeiSync", json!(["", a.mid]))?;

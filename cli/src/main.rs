@@ -6,6 +6,7 @@ mod args;
 mod args_files;
 mod args_ipfs;
 mod args_lpki;
+mod args_mimei;
 mod client;
 mod cmd_daemon;
 mod cmd_dag;
@@ -218,7 +219,13 @@ mod tests {
     /// Every `#[argh(switch)]` in args.rs, by its long and short names.
     #[test]
     fn every_switch_is_known() {
-        let src = [include_str!("args.rs"), include_str!("args_files.rs"), include_str!("args_ipfs.rs")].concat();
+        let src = [
+            include_str!("args.rs"),
+            include_str!("args_files.rs"),
+            include_str!("args_ipfs.rs"),
+            include_str!("args_mimei.rs"),
+        ]
+        .concat();
         let lines: Vec<&str> = src.lines().map(str::trim).collect();
         let mut seen = 0;
         for (i, l) in lines.iter().enumerate().filter(|(_, l)| l.starts_with("#[argh(switch")) {

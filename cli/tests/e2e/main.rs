@@ -30,6 +30,7 @@ mod network;
 mod peer_flood;
 mod peer_ids;
 mod redis;
+mod refs;
 mod registration;
 mod repo_gc;
 mod sim;

@@ -12,6 +12,13 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, net: &Opt
         for c in head.versions.values().filter_map(|c| c.cid()) {
             blocks += fetch_dag(&s, &net, &c)?;
         }
+        // What the versions reference comes too: CIDs with their DAGs (MiMeis are synced by
+        // their own MiMeiSync).
+        let refs: std::collections::BTreeSet<&String> =
+            head.refs.iter().flat_map(|r| r.values()).flat_map(|r| r.keys()).collect();
+        for c in refs.into_iter().filter_map(|r| Cid::parse(r).ok()) {
+            blocks += fetch_dag(&s, &net, &c)?;
+        }
         let local = s.get_mimei(mid).map_err(ApiError::internal)?;
         // The follower decides (the same machine the simulator runs): only a newer publication by
         // the author replaces what is held; an older or forged one never does.

@@ -6,6 +6,7 @@ mod apps;
 mod follow;
 mod providers;
 mod publish;
+mod refs;
 mod release;
 mod rights;
 mod versions;
@@ -144,6 +145,7 @@ pub fn register<B: Backend>(
     release::register(reg, &store, users, db_wipe);
     apps::register(reg, &store, users);
     rights::register(reg, &store, users);
+    refs::register(reg, &store, users);
     publish::register(reg, &store, users, &net);
     follow::register(reg, &store, &net);
     providers::register(reg, &store, users, net);

@@ -465,6 +465,8 @@ pub(crate) enum DhtCmd {
     Findpeer(DhtFindpeer),
     Provide(DhtProvide),
     Findprovs(DhtFindprovs),
+    Put(DhtPut),
+    Get(DhtGet),
 }
 
 #[derive(FromArgs)]

@@ -1,4 +1,4 @@
-//! `leither ipfs refs | block | dag`: blocks and DAGs as kubo shows them.
+//! `leither ipfs refs | block | dag`: blocks and DAGs as kubo shows them; `leither dht put|get`.
 
 use argh::FromArgs;
 
@@ -94,4 +94,25 @@ pub(crate) struct DagStat {
     /// CID or CID/path
     #[argh(positional)]
     pub cid: String,
+}
+
+#[derive(FromArgs)]
+/// store a value on the DHT under KEY, signed by this node; prints the record key
+#[argh(subcommand, name = "put")]
+pub(crate) struct DhtPut {
+    /// the key
+    #[argh(positional)]
+    pub key: String,
+    /// the value
+    #[argh(positional)]
+    pub value: String,
+}
+
+#[derive(FromArgs)]
+/// read a value from the DHT: a record key from dht put, or this node's KEY
+#[argh(subcommand, name = "get")]
+pub(crate) struct DhtGet {
+    /// the key
+    #[argh(positional)]
+    pub key: String,
 }

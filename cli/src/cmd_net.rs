@@ -68,6 +68,18 @@ pub(crate) fn dht(c: &Client, cmd: DhtCmd) -> Result<(), CliError> {
             let r = c.call("DhtProvide", json!(["", a.cid]))?;
             println!("provided {} to {} peers", text(&r, "cid"), r.get("peers").and_then(Value::as_u64).unwrap_or(0));
         }
+        DhtCmd::Put(a) => {
+            let r = c.call("DhtPutValue", json!(["", a.key, a.value]))?;
+            println!("{} (stored on {} peers)", text(&r, "Key"), r.get("peers").and_then(Value::as_u64).unwrap_or(0));
+        }
+        DhtCmd::Get(a) => {
+            let r = c.call("DhtGetValue", json!(["", a.key]))?;
+            match r.get("Value") {
+                Some(Value::String(v)) => println!("{v}"),
+                Some(v) => println!("{v}"),
+                None => {}
+            }
+        }
         DhtCmd::Findprovs(a) => {
             for p in list(&c.call("DhtFindProvs", json!(["", a.cid]))?) {
                 println!("{}", text(&p, "id"));

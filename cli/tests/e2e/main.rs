@@ -12,6 +12,7 @@ mod cli_flow;
 mod crash;
 mod db_api;
 mod db_repl;
+mod dht_values;
 mod disk_full;
 mod files;
 mod gateway;

@@ -185,3 +185,50 @@ fn a_gc_killed_midway_loses_nothing_kept_and_finishes_after_restart() {
     assert_eq!(gateway_get(&node, &pinned), kept);
     node.stop();
 }
+
+/// The figure: 500 MiB fetched through the gateway of a node whose `storage_max` is
+/// 200 MiB. The store stays under the limit, and what is pinned, in the file system and in a
+/// MiMei version reads back with the same hash.
+#[test]
+fn five_hundred_mib_through_a_200_mib_store_keeps_what_is_kept() {
+    let a = Node::start();
+    let max: u64 = 200 << 20;
+    let b = Node::init(&[peer_addr(&a)]);
+    b.set_config("storage", "storage_max", serde_json::json!(max));
+    b.set_config("storage", "gc_check_interval_ms", serde_json::json!(100));
+    let b = b.spawn();
+    let work = tempfile::tempdir().unwrap();
+    let write = |name: &str, len: usize, seed: u64| {
+        let p = work.path().join(name);
+        std::fs::write(&p, bytes(len, seed)).unwrap();
+        p
+    };
+    // What b keeps: a pinned file, a file in its file system, a MiMei version (60 MiB in all).
+    let pinned = b.add(&write("pinned", 30 << 20, 70));
+    let in_mfs = write("mfs", 20 << 20, 71);
+    b.ok(&["files", "write", "-e", "/kept.bin", in_mfs.to_str().unwrap()]);
+    let mid = mimei_with(&b, "kept", &write("version", 10 << 20, 72), false);
+    // 500 MiB on a, fetched through b's gateway one 10 MiB file after another.
+    let mut most = 0;
+    for i in 0..50u64 {
+        let f = write("next", 10 << 20, 100 + i);
+        let cid = a.add(&f);
+        std::fs::remove_file(&f).unwrap();
+        assert_eq!(sha256_hex(&gateway_get(&b, &cid)), sha256_hex(&bytes(10 << 20, 100 + i)));
+        most = most.max(repo_stat(&b).1);
+    }
+    // Between checks a fetch may run ahead of the collector by about one file.
+    assert!(most <= max + (12 << 20), "the store stayed near its limit: at most {most} of {max}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while repo_stat(&b).1 > max && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, size) = repo_stat(&b);
+    assert!(size <= max, "under the limit once the collector ran: {size} > {max}");
+    a.stop();
+    let out = b.cli(&["ipfs", "cat", &pinned]);
+    assert_eq!(sha256_hex(&out.stdout), sha256_hex(&bytes(30 << 20, 70)), "the pinned file");
+    let out = b.cli(&["files", "read", "/kept.bin"]);
+    assert_eq!(sha256_hex(&out.stdout), sha256_hex(&bytes(20 << 20, 71)), "the file system's file");
+    assert_eq!(sha256_hex(&mimei_get(&b, &mid)), sha256_hex(&bytes(10 << 20, 72)), "the MiMei version");
+}

@@ -129,6 +129,8 @@ pub const SIGNATURES: &[Signature] = &[
     s("DhtFindPeer", &["dhts", "pid"]),
     s("DhtProvide", &["dhts", "cid", "announce"]),
     s("DhtFindProvs", &["dhts", "cid", "n"]),
+    s("DhtPutValue", &["dhts", "key", "value"]),
+    s("DhtGetValue", &["dhts", "key"]),
     u("MiMeiPublish", &["dhts", "mid"]),
     s("MiMeiProvide", &["dhts", "mid"]),
     s("MiMeiShow", &["dhts", "mid"]),

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod db;
+pub mod dht_values;
 pub mod files;
 pub mod hash_gate;
 pub mod ipfs;

@@ -75,6 +75,7 @@ pub fn registry<B: crate::Backend>(
     crate::methods::repo::register(&mut reg, store.clone());
     crate::methods::ipfs::register(&mut reg, store, announce, net.clone(), people.clone());
     if let Some(n) = net {
+        crate::methods::dht_values::register(&mut reg, n.clone(), seed);
         crate::methods::net::register(&mut reg, n);
     }
     let more = crate::methods::mimei::more_vars(store_for_vars, net_for_vars);

@@ -7,6 +7,7 @@
 #   SIZE_MIB=1024 BLOCKS=100000 scripts/bench-files.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 SIZE_MIB=${SIZE_MIB:-1024}
 BLOCKS=${BLOCKS:-100000}
 BYTES=$((SIZE_MIB << 20))
@@ -29,9 +30,9 @@ head -c "$BYTES" /dev/urandom > "$W/file"
 
 t0=$(now); dd if="$W/file" of="$W/dd.out" bs=1M conv=fsync status=none; t1=$(now); rm -f "$W/dd.out"
 DD=$(mbps $BYTES $t0 $t1)
-KUBO=$(cd "$W" && printf '{"cmd":"add","path":"%s"}\n{"cmd":"quit"}\n' "$W/file" | python3 -c "
+KUBO=$(cd "$W" && python3 -c "
 import subprocess, sys, time, json
-p = subprocess.Popen(['$PWD/tests/ipfs/.venv/bin/python', '$PWD/tests/ipfs/kubo_peer.py', '--repo', '$W/kubo', '--port', '0'],
+p = subprocess.Popen(['$ROOT/tests/ipfs/.venv/bin/python', '$ROOT/tests/ipfs/kubo_peer.py', '--repo', '$W/kubo', '--port', '0'],
                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 p.stdout.readline()
 t = time.time(); p.stdin.write(json.dumps({'cmd': 'add', 'path': '$W/file'}) + '\n'); p.stdin.flush(); p.stdout.readline()

@@ -526,6 +526,8 @@ pub(crate) enum MimeiCmd {
     Addref(MmAddref),
     Delref(MmDelref),
     Getref(MmGetref),
+    Unpublish(MmUnpublish),
+    Unprovide(MmUnprovide),
 }
 
 #[derive(FromArgs)]

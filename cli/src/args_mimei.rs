@@ -1,4 +1,5 @@
-//! `leither mimei addref | delref | getref`: what a MiMei's versions depend on.
+//! `leither mimei addref | delref | getref` (what a MiMei's versions depend on) and
+//! `mimei unpublish | unprovide`.
 
 use argh::FromArgs;
 
@@ -36,4 +37,22 @@ pub(crate) struct MmGetref {
     /// the version: cur, last, release or a number
     #[argh(option, short = 'v', default = "String::from(\"cur\")")]
     pub ver: String,
+}
+
+#[derive(FromArgs)]
+/// withdraw a published MiMei: a newer record without a head replaces it on the network
+#[argh(subcommand, name = "unpublish")]
+pub(crate) struct MmUnpublish {
+    /// the MiMei
+    #[argh(positional)]
+    pub mid: String,
+}
+
+#[derive(FromArgs)]
+/// stop announcing this node as a provider of a MiMei
+#[argh(subcommand, name = "unprovide")]
+pub(crate) struct MmUnprovide {
+    /// the MiMei
+    #[argh(positional)]
+    pub mid: String,
 }

@@ -209,6 +209,15 @@ pub(crate) fn run(c: &Client, cmd: MimeiCmd) -> Result<(), CliError> {
                 println!("{id} {n}");
             }
         }
+        MimeiCmd::Unpublish(a) => {
+            c.call("MiMeiUnpublish", json!(["", a.mid]))?;
+            println!("MiMeiUnpublish mids= [{}]\nMiMeiUnpublish ok", a.mid);
+        }
+        MimeiCmd::Unprovide(a) => {
+            let r = c.call("MiMeiUnprovide", json!(["", a.mid]))?;
+            let was = r.get("was").and_then(Value::as_bool).unwrap_or(false);
+            println!("MiMeiUnprovide {}", if was { "ok" } else { "ok (it was not provided)" });
+        }
         MimeiCmd::Sync(a) => {
             println!("MiMeiSync mid = {}", a.mid);
             let r = c.call("MiMeiSync", json!(["", a.mid]))?;

@@ -27,6 +27,7 @@ mod ipfs_reads;
 mod lapp;
 mod mfile;
 mod mimei;
+mod mimei_unpublish;
 mod network;
 mod peer_flood;
 mod peer_ids;

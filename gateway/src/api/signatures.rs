@@ -132,6 +132,8 @@ pub const SIGNATURES: &[Signature] = &[
     s("DhtPutValue", &["dhts", "key", "value"]),
     s("DhtGetValue", &["dhts", "key"]),
     u("MiMeiPublish", &["dhts", "mid"]),
+    u("MiMeiUnpublish", &["dhts", "mid"]),
+    s("MiMeiUnprovide", &["dhts", "mid"]),
     s("MiMeiProvide", &["dhts", "mid"]),
     s("MiMeiShow", &["dhts", "mid"]),
     s("MiMeiSync", &["dhts", "mid", "param"]),

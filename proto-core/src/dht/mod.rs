@@ -45,6 +45,8 @@ pub enum Command {
     GetRecord(Key),
     /// Announce this node as a provider of a key (and keep re-announcing it).
     Provide(Key),
+    /// Stop announcing a key (other nodes forget this provider when its record's time ends).
+    Unprovide(Key),
     GetProviders(Key),
 }
 
@@ -61,6 +63,10 @@ pub enum Reply {
     },
     Record(Option<Record>),
     Providers(Vec<PeerInfo>),
+    /// Whether the key was being provided.
+    Unprovided {
+        was: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -404,6 +410,13 @@ impl Dht {
             Command::FindClosest(k) => (Kind::FindNode, k, Goal::FindClosest(id)),
             Command::GetRecord(k) => (Kind::GetValue, k, Goal::GetRecord(id)),
             Command::GetProviders(k) => (Kind::GetProviders, k, Goal::GetProviders(id)),
+            Command::Unprovide(k) => {
+                let was = self.provided.remove(&k).is_some();
+                if was {
+                    self.out.push_back(Output::Persist(vec![(persist_key(b"dht/provided/", &k), None)]));
+                }
+                return self.reply(id, Ok(Reply::Unprovided { was }));
+            }
             Command::PutRecord(r) => {
                 if let Err(e) = r.verify(self.now.unix.0) {
                     return self.reply(id, Err(CommandError::BadRecord(e)));

@@ -369,8 +369,18 @@ impl Mimei {
 
     /// The signed head record for the DHT; its record version grows with every publication.
     pub fn head_record(&mut self, signer: HeadSigner<'_>, now_ms: u64) -> Record {
-        self.published += 1;
         let value = minicbor::to_vec(&self.head).expect("encoding to a Vec cannot fail");
+        self.record_of(signer, value, now_ms)
+    }
+
+    /// `MiMeiUnpublish`: a newer record with no head, which replaces the published one on every
+    /// node that stores it; readers find nothing published.
+    pub fn withdrawal_record(&mut self, signer: HeadSigner<'_>, now_ms: u64) -> Record {
+        self.record_of(signer, Vec::new(), now_ms)
+    }
+
+    fn record_of(&mut self, signer: HeadSigner<'_>, value: Vec<u8>, now_ms: u64) -> Record {
+        self.published += 1;
         let (salt, eol) = (self.head.info.salt(), now_ms + HEAD_EOL_MS);
         match signer {
             HeadSigner::Author(a) => Record::sign(a, &salt, value, self.published, eol),

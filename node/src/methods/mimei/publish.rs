@@ -1,4 +1,5 @@
-//! Publishing and showing a MiMei's head on the network: `MiMeiPublish`, `MiMeiShow`.
+//! Publishing and showing a MiMei's head on the network: `MiMeiPublish`, `MiMeiShow`,
+//! `MiMeiUnpublish` (a newer record with no head replaces it) and `MiMeiUnprovide`.
 
 use super::*;
 
@@ -38,6 +39,28 @@ pub(super) fn register<B: Backend>(
             _ => 0,
         };
         Ok(json!({"mids": [mid.to_string()], "eol": "168h", "peers": stored, "notified": notified, "version": m.published}))
+    });
+    let (s, u, n) = (store.clone(), users.clone(), net.clone());
+    reg.register("MiMeiUnpublish", true, move |call| {
+        let mid = mid_arg(&call)?;
+        let mut m = load_own(&*s, &u, &call, &mid, "publish")?;
+        let signing = u.keyring.signing_for(&m.author, now_ms())?;
+        let rec = m.withdrawal_record(signing.signer(), now_ms());
+        s.put_mimei(&m).map_err(ApiError::internal)?;
+        let stored = match net_call(&n, Command::Dht(dht::Command::PutRecord(rec)))? {
+            Reply::Dht(dht::Reply::Stored { peers }) => peers,
+            _ => 0,
+        };
+        let _ = net_call(&n, Command::Dht(dht::Command::Unprovide(mid.0)));
+        Ok(json!({"mids": [mid.to_string()], "peers": stored, "version": m.published}))
+    });
+    let n = net.clone();
+    reg.register("MiMeiUnprovide", true, move |call| {
+        let mid = mid_arg(&call)?;
+        match net_call(&n, Command::Dht(dht::Command::Unprovide(mid.0)))? {
+            Reply::Dht(dht::Reply::Unprovided { was }) => Ok(json!({"mid": mid.to_string(), "was": was})),
+            other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        }
     });
     let (s, n) = (store.clone(), net.clone());
     reg.register("MiMeiShow", false, move |call| {

@@ -83,10 +83,27 @@ except urllib.error.HTTPError as e:
 refused("closed", lambda: c.MFGetData(page, 0, 1), "unknown or closed fsid")
 print("ok openbyurl.lua")
 
+# The author's MMOpen of cur is the writable working copy: writes go into cur, a backup keeps them.
+cur = c.MMOpen(sid, mid, "cur")
+check("cur lists the tree", len(c.MFReaddir(cur, -1)), 2)
+notes = c.MFOpenByPath(sid, mid, "notes/today.txt", 0)
+check("cur write", c.MFSetData(notes, "draft", 0), 5)
+c.MFSetData(notes, " two", -1)
+check("cur read", c.MFGetData(notes, 0, -1), "draft two")
+c.MFTruncate(notes, 5)
+check("cur truncate", (c.MFGetSize(notes), c.MFGetData(notes, 0, -1)), (5, "draft"))
+check("cur sees the new file", c.MFIsExist(c.MMOpenUrl(sid, f"mm://{mid}:cur/notes"), "today.txt"), True)
+ver = c.MMBackup(sid, mid, "")
+check("backup of cur", c.MFGetData(c.MMOpenUrl(sid, f"mm://{mid}:{ver}/notes/today.txt"), 0, -1), "draft")
+check("version 1 unchanged", c.MFIsExist(c.MMOpen(sid, mid, "1"), "notes"), False)
+print("ok writable cur")
+
 # A guest reads the MiMei (right 0x07276705 lets guests read) but not the owner's file system.
 guest = c.Login()["Sid"]
 gf = c.MMOpen(guest, mid, "last", "")
-check("guest readdir", len(c.MFReaddir(gf, -1)), 2)
+check("guest readdir", sorted(e["FName"] for e in c.MFReaddir(gf, -1)), ["a.txt", "index.html", "notes"])
+gcur = c.MMOpen(guest, mid, "cur")
+refused("guest writes cur", lambda: c.MFSetData(gcur, "x", 0), "read-only content")
 refused("guest files url", lambda: c.MMOpenUrl(guest, "/testfiles.txt"), "its owner's")
 refused("guest temp file", lambda: c.MFOpenTempFile(""), "needs a session")
 refused("guest filesls", lambda: c.FilesLs(guest, "/"), "needs its API token")

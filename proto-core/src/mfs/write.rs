@@ -66,6 +66,11 @@ impl FileWriter {
         self.feed(store, data)
     }
 
+    /// Ends the file after what is pushed (a truncation): the old bytes after it are dropped.
+    pub fn end_here(&mut self) {
+        self.old_size = self.old_size.min(self.offset + self.pushed);
+    }
+
     /// Bytes pushed so far.
     pub fn pushed(&self) -> u64 {
         self.pushed

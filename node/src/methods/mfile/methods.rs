@@ -37,7 +37,7 @@ fn int(call: &Call<'_>, name: &str, default: i64) -> Result<i64, ApiError> {
 }
 
 /// `start` as the original reads it: ≥ 0 from the beginning, < 0 from the end (-1 = the end).
-fn position(start: i64, size: u64) -> u64 {
+pub(super) fn position(start: i64, size: u64) -> u64 {
     if start >= 0 {
         start as u64
     } else {
@@ -61,20 +61,26 @@ pub fn register<B: Backend>(reg: &mut Registry, fs: &Arc<FileSessions<B>>, files
     let (f, fl) = (fs.clone(), files.clone());
     reg.register("MMOpenUrl", false, move |call| {
         let target = url::parse(call.str("path")?).map_err(bad)?;
+        if let Target::Mimei(mid, ver, sub) = target {
+            return f.open_in(&call, &file_mimei(&*f.store, &mid)?, &ver, sub_path(&sub)?);
+        }
         let (cid, name) = open_target(&*f.store, &fl, &call, target)?;
         Ok(Value::String(f.insert(Fs::Node { cid, name })?))
     });
-    let (f, fl) = (fs.clone(), files.clone());
+    let f = fs.clone();
     reg.register("MFOpenByPath", false, move |call| {
         let mid = crate::methods::mimei::mid_arg(&call)?;
-        let path = call.arg("path").and_then(Value::as_str).unwrap_or("").trim_matches('/').to_string();
-        let (cid, name) = open_target(&*f.store, &fl, &call, Target::Mimei(mid, "cur".into(), path))?;
-        Ok(Value::String(f.insert(Fs::Node { cid, name })?))
+        let path = call.arg("path").and_then(Value::as_str).unwrap_or("");
+        f.open_in(&call, &file_mimei(&*f.store, &mid)?, "cur", sub_path(path)?)
     });
     let f = fs.clone();
     reg.register("MFSetData", false, move |call| {
-        let path = f.temp(call.str("fsid")?)?.0;
         let data = bytes_arg(call.arg("data"))?;
+        if let Some((mid, p)) = f.cur_of(call.str("fsid")?)? {
+            f.cur_set(&mid, &p, &data, int(&call, "start", 0)?)?;
+            return Ok(json!(data.len()));
+        }
+        let path = f.temp(call.str("fsid")?)?.0;
         let mut file = OpenOptions::new().write(true).open(&path).map_err(|e| io_err("the temp file", e))?;
         let size = file.metadata().map_err(|e| io_err("the temp file", e))?.len();
         let at = position(int(&call, "start", 0)?, size);
@@ -83,8 +89,12 @@ pub fn register<B: Backend>(reg: &mut Registry, fs: &Arc<FileSessions<B>>, files
     });
     let f = fs.clone();
     reg.register("MFTruncate", false, move |call| {
-        let path = f.temp(call.str("fsid")?)?.0;
         let size = u64::try_from(int(&call, "size", 0)?).map_err(|_| bad("size must be ≥ 0"))?;
+        if let Some((mid, p)) = f.cur_of(call.str("fsid")?)? {
+            f.cur_truncate(&mid, &p, size)?;
+            return Ok(Value::Null);
+        }
+        let path = f.temp(call.str("fsid")?)?.0;
         let file = OpenOptions::new().write(true).open(&path).map_err(|e| io_err("the temp file", e))?;
         file.set_len(size).map_err(|e| write_err(&f, e))?;
         Ok(Value::Null)
@@ -182,19 +192,25 @@ fn open_target<B: Backend>(store: &B, files: &Files<B>, call: &Call<'_>, t: Targ
             Ok((files.resolve(&p)?, p.name().to_string()))
         }
         Target::Ipfs(cid, sub) => Ok((read::resolve(store, &cid, &sub).map_err(read_err)?, name(&sub))),
-        Target::Mimei(mid, ver, sub) => {
-            let m = store
-                .get_mimei(&mid)
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| ApiError::not_found(format!("MiMei {mid} is not on this node (sync it first)")))?;
-            if m.head.info.kind == MimeiKind::Db {
-                return Err(bad(format!("MiMei {mid} is a database: open it with MMOpen(sid, mid, ver)")));
-            }
-            crate::methods::access::readable(call, &m)?;
-            let root = super::version_cid(&m, &ver)?;
-            Ok((read::resolve(store, &root, &sub).map_err(read_err)?, name(&sub)))
-        }
+        Target::Mimei(..) => Err(bad("a MiMei is opened by its version")),
     }
+}
+
+/// A file MiMei on this node (a database is opened with `MMOpen`).
+fn file_mimei<B: Backend>(store: &B, mid: &proto_core::mimei::Mid) -> Result<proto_core::mimei::Mimei, ApiError> {
+    let m = store
+        .get_mimei(mid)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("MiMei {mid} is not on this node (sync it first)")))?;
+    if m.head.info.kind == MimeiKind::Db {
+        return Err(bad(format!("MiMei {mid} is a database: open it with MMOpen(sid, mid, ver)")));
+    }
+    Ok(m)
+}
+
+/// A path inside a MiMei's tree ("" is its root).
+fn sub_path(sub: &str) -> Result<proto_core::mfs::MfsPath, ApiError> {
+    proto_core::mfs::MfsPath::parse(&format!("/{}", sub.trim_start_matches('/'))).map_err(|e| bad(e.to_string()))
 }
 
 fn read_err(e: read::ReadError) -> ApiError {
@@ -229,9 +245,12 @@ fn file_info<S: read::BlockRead + ?Sized>(store: &S, cid: &Cid, name: &str) -> R
 
 impl<B: Backend> FileSessions<B> {
     fn node(&self, id: &str) -> Result<(Cid, String), ApiError> {
+        if let Some((mid, path)) = self.cur_of(id)? {
+            return Ok((self.cur_cid(&mid, &path)?, path.name().to_string()));
+        }
         self.with(id, |fs| match fs {
             Fs::Node { cid, name } => Ok((cid.clone(), name.clone())),
-            Fs::Temp { .. } => Err(bad(format!("fsid {id} is a temp file, not a directory"))),
+            _ => Err(bad(format!("fsid {id} is a temp file, not a directory"))),
         })
     }
 
@@ -239,6 +258,7 @@ impl<B: Backend> FileSessions<B> {
         self.with(id, |fs| {
             Ok(match fs {
                 Fs::Node { name, .. } => name.clone(),
+                Fs::Cur { path, .. } => path.name().to_string(),
                 Fs::Temp { .. } => String::new(),
             })
         })

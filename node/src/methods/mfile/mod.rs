@@ -7,6 +7,7 @@
 //! Temp files live in the repo's `temp/` directory, never in memory, so a file of any size
 //! goes through in chunks; they are the opener's and go when converted, closed or at restart.
 
+mod cur;
 mod methods;
 mod url;
 
@@ -38,6 +39,9 @@ enum Fs {
     Temp { path: PathBuf, opener: Opener },
     /// Content, read-only: a file or a directory, and its name.
     Node { cid: Cid, name: String },
+    /// A path in a file MiMei's working copy, for its author on the node that writes it:
+    /// read as it is now, written into `cur`.
+    Cur { mid: proto_core::mimei::Mid, path: proto_core::mfs::MfsPath },
 }
 
 struct Open {
@@ -52,6 +56,8 @@ pub struct FileSessions<B> {
     open: Mutex<HashMap<String, Open>>,
     entropy: fn() -> [u8; 32],
     users: Arc<crate::methods::users::Users>,
+    /// One change of a working copy at a time.
+    cur_lock: Mutex<()>,
 }
 
 impl<B: Backend> FileSessions<B> {
@@ -64,7 +70,14 @@ impl<B: Backend> FileSessions<B> {
     ) -> Arc<Self> {
         let temp_dir = repo.join("temp");
         let _ = std::fs::remove_dir_all(&temp_dir);
-        Arc::new(FileSessions { store, temp_dir, open: Mutex::new(HashMap::new()), entropy, users })
+        Arc::new(FileSessions {
+            store,
+            temp_dir,
+            open: Mutex::new(HashMap::new()),
+            entropy,
+            users,
+            cur_lock: Mutex::new(()),
+        })
     }
 
     fn new_id(&self) -> String {
@@ -101,11 +114,35 @@ impl<B: Backend> FileSessions<B> {
         }
     }
 
-    /// `MMOpen` of a file MiMei: a read-only view of a version's tree (`cur` is the working copy).
+    /// `MMOpen` of a file MiMei: a version's tree, read-only; `cur` opened by its author on the
+    /// node that writes it is the writable working copy.
     pub fn open_mimei(&self, call: &Call<'_>, m: &Mimei, ver: &str) -> Result<Value, ApiError> {
-        crate::methods::access::readable(call, m)?;
-        let cid = version_cid(m, ver)?;
-        Ok(Value::String(self.insert(Fs::Node { cid, name: String::new() })?))
+        self.open_in(call, m, ver, proto_core::mfs::MfsPath { segs: Vec::new(), trailing_slash: false })
+    }
+
+    /// A path in a file MiMei's version (`MMOpen`, `MFOpenByPath`, `mm://` URLs).
+    pub(super) fn open_in(
+        &self,
+        call: &Call<'_>,
+        m: &Mimei,
+        ver: &str,
+        path: proto_core::mfs::MfsPath,
+    ) -> Result<Value, ApiError> {
+        use proto_core::mimei::rights::Role;
+        let (_, role) = crate::methods::access::readable(call, m)?;
+        let cur = matches!(ver, "" | "cur");
+        if cur && role == Role::Author && m.is_home(&self.users.keyring.node_pk()) {
+            return Ok(Value::String(self.insert(Fs::Cur { mid: m.mid(), path })?));
+        }
+        let root = version_cid(m, ver)?;
+        let name = path.name().to_string();
+        let cid = if path.is_root() {
+            root
+        } else {
+            proto_core::unixfs::read::resolve(&*self.store, &root, &path.segs.join("/"))
+                .map_err(|e| ApiError::not_found(e.to_string()))?
+        };
+        Ok(Value::String(self.insert(Fs::Node { cid, name })?))
     }
 
     /// What an fsid names, touched as used.
@@ -124,7 +161,7 @@ impl<B: Backend> FileSessions<B> {
     fn temp(&self, id: &str) -> Result<(PathBuf, Opener), ApiError> {
         self.with(id, |fs| match fs {
             Fs::Temp { path, opener } => Ok((path.clone(), *opener)),
-            Fs::Node { .. } => Err(ApiError::bad_request(format!("fsid {id} is read-only content, not a temp file"))),
+            _ => Err(ApiError::bad_request(format!("fsid {id} is read-only content, not a temp file"))),
         })
     }
 }
@@ -132,11 +169,16 @@ impl<B: Backend> FileSessions<B> {
 impl<B: Backend> gateway::api::OpenFiles for FileSessions<B> {
     fn content(&self, fsid: &str) -> Option<(Cid, String)> {
         self.with(fsid, |fs| match fs {
-            Fs::Node { cid, name } => Ok(Some((cid.clone(), name.clone()))),
+            Fs::Node { cid, name } => Ok(Some(Ok((cid.clone(), name.clone())))),
+            Fs::Cur { mid, path } => Ok(Some(Err((*mid, path.clone())))),
             Fs::Temp { .. } => Ok(None),
         })
         .ok()
         .flatten()
+        .and_then(|r| match r {
+            Ok(found) => Some(found),
+            Err((mid, path)) => self.cur_cid(&mid, &path).ok().map(|c| (c, path.name().to_string())),
+        })
     }
 }
 

@@ -73,6 +73,8 @@ pub struct Services<'a, B: crate::Backend> {
     pub http: serde_json::Value,
     /// Who may register accounts (config.json `users`).
     pub users: storage::repo::UserSettings,
+    /// The store's limits (config.json `storage`): the file API's read size and open files.
+    pub storage: storage::repo_storage::StorageSettings,
     pub entropy: fn() -> [u8; 32],
     /// The database store and its periodic flush interval.
     pub db: std::sync::Arc<storage::db::DbStore>,
@@ -147,6 +149,7 @@ impl<B: crate::Backend> Services<'_, B> {
             self.entropy,
             db.clone(),
             users,
+            &self.storage,
             shutdown,
         );
         let registry = std::sync::Arc::new(registry);

@@ -85,6 +85,7 @@ pub fn run(
         http_addr: &addr,
         http: opened.config.http.clone(),
         users: opened.config.users.clone(),
+        storage: opened.config.storage.clone(),
         entropy,
         db: Arc::new(opened.db),
         db_sync_interval_ms: opened.config.db.sync_interval_ms,

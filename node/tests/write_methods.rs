@@ -13,7 +13,17 @@ fn write_methods_refuse_callers_without_rights() {
     let store = Arc::new(MemStore::default());
     let info = node::methods::node::NodeInfo { node_id: "n".into(), node_pk: [0; 32], version: "0", repo: "r".into() };
     let users = node::methods::session::UserSettings::default();
-    let reg = node::methods::node::registry(store.clone(), info, None, [7; 32], || [9; 32], None, users, || {});
+    let reg = node::methods::node::registry(
+        store.clone(),
+        info,
+        None,
+        [7; 32],
+        || [9; 32],
+        None,
+        users,
+        &Default::default(),
+        || {},
+    );
     let nobody = Caller { token: false, remote: None };
     let guest =
         reg.dispatch("Login", vec![], &nobody, None, BTreeMap::new()).unwrap()["Sid"].as_str().unwrap().to_string();

@@ -22,6 +22,10 @@ pub struct StorageSettings {
     pub gc_check_interval_ms: u64,
     /// How often access times noted in memory are written to the store.
     pub atime_flush_ms: u64,
+    /// Most bytes one `FilesRead` or `MFGetData` answers (larger files are read in pieces).
+    pub max_read_bytes: u64,
+    /// Files open at once by the MiMei file API (the least recently used one closes past it).
+    pub max_open_files: u64,
 }
 
 impl Default for StorageSettings {
@@ -31,6 +35,8 @@ impl Default for StorageSettings {
             gc_low_water_percent: 90,
             gc_check_interval_ms: 1000,
             atime_flush_ms: 60_000,
+            max_read_bytes: 64 << 20,
+            max_open_files: 1024,
         }
     }
 }
@@ -57,6 +63,8 @@ impl StorageSettings {
             "gc_low_water_percent": self.gc_low_water_percent,
             "gc_check_interval_ms": self.gc_check_interval_ms,
             "atime_flush_ms": self.atime_flush_ms,
+            "max_read_bytes": self.max_read_bytes,
+            "max_open_files": self.max_open_files,
         })
     }
 
@@ -82,6 +90,8 @@ impl StorageSettings {
         }
         s.gc_check_interval_ms = positive("gc_check_interval_ms", s.gc_check_interval_ms)?;
         s.atime_flush_ms = positive("atime_flush_ms", s.atime_flush_ms)?;
+        s.max_read_bytes = positive("max_read_bytes", s.max_read_bytes)?;
+        s.max_open_files = positive("max_open_files", s.max_open_files)?;
         Ok(s)
     }
 }
@@ -106,6 +116,7 @@ mod tests {
             (json!({"storage_max": "1G"}), "storage.storage_max"),
             (json!({"gc_low_water_percent": 101}), "storage.gc_low_water_percent"),
             (json!({"gc_check_interval_ms": 0}), "storage.gc_check_interval_ms"),
+            (json!({"max_read_bytes": 0}), "storage.max_read_bytes"),
             (json!(3), "storage must be an object"),
         ] {
             assert!(StorageSettings::from_json(&bad).unwrap_err().contains(says), "{bad}");

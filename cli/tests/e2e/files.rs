@@ -145,3 +145,20 @@ fn ipfs_add_to_files_and_errors() {
     let (status, body) = api(&n.addr(), "FilesLs", r#"["/"]"#, None);
     assert_eq!(status, 401, "{body}");
 }
+
+#[test]
+fn reads_through_the_api_are_bounded_by_the_config() {
+    let n = Node::init(&[]);
+    n.set_config("storage", "max_read_bytes", serde_json::json!(8));
+    let n = n.spawn();
+    let token = n.token();
+    let (status, body) = api(&n.addr(), "FilesWrite", r#"["/f", "0123456789", 0, true]"#, Some(&token));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api(&n.addr(), "FilesRead", r#"["/f", 0, 8]"#, Some(&token));
+    assert_eq!((status, body.as_str()), (200, r#"{"result":"01234567"}"#));
+    let (status, body) = api(&n.addr(), "FilesRead", r#"["/f", 0, -1]"#, Some(&token));
+    assert_eq!(status, 400);
+    assert!(body.contains("FilesRead returns at most 8 bytes at once (storage.max_read_bytes)"), "{body}");
+    // The CLI streams through the gateway: no limit there.
+    assert_eq!(n.ok(&["files", "read", "/f"]), "0123456789");
+}

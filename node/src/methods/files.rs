@@ -130,7 +130,14 @@ struct WriteOpts {
     parents: bool,
 }
 
-pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, net: Option<Arc<dyn NetHandle>>) -> Arc<Files<B>> {
+/// `max_read` bounds one `FilesRead` (config.json `storage.max_read_bytes`; the CLI streams
+/// through the gateway instead).
+pub fn register<B: Backend>(
+    reg: &mut Registry,
+    store: Arc<B>,
+    net: Option<Arc<dyn NetHandle>>,
+    max_read: u64,
+) -> Arc<Files<B>> {
     let files = Arc::new(Files { store, net, lock: Mutex::new(()) });
     let f = files.clone();
     reg.register("FilesLs", true, move |call| {
@@ -230,13 +237,19 @@ pub fn register<B: Backend>(reg: &mut Registry, store: Arc<B>, net: Option<Arc<d
             Some(n) if n >= 0 => n as u64,
             _ => u64::MAX,
         };
-        let cid = f.read(|m| {
+        let (cid, size) = f.read(|m| {
             let st = m.stat(&p)?;
             if st.kind == Kind::Directory {
                 return Err(MfsError::IsADirectory(p.display()));
             }
-            Ok(st.hash)
+            Ok((st.hash, st.size))
         })?;
+        let want = count.min(size.saturating_sub(offset));
+        if want > max_read {
+            return Err(ApiError::bad_request(format!(
+                "FilesRead returns at most {max_read} bytes at once (storage.max_read_bytes); read this file of {size} bytes in pieces (offset, count) or through /ipfs/{cid}"
+            )));
+        }
         let mut cur = FileCursor::new(cid, offset, offset.saturating_add(count));
         let mut out = Vec::new();
         while let Some(piece) = cur.next_slice(&*f.store).map_err(|e| mfs_err(e.into()))? {

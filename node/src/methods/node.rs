@@ -27,6 +27,7 @@ pub fn registry<B: crate::Backend>(
     entropy: fn() -> [u8; 32],
     db: Option<Arc<crate::db::DbService>>,
     users: crate::methods::session::UserSettings,
+    limits: &storage::repo_storage::StorageSettings,
     shutdown: impl Fn() + Send + Sync + 'static,
 ) -> Registry {
     let mut reg = Registry::default();
@@ -57,14 +58,15 @@ pub fn registry<B: crate::Backend>(
         }) as crate::methods::mimei::DbWipe
     });
     crate::methods::mimei::register(&mut reg, store.clone(), &people, net.clone(), entropy, wipe);
-    let files = crate::methods::files::register(&mut reg, store.clone(), net.clone());
+    let files = crate::methods::files::register(&mut reg, store.clone(), net.clone(), limits.max_read_bytes);
     let file_sessions = crate::methods::mfile::FileSessions::new(
         store.clone(),
         std::path::Path::new(&info.repo),
         entropy,
         people.clone(),
+        limits.max_open_files as usize,
     );
-    crate::methods::mfile::register(&mut reg, &file_sessions, &files);
+    crate::methods::mfile::register(&mut reg, &file_sessions, &files, limits.max_read_bytes);
     reg.files = Some(file_sessions.clone());
     if let Some(db) = db {
         let fs = Some(file_sessions.clone());

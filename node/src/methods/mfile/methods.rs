@@ -16,9 +16,6 @@ use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
-/// Most bytes one `MFGetData` returns; larger files are read in pieces.
-pub(super) const MAX_GET_BYTES: u64 = 64 << 20;
-
 fn bad(m: impl Into<String>) -> ApiError {
     ApiError::bad_request(m.into())
 }
@@ -45,7 +42,8 @@ pub(super) fn position(start: i64, size: u64) -> u64 {
     }
 }
 
-pub fn register<B: Backend>(reg: &mut Registry, fs: &Arc<FileSessions<B>>, files: &Arc<Files<B>>) {
+/// `max_read` bounds one `MFGetData` (config.json `storage.max_read_bytes`).
+pub fn register<B: Backend>(reg: &mut Registry, fs: &Arc<FileSessions<B>>, files: &Arc<Files<B>>, max_read: u64) {
     let f = fs.clone();
     reg.register("MFOpenTempFile", false, move |call| {
         if !call.may_write && call.user_pk.is_none() {
@@ -106,9 +104,9 @@ pub fn register<B: Backend>(reg: &mut Registry, fs: &Arc<FileSessions<B>>, files
         let size = f.size(id)?;
         let at = position(start, size).min(size);
         let want = if count < 0 { size - at } else { (count as u64).min(size - at) };
-        if want > MAX_GET_BYTES {
+        if want > max_read {
             return Err(bad(format!(
-                "MFGetData returns at most {MAX_GET_BYTES} bytes at once; read this file of {size} bytes in pieces"
+                "MFGetData returns at most {max_read} bytes at once (storage.max_read_bytes); read this file of {size} bytes in pieces"
             )));
         }
         Ok(bytes_value(f.read_range(id, at, want)?))

@@ -23,9 +23,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Files open at once on the node (the least recently used one is closed past it).
-pub const MAX_OPEN_FILES: usize = 1024;
-
 /// Who opened a temp file: the owner, or a user (whose quota its bytes count against).
 #[derive(Clone, Copy)]
 struct Opener {
@@ -58,6 +55,8 @@ pub struct FileSessions<B> {
     users: Arc<crate::methods::users::Users>,
     /// One change of a working copy at a time.
     cur_lock: Mutex<()>,
+    /// Files open at once (config.json `storage.max_open_files`).
+    max_open: usize,
 }
 
 impl<B: Backend> FileSessions<B> {
@@ -67,6 +66,7 @@ impl<B: Backend> FileSessions<B> {
         repo: &std::path::Path,
         entropy: fn() -> [u8; 32],
         users: Arc<crate::methods::users::Users>,
+        max_open: usize,
     ) -> Arc<Self> {
         let temp_dir = repo.join("temp");
         let _ = std::fs::remove_dir_all(&temp_dir);
@@ -77,6 +77,7 @@ impl<B: Backend> FileSessions<B> {
             entropy,
             users,
             cur_lock: Mutex::new(()),
+            max_open: max_open.max(1),
         })
     }
 
@@ -90,7 +91,7 @@ impl<B: Backend> FileSessions<B> {
 
     fn insert_as(&self, id: String, fs: Fs) -> Result<String, ApiError> {
         let mut open = self.open.lock().map_err(|_| ApiError::internal("lock"))?;
-        if open.len() >= MAX_OPEN_FILES {
+        if open.len() >= self.max_open {
             if let Some(oldest) = open.iter().min_by_key(|(_, o)| o.used).map(|(k, _)| k.clone()) {
                 if let Some(Open { fs: Fs::Temp { path, .. }, .. }) = open.remove(&oldest) {
                     let _ = std::fs::remove_file(path);

@@ -117,9 +117,13 @@ pub(crate) fn cat(c: &Client, cid: &str) -> Result<(), CliError> {
         return Err(CliError(format!("{cid} is a {}, not a file", s(&st, "type"))));
     }
     let mut resp = c.get(&gateway_path(cid))?;
+    let size = st.get("size").and_then(Value::as_u64).unwrap_or(0);
+    let mut body = Progress::new(&mut resp.body, size, "fetching");
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    match io::copy(&mut resp.body, &mut out) {
+    let r = io::copy(&mut body, &mut out);
+    body.finish();
+    match r {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         r => r.map(|_| ()).map_err(|e| CliError(format!("download failed: {e}"))),
     }
@@ -160,7 +164,11 @@ fn get_into(c: &Client, cid: &str, out: &Path) -> Result<u64, CliError> {
             let mut resp = c.get(&gateway_path(cid))?;
             let tmp = out.with_extension("part");
             let mut f = File::create(&tmp).map_err(|e| CliError(format!("cannot create {}: {e}", tmp.display())))?;
-            let n = io::copy(&mut resp.body, &mut f).map_err(|e| CliError(format!("download failed: {e}")))?;
+            let size = st.get("size").and_then(Value::as_u64).unwrap_or(0);
+            let mut body = Progress::new(&mut resp.body, size, "fetching");
+            let n = io::copy(&mut body, &mut f);
+            body.finish();
+            let n = n.map_err(|e| CliError(format!("download failed: {e}")))?;
             f.flush()?;
             std::fs::rename(&tmp, out).map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
             Ok(n)

@@ -98,6 +98,20 @@ check("backup of cur", c.MFGetData(c.MMOpenUrl(sid, f"mm://{mid}:{ver}/notes/tod
 check("version 1 unchanged", c.MFIsExist(c.MMOpen(sid, mid, "1"), "notes"), False)
 print("ok writable cur")
 
+# fang2.lua: a temp file becomes a mac file of a MiMei; a second one holds the first's id.
+t1 = c.MFOpenTempFile(sid)
+c.MFSetData(t1, "\x89PNG not really an image", 0)
+mac1 = c.MFTemp2MacFile(t1, mid)
+t2 = c.MFOpenTempFile(sid)
+c.MFSetData(t2, mac1, 0)
+mac2 = c.MFTemp2MacFile(t2, mid)
+check("mac ids", (len(mac1), len(mac2), mac1 != mac2), (27, 27, True))
+check("mac file 2 holds mac 1's id", c.MFGetData(c.MFOpenMacFile(sid, mid, mac2), 0, -1), mac1)
+check("mac file 1", c.MFGetData(c.MFOpenMacFile(sid, mid, mac1), 0, -1), "\x89PNG not really an image")
+check("mac files are references", len(c.MMGetRef(sid, mid, "cur")), 2)
+refused("no such mac file", lambda: c.MFOpenMacFile(sid, mid, "AAAAAAAAAAAAAAAAAAAAAAAAAAA"), "has no mac file")
+print("ok fang2.lua")
+
 # A guest reads the MiMei (right 0x07276705 lets guests read) but not the owner's file system.
 guest = c.Login()["Sid"]
 gf = c.MMOpen(guest, mid, "last", "")

@@ -227,7 +227,7 @@ fn python_hprose_client_runs_the_file_scenarios() {
     let out = Command::new("python3").arg(script).arg(format!("{}/webapi/", node.api)).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(text, "ok go files\nok openbyurl.lua\nok writable cur\nall ok\n");
+    assert_eq!(text, "ok go files\nok openbyurl.lua\nok writable cur\nok fang2.lua\nall ok\n");
     node.stop();
 }
 

@@ -30,13 +30,24 @@ fn references_are_kept_by_gc_and_copied_by_sync() {
     assert!(out.status.success() && out.stdout == asset_bytes, "the referenced file survives gc");
     assert!(author.ok(&["ipfs", "repo", "ls"]).contains(&format!("{asset_cid} mimei {mid} ref")));
 
+    // A referenced MiMei (published on its own) comes with a sync too.
+    let lib = mid_of(&author.ok(&["mimei", "create", "-m", "library"]));
+    let lib_file = work.path().join("lib.js");
+    std::fs::write(&lib_file, b"export const v = 1;\n").unwrap();
+    author.ok(&["mimei", "add", &lib, lib_file.to_str().unwrap()]);
+    author.ok(&["mimei", "publish", &lib]);
+    author.ok(&["mimei", "addref", &mid, &lib]);
+    author.ok(&["mimei", "add", &mid, page.to_str().unwrap()]);
     // Another node syncs the MiMei and gets the reference's blocks with it.
     author.ok(&["mimei", "publish", &mid]);
     syncer.ok(&["mimei", "sync", &mid]);
     author.stop();
+    assert_eq!(syncer.ok(&["mimei", "get", &lib]), "export const v = 1;\n", "the referenced MiMei");
     let out = syncer.cli(&["ipfs", "cat", &asset_cid]);
     assert!(out.status.success() && out.stdout == asset_bytes, "the syncing node holds the referenced file");
-    assert_eq!(syncer.ok(&["mimei", "getref", &mid, "-v", "last"]), format!("{asset_cid} 1\nmac-file-id 1\n"));
+    assert_eq!(syncer.ok(&["mimei", "getref", &mid, "-v", "1"]), format!("{asset_cid} 1\nmac-file-id 1\n"));
+    let refs = syncer.ok(&["mimei", "getref", &mid, "-v", "last"]);
+    assert!(refs.contains(&format!("{lib} 1\n")), "{refs}");
 }
 
 #[test]

@@ -117,6 +117,8 @@ pub const SIGNATURES: &[Signature] = &[
     n("MFIsExist", &["fsid", "fileid"]),
     n("MFTemp2Ipfs", &["fsid", "mid"]),
     n("MFTemp2Files", &["fsid", "path"]),
+    n("MFTemp2MacFile", &["fsid", "mid"]),
+    s("MFOpenMacFile", &["mid", "fileid"]),
     s("RepoGC", &["opt"]),
     s("RepoLs", &[]),
     // The network (§3.8).

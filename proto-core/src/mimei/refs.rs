@@ -5,6 +5,20 @@
 use super::{Mimei, MimeiError};
 use std::collections::BTreeMap;
 
+/// The id of a mac file (the original's immutable content files, `MFTemp2MacFile`): a 27-char
+/// id from the content's multihash, so any node holding the MiMei's references finds the file's
+/// CID from its mac id, and a CIDv0 and CIDv1 of the same bytes have one id.
+pub fn mac_id(cid: &crate::cid::Cid) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"leither-mac-id\0");
+    h.update(cid.hash().to_bytes());
+    let d = h.finalize();
+    let mut id = [0u8; 20];
+    id.copy_from_slice(&d[..20]);
+    crate::id::NodeId(id).to_string()
+}
+
 /// Id → how many times it was added.
 pub type Refs = BTreeMap<String, u64>;
 
@@ -57,6 +71,11 @@ impl Mimei {
         Ok(self.head.refs.as_ref().and_then(|r| r.get(&v)).cloned().unwrap_or_default())
     }
 
+    /// The CID of the mac file `id` among the references (a mac file is referenced by its CID).
+    pub fn mac_file(&self, id: &str) -> Option<crate::cid::Cid> {
+        self.all_refs().filter_map(|r| crate::cid::Cid::parse(r).ok()).find(|c| mac_id(c) == id)
+    }
+
     /// Every id any kept version (and the working copy) references.
     pub fn all_refs(&self) -> impl Iterator<Item = &String> {
         let kept = self.head.refs.iter().flat_map(|r| r.values()).flat_map(|r| r.keys());
@@ -99,6 +118,19 @@ mod tests {
         let bytes = minicbor::to_vec(&m.head).unwrap();
         let back: crate::mimei::Head = minicbor::decode(&bytes).unwrap();
         assert_eq!(back.refs, m.head.refs);
+    }
+
+    #[test]
+    fn a_mac_file_is_found_by_its_id_among_the_cid_references() {
+        let mut m = file_mimei();
+        let v0 = Cid::parse("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn").unwrap();
+        let id = super::mac_id(&v0);
+        assert_eq!(id.len(), 27);
+        assert_eq!(super::mac_id(&v0.to_v1()), id, "one id for both CID versions");
+        assert_eq!(m.mac_file(&id), None);
+        m.add_refs(&[v0.to_string()]).unwrap();
+        assert_eq!(m.mac_file(&id), Some(v0));
+        assert_eq!(m.mac_file("AAAAAAAAAAAAAAAAAAAAAAAAAAA"), None);
     }
 
     #[test]

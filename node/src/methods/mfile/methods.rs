@@ -158,6 +158,45 @@ pub fn register<B: Backend>(reg: &mut Registry, fs: &Arc<FileSessions<B>>, files
         f.close(id);
         Ok(Value::String(cid.to_string()))
     });
+    let f = fs.clone();
+    reg.register("MFTemp2MacFile", false, move |call| {
+        // A mac file: the temp file's content, referenced by the MiMei (so GC keeps it and a
+        // sync copies it), named by its mac id.
+        let id = call.str("fsid")?;
+        let (path, opener) = f.temp(id)?;
+        let mid = crate::methods::mimei::mid_arg(&call)?;
+        let mut m = f
+            .store
+            .get_mimei(&mid)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("MiMei {mid} is not on this node")))?;
+        let author = opener.owner || opener.user == Some(m.author);
+        if !author || !m.is_home(&f.users.keyring.node_pk()) {
+            return Err(ApiError {
+                status: 403,
+                message: format!("a mac file of MiMei {mid} is added by its author on the node that writes it"),
+            });
+        }
+        let (cid, _) = f.import(&path, &opener, false)?;
+        m.add_refs(&[cid.to_string()]).map_err(|e| bad(e.to_string()))?;
+        f.store.put_mimei(&m).map_err(ApiError::internal)?;
+        f.close(id);
+        Ok(Value::String(proto_core::mimei::refs::mac_id(&cid)))
+    });
+    let f = fs.clone();
+    reg.register("MFOpenMacFile", false, move |call| {
+        let mid = crate::methods::mimei::mid_arg(&call)?;
+        let m = f
+            .store
+            .get_mimei(&mid)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("MiMei {mid} is not on this node (sync it first)")))?;
+        crate::methods::access::readable(&call, &m)?;
+        let fileid = call.str("fileid")?;
+        let cid =
+            m.mac_file(fileid).ok_or_else(|| ApiError::not_found(format!("MiMei {mid} has no mac file {fileid}")))?;
+        Ok(Value::String(f.insert(Fs::Node { cid, name: fileid.to_string() })?))
+    });
     let (f, fl) = (fs.clone(), files.clone());
     reg.register("MFTemp2Files", false, move |call| {
         let id = call.str("fsid")?;

@@ -232,3 +232,14 @@ fn five_hundred_mib_through_a_200_mib_store_keeps_what_is_kept() {
     assert_eq!(sha256_hex(&out.stdout), sha256_hex(&bytes(20 << 20, 71)), "the file system's file");
     assert_eq!(sha256_hex(&mimei_get(&b, &mid)), sha256_hex(&bytes(10 << 20, 72)), "the MiMei version");
 }
+
+/// A pin answers ok only with every block here; one refused leaves no pin behind.
+#[test]
+fn a_pin_of_blocks_that_are_not_here_is_refused_and_taken_back() {
+    let n = Node::start();
+    let missing = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o";
+    let out = n.cli(&["ipfs", "pin", "add", missing]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not available on this node"));
+    assert_eq!(n.ok(&["ipfs", "pin", "ls"]), "", "no pin left");
+}

@@ -92,9 +92,20 @@ pub fn register<B: Backend>(
     let s = store.clone();
     reg.register("PinAdd", true, move |call| {
         let cid = resolve_arg(&*s, call.str_arg(0, "cid")?)?;
-        let blocks = check_complete(&*s, &cid)?;
+        // Pinned first, then checked: a collection running meanwhile keeps what the pin reaches
+        // from the moment it is stored, and what it removed before shows up missing here — so
+        // a pin that answers ok has every block (kept) and one that does not is taken back.
+        let was = s.pin_ls().map_err(store_err)?.contains(&cid);
         s.pin_add(&cid).map_err(store_err)?;
-        Ok(json!({"cid": cid.to_string(), "blocks": blocks}))
+        match check_complete(&*s, &cid) {
+            Ok(blocks) => Ok(json!({"cid": cid.to_string(), "blocks": blocks})),
+            Err(e) => {
+                if !was {
+                    let _ = s.pin_rm(&cid);
+                }
+                Err(e)
+            }
+        }
     });
     let s = store.clone();
     reg.register("PinRm", true, move |call| {

@@ -28,15 +28,7 @@ pub(crate) fn block(c: &Client, cmd: BlockCmd) -> Result<(), CliError> {
         BlockCmd::Get(a) => {
             // The raw block through the gateway (which fetches what the node lacks).
             let path = format!("/ipfs/{}?format=raw", a.cid.trim_start_matches("/ipfs/"));
-            let mut resp = c.get(&path)?;
-            let stdout = io::stdout();
-            let mut out = stdout.lock();
-            match io::copy(&mut resp.body, &mut out) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                r => {
-                    r.map_err(|e| CliError(format!("read failed: {e}")))?;
-                }
-            }
+            crate::cmd_ipfs::to_stdout(&mut c.get(&path)?.body)?;
         }
         BlockCmd::Put(a) => {
             let meta = std::fs::metadata(&a.file).map_err(|e| CliError(format!("cannot read {}: {e}", a.file)))?;

@@ -3,7 +3,7 @@
 use crate::args_files::FilesCmd;
 use crate::client::{CliError, Client};
 use serde_json::{json, Value};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 fn s(v: &Value, key: &str) -> String {
     match v.get(key) {
@@ -105,15 +105,7 @@ pub(crate) fn files(c: &Client, cmd: FilesCmd) -> Result<(), CliError> {
             // Streamed through the gateway: only the range's blocks are read.
             let range = format!("bytes={}-{}", a.offset, end - 1);
             let mut resp = c.get_with(&format!("/ipfs/{}", s(&st, "Hash")), &[("Range", range.as_str())])?;
-            let stdout = io::stdout();
-            let mut out = stdout.lock();
-            match io::copy(&mut resp.body, &mut out) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                r => {
-                    r.map_err(|e| CliError(format!("read failed: {e}")))?;
-                }
-            }
-            out.flush()?;
+            crate::cmd_ipfs::to_stdout(&mut resp.body)?;
         }
     }
     Ok(())

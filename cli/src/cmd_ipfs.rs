@@ -119,13 +119,18 @@ pub(crate) fn cat(c: &Client, cid: &str) -> Result<(), CliError> {
     let mut resp = c.get(&gateway_path(cid))?;
     let size = st.get("size").and_then(Value::as_u64).unwrap_or(0);
     let mut body = Progress::new(&mut resp.body, size, "fetching");
+    let r = to_stdout(&mut body);
+    body.finish();
+    r
+}
+
+/// Copies a download to stdout; a reader that went away (`| head`) ends it quietly.
+pub(crate) fn to_stdout(r: &mut dyn io::Read) -> Result<(), CliError> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    let r = io::copy(&mut body, &mut out);
-    body.finish();
-    match r {
+    match io::copy(r, &mut out).and_then(|_| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.map(|_| ()).map_err(|e| CliError(format!("download failed: {e}"))),
+        r => r.map_err(|e| CliError(format!("download failed: {e}"))),
     }
 }
 

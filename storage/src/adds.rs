@@ -154,18 +154,7 @@ mod tests {
     use proto_core::unixfs::file::import_bytes;
     use proto_core::unixfs::Profile;
 
-    /// Bytes with no repeated chunk (xorshift).
-    fn data(len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
-    }
+    use crate::test_data::data;
 
     #[test]
     fn a_failed_add_removes_only_what_it_alone_wrote() {

@@ -25,7 +25,7 @@ use proto_core::mimei::{CidBytes, Kind, Mimei};
 use proto_core::store::StoreError as Fault;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 /// The `kv` key under which the MFS root's CID (`Cid::to_bytes`) is kept.
 pub const MFS_ROOT_KEY: &[u8] = b"mfs/root";
@@ -48,6 +48,10 @@ pub(crate) struct GcState {
     now: AtomicU32,
     /// One collection at a time.
     running: Mutex<()>,
+    /// Held (shared) by an operation that reads blocks and then stores a root over them; a
+    /// collection takes it (exclusive) for a moment before it reads the roots, so no such
+    /// operation straddles the start of its mark.
+    gate: RwLock<()>,
     /// The configured limit (0 = none set).
     storage_max: AtomicU64,
     /// Runs between the mark and the sweep (tests: what happens meanwhile).
@@ -264,10 +268,19 @@ impl Store {
         Ok(())
     }
 
+    /// Held while an operation reads blocks and stores a root over them (an MFS change, a pin,
+    /// a MiMei version): a collection's mark starts before the operation or after it, never in
+    /// the middle; what the operation reads after a mark began is touched, so kept.
+    pub fn root_op(&self) -> RwLockReadGuard<'_, ()> {
+        self.gc.gate.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Removes unkept blocks (see the module's notes). Waits for a collection already running.
     pub fn gc(&self, goal: Goal) -> Result<GcReport, Fault> {
         let _one = lock(&self.gc.running);
         let _active = Active::start(&self.gc);
+        // Operations in flight finish first: their roots are in what the mark reads.
+        drop(self.gc.gate.write().unwrap_or_else(PoisonError::into_inner));
         self.flush_atimes()?;
         let mut report = GcReport::default();
         let mut kept = BTreeSet::new();
@@ -377,18 +390,7 @@ mod tests {
     use proto_core::unixfs::{Block, Profile};
     use std::sync::Arc;
 
-    /// Bytes with no repeated chunk (xorshift).
-    fn data(len: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 24) as u8
-            })
-            .collect()
-    }
+    use crate::test_data::data;
 
     /// A file of `len` bytes stored (not pinned): its root and blocks.
     fn file(store: &Store, len: usize, seed: u64) -> (Cid, Vec<Block>) {
@@ -403,6 +405,28 @@ mod tests {
 
     fn none_there(store: &Store, blocks: &[Block]) -> bool {
         blocks.iter().all(|b| !store.has_block(&b.cid).unwrap())
+    }
+
+    #[test]
+    fn a_collection_starts_its_mark_only_after_a_root_operation_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        // Blocks stored long ago, unpinned: an operation is about to make a root over them.
+        let (cid, blocks) = file(&store, 700_000, 21);
+        let op = store.root_op();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s = store.clone();
+        let gc = std::thread::spawn(move || {
+            let r = s.gc(Goal::All).unwrap();
+            tx.send(()).unwrap();
+            r
+        });
+        assert!(rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "the collection waits");
+        store.pin_add(&cid).unwrap();
+        drop(op);
+        let r = gc.join().unwrap();
+        assert_eq!(r.removed, 0);
+        assert!(all_there(&store, &blocks), "the root made meanwhile keeps its blocks");
     }
 
     #[test]

@@ -22,3 +22,20 @@ pub mod space;
 
 pub use adds::AddHeld;
 pub use blocks::{LmdbError, Store, Usage};
+
+/// Test content shared by the store's tests.
+#[cfg(test)]
+mod test_data {
+    /// Bytes with no repeated chunk (xorshift).
+    pub(crate) fn data(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+}

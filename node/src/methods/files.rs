@@ -57,7 +57,12 @@ impl<B: Backend> Files<B> {
         f: impl Fn(&mut Mfs<'_, dyn Blocks + '_>) -> Result<(), MfsError>,
     ) -> Result<Cid, ApiError> {
         let _one = self.lock.lock().map_err(|_| ApiError::internal("the file system lock is poisoned"))?;
+        let _gate = self.store.lmdb().map(storage::Store::root_op);
         let root = self.root()?;
+        // What a copy from /ipfs brings in is read (so a collection running meanwhile keeps it).
+        if let Some(src) = source {
+            crate::methods::ipfs::touch_dag(&*self.store, src);
+        }
         let run = |store: &dyn Blocks| -> Result<Cid, MfsError> {
             let mut mfs = Mfs::open(store, root.clone())?;
             f(&mut mfs)?;
@@ -92,6 +97,7 @@ impl<B: Backend> Files<B> {
     /// `files write` of the request body (or of the `data` argument) into `p`.
     fn write(&self, p: &MfsPath, o: &WriteOpts, body: &mut dyn Read) -> Result<Value, ApiError> {
         let _one = self.lock.lock().map_err(|_| ApiError::internal("the file system lock is poisoned"))?;
+        let _gate = self.store.lmdb().map(storage::Store::root_op);
         let store: &dyn Blocks = &*self.store;
         let root = self.root()?;
         let mut mfs = Mfs::open(store, root.clone()).map_err(mfs_err)?;

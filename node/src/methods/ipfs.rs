@@ -95,6 +95,7 @@ pub fn register<B: Backend>(
         // Pinned first, then checked: a collection running meanwhile keeps what the pin reaches
         // from the moment it is stored, and what it removed before shows up missing here — so
         // a pin that answers ok has every block (kept) and one that does not is taken back.
+        let _gate = s.lmdb().map(storage::Store::root_op);
         let was = s.pin_ls().map_err(store_err)?.contains(&cid);
         s.pin_add(&cid).map_err(store_err)?;
         match check_complete(&*s, &cid) {
@@ -230,6 +231,17 @@ pub(crate) fn resolve_arg<B: BlockRead + ?Sized>(s: &B, text: &str) -> Result<Ci
     let (root, path) = text.split_once('/').unwrap_or((text, ""));
     let root = parse_cid(root)?;
     read::resolve(s, &root, path).map_err(read_err)
+}
+
+/// Reads every block of `root` this node has (a collection running meanwhile keeps what is
+/// read); what is missing is skipped.
+pub(crate) fn touch_dag<S: BlockRead + ?Sized>(s: &S, root: &Cid) {
+    let mut stack = vec![root.clone()];
+    while let Some(cid) = stack.pop() {
+        if let Ok(Node::Pb(pb, _)) = read::load_node(s, &cid) {
+            stack.extend(pb.links.into_iter().map(|l| l.cid));
+        }
+    }
 }
 
 /// Walks the whole DAG and fails on the first missing block; returns the number of blocks.

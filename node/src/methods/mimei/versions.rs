@@ -33,7 +33,10 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, users: &A
     reg.register("MFSetCid", true, move |call| {
         let mid = mid_arg(&call)?;
         let cid = parse_cid(call.str("cid")?)?;
+        let _gate = s.lmdb().map(storage::Store::root_op);
         let mut m = load_own(&*s, &u, &call, &mid, "change")?;
+        // The version's blocks are read, so a collection running meanwhile keeps them.
+        crate::methods::ipfs::touch_dag(&*s, &cid);
         let v = m.set_cid(&cid).map_err(|e| ApiError::bad_request(e.to_string()))?;
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!({"mid": mid.to_string(), "cid": cid.to_string(), "ver": v}))

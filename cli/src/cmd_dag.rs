@@ -2,16 +2,9 @@
 
 use crate::args_ipfs::{BlockCmd, DagCmd, IpfsRefs};
 use crate::client::{CliError, Client};
-use serde_json::{json, Value};
+use crate::cmd_ipfs::s;
+use serde_json::json;
 use std::io::{self, Write};
-
-fn s(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    }
-}
 
 pub(crate) fn refs(c: &Client, a: IpfsRefs) -> Result<(), CliError> {
     let list = c.call("IpfsRefs", json!([a.cid, a.recursive, a.unique]))?;

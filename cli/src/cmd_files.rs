@@ -2,16 +2,9 @@
 
 use crate::args_files::FilesCmd;
 use crate::client::{CliError, Client};
+use crate::cmd_ipfs::s;
 use serde_json::{json, Value};
 use std::io::{self, Read};
-
-fn s(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    }
-}
 
 fn encode(text: &str) -> String {
     text.bytes()

@@ -10,7 +10,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-fn s(v: &Value, key: &str) -> String {
+/// A JSON field as text (strings as they are, other values as JSON).
+pub(crate) fn s(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),

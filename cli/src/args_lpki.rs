@@ -43,6 +43,9 @@ pub(crate) struct LpkiAddkey {
     /// the key (or certificate) file
     #[argh(positional)]
     pub key: String,
+    /// keep it in this machine's keyring (for commands run with -p PPT), not on the node
+    #[argh(switch)]
+    pub local: bool,
 }
 
 #[derive(FromArgs)]

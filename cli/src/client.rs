@@ -13,6 +13,10 @@ pub(crate) struct Client {
     token: Option<String>,
     /// The session the calls go with ("" = none: the token's rights, or a guest's).
     pub sid: String,
+    /// The session user's key file on this machine (`-p PPT` with the key in the keyring, or
+    /// `-k KEY`): when the node answers that the user has not asked for the mimei service, or
+    /// that it cannot sign for them, the call asks or delegates with it and runs once more.
+    pub user_key: Option<String>,
 }
 
 /// A CLI failure: one line for stderr.
@@ -33,7 +37,7 @@ impl Client {
                 .ok_or_else(|| CliError(format!("-n takes a node URL like http://127.0.0.1:4800, not \"{n}\"")))?;
             let base = base.trim_end_matches('/').to_string();
             let token = std::env::var("LEITHER_TOKEN").ok();
-            return Ok(Client { url: format!("http://{base}"), base, token, sid: String::new() });
+            return Ok(Client { url: format!("http://{base}"), base, token, sid: String::new(), user_key: None });
         }
         let url = match repo.daemon_info() {
             Some((_, api)) => api,
@@ -50,16 +54,17 @@ impl Client {
         let base = url.trim_start_matches("http://").to_string();
         // The local token is only ever sent to the local node.
         let token = std::fs::read_to_string(repo.token_path()).ok().map(|t| t.trim().to_string());
-        Ok(Client { base, url, token, sid: String::new() })
+        Ok(Client { base, url, token, sid: String::new(), user_key: None })
     }
 
     /// Logs in with a passport file: calls go with its session, never with the repo's token.
-    pub(crate) fn login_ppt(&mut self, path: &str) -> Result<(), CliError> {
+    /// Returns the user's id.
+    pub(crate) fn login_ppt(&mut self, path: &str) -> Result<String, CliError> {
         let ppt = std::fs::read_to_string(path).map_err(|e| CliError(format!("cannot read passport {path}: {e}")))?;
         let r = self.call("LoginWithPPT", serde_json::json!([ppt]))?;
         self.sid = r.get("Sid").and_then(Value::as_str).unwrap_or_default().to_string();
         self.token = None;
-        Ok(())
+        Ok(r.get("Uid").and_then(Value::as_str).unwrap_or_default().to_string())
     }
 
     fn unreachable(&self, e: std::io::Error) -> CliError {
@@ -71,8 +76,23 @@ impl Client {
     }
 
     /// Calls a method with its arguments after the session id: the client puts its session id
-    /// first for every method whose signature has one.
+    /// first for every method whose signature has one. With the user's key at hand, a refusal
+    /// for a missing service or delegation is mended and the call runs once more.
     pub(crate) fn call(&self, method: &str, args: Value) -> Result<Value, CliError> {
+        match (self.call_once(method, args.clone()), &self.user_key) {
+            (Err(CliError(e)), Some(key)) if e.contains("has not requested the mimei service") => {
+                crate::cmd_lpki::request_mimei_with_key(self, key)?;
+                self.call_once(method, args)
+            }
+            (Err(CliError(e)), Some(key)) if e.contains("cannot sign for user") => {
+                crate::cmd_lpki::delegate_with(self, key, crate::cmd_lpki::DEFAULT_DELEGATION_MINUTES)?;
+                self.call_once(method, args)
+            }
+            (r, _) => r,
+        }
+    }
+
+    fn call_once(&self, method: &str, args: Value) -> Result<Value, CliError> {
         let args = match (gateway::api::signature(method).is_some_and(|s| s.sid), args) {
             (true, Value::Array(mut a)) => {
                 a.insert(0, Value::String(self.sid.clone()));

@@ -9,8 +9,8 @@ use crate::client::{CliError, Client};
 use proto_core::identity::Identity;
 use proto_core::ppt::{self, parse_pairs, read_key};
 use serde_json::Value;
-use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
+use storage::repo::Repo;
 
 fn read(path: &str) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|e| CliError(format!("cannot read {path}: {e}")))
@@ -21,25 +21,16 @@ fn json(path: &str) -> Result<Value, CliError> {
         .map_err(|e| CliError(format!("{path} is not a key, certificate or passport: {e}")))
 }
 
-/// Writes a file that holds a private key: mode 0600, never replacing an existing file.
 fn write_secret(path: &str, text: &str) -> Result<(), CliError> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let mut f = o.open(path).map_err(|e| CliError(format!("cannot create {path}: {e}")))?;
-    f.write_all(text.as_bytes()).map_err(|e| CliError(format!("cannot write {path}: {e}")))?;
-    Ok(())
+    crate::keyring::write_secret(std::path::Path::new(path), text)
 }
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-pub(crate) fn genkey(a: LpkiGenkey) -> Result<(), CliError> {
+/// `lpki genkey -o FILE`: a new key pair, written to FILE and kept in this machine's keyring.
+pub(crate) fn genkey(repo: &Repo, a: LpkiGenkey) -> Result<(), CliError> {
     let mut seed = [0u8; 32];
     getrandom_fill(&mut seed)?;
     let id = Identity::from_seed(seed);
@@ -48,6 +39,8 @@ pub(crate) fn genkey(a: LpkiGenkey) -> Result<(), CliError> {
     println!("id= {}", k["id"].as_str().unwrap_or_default());
     println!("pk= {}", k["pk"].as_str().unwrap_or_default());
     println!("sk= {}", k["sk"].as_str().unwrap_or_default());
+    let kept = crate::keyring::keep(repo, &id)?;
+    eprintln!("kept in {}", kept.display());
     Ok(())
 }
 
@@ -124,21 +117,46 @@ pub(crate) const DEFAULT_DELEGATION_MINUTES: u64 = 30 * 24 * 60;
 /// node for a service, with a short passport signed for the request.
 pub(crate) fn reqservice(c: &Client, a: LpkiReqservice) -> Result<(), CliError> {
     let cert = json(&a.cert)?;
-    let mut pairs = parse_pairs(&a.message)?;
-    pairs.insert("CertFor".into(), "Self".into());
-    pairs.entry("RequestService".into()).or_insert_with(|| "mimei".into());
-    let p = ppt::sign_ppt(&cert, &pairs, 10, now_ms()).map_err(|e| CliError(format!("{}: {e}", a.cert)))?;
-    let r = c.call("RequestService", serde_json::json!([p.to_string()]))?;
-    for (svc, v) in r.as_object().cloned().unwrap_or_default() {
-        println!("RequestService {svc} granted= {}", v["granted"].as_str().unwrap_or_default());
+    for (svc, granted) in
+        request_service(c, &cert, &a.message).map_err(|CliError(e)| CliError(format!("{}: {e}", a.cert)))?
+    {
+        println!("RequestService {svc} granted= {granted}");
     }
     println!("reqservice ok");
     Ok(())
 }
 
+/// Asks for a service (`message`'s `RequestService=`, default mimei) with a short passport the
+/// certificate's key signs; the services and what was granted.
+fn request_service(c: &Client, cert: &Value, message: &str) -> Result<Vec<(String, String)>, CliError> {
+    let mut pairs = parse_pairs(message)?;
+    pairs.insert("CertFor".into(), "Self".into());
+    pairs.entry("RequestService".into()).or_insert_with(|| "mimei".into());
+    let p = ppt::sign_ppt(cert, &pairs, 10, now_ms()).map_err(|e| CliError(e.to_string()))?;
+    let r = c.call("RequestService", serde_json::json!([p.to_string()]))?;
+    let granted = r.as_object().cloned().unwrap_or_default();
+    Ok(granted.into_iter().map(|(s, v)| (s, v["granted"].as_str().unwrap_or_default().to_string())).collect())
+}
+
+/// The `mimei` service asked for with the key in `key_file` (a self-signed certificate of it).
+pub(crate) fn request_mimei_with_key(c: &Client, key_file: &str) -> Result<(), CliError> {
+    let holder = read_key(&read(key_file)?).map_err(|e| CliError(format!("{key_file}: {e}")))?;
+    let cert = ppt::make_cert(&holder, &holder, &Default::default()).map_err(|e| CliError(e.to_string()))?;
+    request_service(c, &cert, "")?;
+    eprintln!("requested the mimei service on {} as {}", c.url, holder.node_id());
+    Ok(())
+}
+
 /// `lpki addkey KEY`: hands a user's key to the node of this machine (loopback only), which
-/// then signs the user's MiMei heads with it.
-pub(crate) fn addkey(c: &Client, a: LpkiAddkey) -> Result<(), CliError> {
+/// then signs the user's MiMei heads with it; `--local` keeps it in this machine's keyring
+/// instead, for the commands run with `-p PPT`.
+pub(crate) fn addkey(repo: &Repo, c: &Client, a: LpkiAddkey) -> Result<(), CliError> {
+    if a.local {
+        let id = read_key(&read(&a.key)?).map_err(|e| CliError(format!("{}: {e}", a.key)))?;
+        let kept = crate::keyring::keep(repo, &id)?;
+        println!("addkey ok  user= {}  kept in {}", id.node_id(), kept.display());
+        return Ok(());
+    }
     let uid = c.call("AddKey", serde_json::json!([read(&a.key)?]))?;
     println!("addkey ok  user= {}", uid.as_str().unwrap_or_default());
     Ok(())

@@ -18,6 +18,7 @@ mod cmd_mimei;
 mod cmd_net;
 mod cmd_sim;
 mod http;
+mod keyring;
 mod progress;
 mod tar_dir;
 
@@ -153,10 +154,11 @@ fn user_client(
 ) -> Result<Client, CliError> {
     let mut c = Client::new(repo, node)?;
     if let Some(p) = ppt {
-        c.login_ppt(p)?;
+        let holder = c.login_ppt(p)?;
         if let Some(k) = key {
             cmd_lpki::delegate_with(&c, k, cmd_lpki::DEFAULT_DELEGATION_MINUTES)?;
         }
+        c.user_key = key.clone().or_else(|| keyring::find(repo, &holder).map(|p| p.display().to_string()));
     }
     Ok(c)
 }
@@ -182,13 +184,13 @@ fn dispatch(top: Top) -> Result<(), CliError> {
                 None => cmd_daemon::lpki_id(&repo),
                 Some(f) => cmd_lpki::id(&f),
             },
-            LpkiCmd::Genkey(a) => cmd_lpki::genkey(a),
+            LpkiCmd::Genkey(a) => cmd_lpki::genkey(&repo, a),
             LpkiCmd::Gencert(a) => cmd_lpki::gencert(a),
             LpkiCmd::Signppt(a) => cmd_lpki::signppt(a),
             LpkiCmd::Verifyppt(a) => cmd_lpki::verifyppt(a),
             LpkiCmd::Show(a) => cmd_lpki::show(a),
             LpkiCmd::Reqservice(a) => cmd_lpki::reqservice(&Client::new(&repo, node)?, a),
-            LpkiCmd::Addkey(a) => cmd_lpki::addkey(&Client::new(&repo, node)?, a),
+            LpkiCmd::Addkey(a) => cmd_lpki::addkey(&repo, &Client::new(&repo, node)?, a),
             LpkiCmd::Delegate(a) => cmd_lpki::delegate(&Client::new(&repo, node)?, a),
         },
         Cmd::Ipfs(i) => {

@@ -24,41 +24,70 @@ fn err(out: &std::process::Output) -> String {
 }
 
 /// The seed README's 应用 section, command for command, with a developer passport made by
-/// `lpki genkey/gencert/signppt`: upload, backup, showapp, publish with `-p` on node A, sync on
-/// node B, which serves the app; the app id is the developer's, the same on both nodes.
+/// `lpki genkey/gencert/signppt` on the developer's machine: upload, backup, showapp, publish
+/// with `-p` on node A (the CLI asks for the mimei service and delegates with the key `genkey`
+/// kept, when the node asks), sync on node B, which serves the app; the app id is the
+/// developer's, the same on both nodes. A passport whose key is elsewhere gets each step named.
 #[test]
 fn a_developer_uploads_backs_up_and_publishes_an_app_with_their_own_passport() {
     let b = Node::start();
     let a = Node::start_with(&[peer_addr(&b)]);
     std::thread::sleep(std::time::Duration::from_millis(300));
     let work = tempfile::tempdir().unwrap();
-    let (key, cert, ppt) = user(&a, work.path(), "newuserforlogin");
-    let dev = a.ok(&["lpki", "id", &ppt]).trim().to_string();
+    // The developer's machine: its own leither directory, where `genkey` keeps the key.
+    let dev_home = work.path().join("devhome");
+    let lei = |args: &[&str]| {
+        let out = std::process::Command::new(BIN).args(args).arg("--repo").arg(&dev_home).output().unwrap();
+        let (o, e) =
+            (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
+        assert!(out.status.success(), "leither {args:?} failed: {e}");
+        (o, e)
+    };
+    let f = |name: &str| work.path().join(name).to_str().unwrap().to_string();
+    let (key, cert, ppt) = (f("dev.key"), f("dev.cert"), f("newuserforlogin.ppt"));
+    let (made, kept) = lei(&["lpki", "genkey", "-o", &key]);
+    assert!(kept.contains("kept in") && kept.contains("keyring"), "{kept}");
+    lei(&["lpki", "gencert", "-k", &key, "-o", &cert]);
+    lei(&["lpki", "signppt", "-c", &cert, "-m", "CertFor=Self", "-o", &ppt]);
+    let dev = lei(&["lpki", "id", &ppt]).0.trim().to_string();
+    assert_eq!(field(&made, "id= "), dev);
     let url_a = format!("http://{}/", a.addr());
     let dav = work.path().join("dist/dav");
     web_tree(&dav, "dav v1");
     let dav = dav.to_str().unwrap();
 
-    // Without the mimei service (the default policy) the node says what to do.
-    let e = err(&a.cli(&["lapp", "uploadapp", "-i", dav, "-p", &ppt, "-n", &url_a]));
-    assert!(e.contains("has not requested the mimei service") && e.contains("RequestService"), "{e}");
-    assert!(a.ok(&["lpki", "reqservice", "-c", &cert, "-n", &url_a]).contains("RequestService mimei granted= true"));
-
-    let up = a.ok(&["lapp", "uploadapp", "-i", dav, "-p", &ppt, "-n", &url_a]);
+    let (up, said) = lei(&["lapp", "uploadapp", "-i", dav, "-p", &ppt, "-n", &url_a]);
+    assert!(said.contains("requested the mimei service"), "the default policy asks for the service: {said}");
     let appid = field(&up, "app id= ");
     assert_eq!(field(&up, "app name= "), "dav", "the app's name is the directory's");
     assert_eq!(field(&up, "developer= "), dev, "the developer is the passport's holder, not the node");
-    let backup = a.ok(&["lapp", "backup", "-a", "dav", "-p", &ppt, "-n", &url_a]);
+    let (backup, _) = lei(&["lapp", "backup", "-a", "dav", "-p", &ppt, "-n", &url_a]);
     assert_eq!(backup, "backup ver= 1\n");
-    let show = a.ok(&["lapp", "showapp", "-a", "dav", "-v", "cur", "-p", &ppt, "-n", &url_a]);
+    let (show, _) = lei(&["lapp", "showapp", "-a", "dav", "-v", "cur", "-p", &ppt, "-n", &url_a]);
     assert!(show.contains(&format!("app id= {appid}")) && show.contains("index.html"), "-a NAME is theirs: {show}");
-
-    // Publishing signs a head for the developer: node A holds no key of theirs yet.
-    let e = err(&a.cli(&["mimei", "publish", &appid, "-p", &ppt, "-n", &url_a]));
-    assert!(e.contains("cannot sign for user") && e.contains("lpki delegate"), "{e}");
-    a.ok(&["lpki", "delegate", "-k", &key, "-n", &url_a]);
-    let publish = a.ok(&["mimei", "publish", &appid, "-p", &ppt, "-n", &url_a]);
+    // Publishing signs a head for the developer: node A holds no key of theirs, so the CLI
+    // delegates head signing to A with the kept key.
+    let (publish, said) = lei(&["mimei", "publish", &appid, "-p", &ppt, "-n", &url_a]);
+    assert!(said.contains("delegated to node"), "{said}");
     assert!(publish.contains("EOL = 168h") && publish.ends_with("MiMeiPublish ok\n"), "{publish}");
+
+    // A developer whose key this machine does not keep is told each step.
+    let (key2, cert2, ppt2) = user(&a, work.path(), "erin");
+    let erin_home = ["--repo", work.path().join("erinhome").to_str().unwrap()].map(str::to_string);
+    let as_erin = |args: &[&str]| std::process::Command::new(BIN).args(args).args(&erin_home).output().unwrap();
+    let erin_dav = work.path().join("erin/dav");
+    web_tree(&erin_dav, "erin's dav");
+    let erin_dav = erin_dav.to_str().unwrap();
+    let e = err(&as_erin(&["lapp", "uploadapp", "-i", erin_dav, "-p", &ppt2, "-n", &url_a]));
+    assert!(e.contains("has not requested the mimei service") && e.contains("RequestService"), "{e}");
+    assert!(a.ok(&["lpki", "reqservice", "-c", &cert2, "-n", &url_a]).contains("RequestService mimei granted= true"));
+    let up2 =
+        String::from_utf8(as_erin(&["lapp", "uploadapp", "-i", erin_dav, "-p", &ppt2, "-n", &url_a]).stdout).unwrap();
+    let erin_app = field(&up2, "app id= ");
+    let e = err(&as_erin(&["mimei", "publish", &erin_app, "-p", &ppt2, "-n", &url_a]));
+    assert!(e.contains("cannot sign for user") && e.contains("lpki delegate"), "{e}");
+    a.ok(&["lpki", "delegate", "-k", &key2, "-n", &url_a]);
+    assert!(as_erin(&["mimei", "publish", &erin_app, "-p", &ppt2, "-n", &url_a]).status.success());
 
     // Node B verifies the head back to the developer's key (through A's delegation) and syncs.
     let sync = b.ok(&["mimei", "sync", &appid]);

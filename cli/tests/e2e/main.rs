@@ -36,4 +36,5 @@ mod refs;
 mod registration;
 mod repo_gc;
 mod sim;
+mod user_info;
 mod users;

@@ -39,6 +39,7 @@ pub fn registry<B: crate::Backend>(
     let mail = Arc::new(crate::methods::mailbox::Mailbox::default());
     crate::methods::session::register(&mut reg, sessions.clone(), mail.clone());
     crate::methods::session::register_sign(&mut reg, seed);
+    crate::methods::session::register_user_info(&mut reg, sessions.clone());
     reg.sessions = Some(sessions);
     // Every stored add announces its root on the DHT, without making the add wait for it.
     let announce = net.clone().map(|n| {

@@ -1,5 +1,6 @@
 //! The users' methods: `RequestService(ppt)`, `AddKey(key)` (loopback only), `AddDelegation(sid,
-//! text)`, `PPTStr2Map(ppt)` and `Sign(sid, message)`.
+//! text)`, `PPTStr2Map(ppt)` and `Sign(sid, message)` (`SetUserInfo` is with the accounts, in
+//! `session/accounts.rs`).
 
 use super::Users;
 use gateway::api::{ApiError, Registry};
@@ -57,38 +58,6 @@ pub fn register(reg: &mut Registry, users: &Arc<Users>) {
             .ok_or_else(|| ApiError::bad_request("not a delegation (make one with leither lpki delegate)"))?;
         u.keyring.keep_delegation(&d, now_ms())?;
         Ok(json!({"userid": proto_core::identity::node_id_of(&d.user).to_string(), "until": ppt::rfc3339(d.not_after)}))
-    });
-    // SetUserInfo(sid, info): the session user's profile (`name`, `email`, `memo`), kept on this
-    // node and shown by GetVar userinfo. Other keys of the original (passwords, passports) are
-    // refused by name rather than ignored.
-    let u = users.clone();
-    reg.register("SetUserInfo", false, move |call| {
-        let uid = call.user.clone().filter(|u| !u.is_empty()).ok_or_else(|| ApiError {
-            status: 401,
-            message: "SetUserInfo needs a logged-in session (not a guest's)".into(),
-        })?;
-        let Some(Value::Object(info)) = call.arg("info") else {
-            return Err(ApiError::bad_request("argument 2 (info) must be a map like {\"name\": \"…\"}"));
-        };
-        let mut profile = u.profile(&uid)?;
-        for (k, v) in info {
-            let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-            match k.as_str() {
-                "name" | "email" | "memo" if v.len() <= 256 => {
-                    profile.insert(k.clone(), Value::String(v));
-                }
-                "name" | "email" | "memo" => {
-                    return Err(ApiError::bad_request(format!("{k} is longer than 256 bytes")));
-                }
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "SetUserInfo does not change \"{other}\" here (it changes name, email, memo)"
-                    )))
-                }
-            }
-        }
-        u.set_profile(&uid, &profile)?;
-        Ok(Value::Object(profile))
     });
     // PPTStr2Map(ppt): a passport's Data as a map, unverified (as the original).
     reg.register("PPTStr2Map", false, move |call| {

@@ -1,7 +1,7 @@
 //! Users of a node (docs/users.md): who may make MiMeis here (the owner's policy, the `mimei`
 //! service, quotas), who may change a MiMei (its author on the node that writes it, or the
 //! node's owner), and how the node signs for its users (`keyring`). The methods: `RequestService`,
-//! `AddKey`, `AddDelegation`, `SetUserInfo`, `PPTStr2Map`, `Sign`.
+//! `AddKey`, `AddDelegation`, `PPTStr2Map`, `Sign`.
 
 pub mod keyring;
 mod methods;

@@ -5,6 +5,10 @@
 //! `Register` and `Login(name, pass)` run argon2: registrations are rationed per source address
 //! and per node, and hashes run at most `max_concurrent_hashes` at once (docs/passports.md).
 
+mod accounts;
+
+pub use accounts::register_user_info;
+
 use crate::methods::hash_gate::HashGate;
 use gateway::api::{ApiError, Registry};
 use proto_core::ppt;
@@ -137,7 +141,6 @@ impl Sessions {
 
     /// Makes an account; its id comes from a fresh key pair kept on the node.
     fn register(&self, name: &str, pass: &str, email: &str, remote: Option<IpAddr>) -> Result<Value, ApiError> {
-        use argon2::password_hash::{PasswordHasher, SaltString};
         if !self.settings.registration {
             return Err(ApiError { status: 403, message: "registration is turned off on this node".into() });
         }
@@ -161,11 +164,7 @@ impl Sessions {
             self.unbook_registration(booked);
             return Err(busy());
         };
-        let salt = SaltString::encode_b64(&(self.entropy)()[..16]).map_err(|e| ApiError::internal(e.to_string()))?;
-        let hash = argon2::Argon2::default()
-            .hash_password(pass.as_bytes(), &salt)
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .to_string();
+        let hash = self.hash_with(pass)?;
         drop(slot);
         let id = proto_core::identity::Identity::from_seed((self.entropy)());
         let uid = id.node_id().to_string();
@@ -175,6 +174,7 @@ impl Sessions {
         let _write = self.accounts.lock().map_err(|_| ApiError::internal("account table poisoned"))?;
         taken()?;
         users.kv_put(key.as_bytes(), Some(rec.to_string().as_bytes())).map_err(ApiError::internal)?;
+        users.kv_put(format!("uname/{uid}").as_bytes(), Some(name.as_bytes())).map_err(ApiError::internal)?;
         if let Some(k) = &self.keyring {
             k.keyring.keep_key(id.seed())?;
         }
@@ -237,10 +237,14 @@ impl Sessions {
         drop(slot);
         let uid = rec.get("uid").and_then(Value::as_str).unwrap_or_default().to_string();
         let seed = rec.get("seed").and_then(Value::as_str).and_then(crate::methods::users::keyring::hex32);
-        let pk = seed.map(|s| proto_core::identity::Identity::from_seed(s).public_key());
+        // An account the node made has its key; a passport holder's name login names its key.
+        let pk = seed
+            .map(|s| proto_core::identity::Identity::from_seed(s).public_key())
+            .or_else(|| rec.get("pk").and_then(Value::as_str).and_then(crate::methods::users::keyring::hex32));
         if let (Some(k), Some(s)) = (&self.keyring, seed) {
             k.keyring.keep_key(s)?;
         }
+        self.remember_name(&uid, name)?;
         let sid = self.open(uid.clone(), false, pk)?;
         Ok(json!({"Sid": sid, "Uid": uid}))
     }
@@ -305,9 +309,10 @@ impl Sessions {
                 message: "passport refused: a login passport needs CertFor=Self".into(),
             });
         }
-        let uid = p.signer.to_string();
+        // A key linked to an account (`SetUserInfo` newppt) logs in as that account's user.
+        let (uid, pk) = self.linked(&p.signer.to_string())?.unwrap_or((p.signer.to_string(), p.cert.holder_pk));
         let owner = uid == self.node_id;
-        let sid = self.open(uid.clone(), owner, Some(p.cert.holder_pk))?;
+        let sid = self.open(uid.clone(), owner, Some(pk))?;
         Ok(json!({"Sid": sid, "Uid": uid}))
     }
 

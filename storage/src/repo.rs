@@ -85,6 +85,8 @@ pub struct UserSettings {
     pub logins_per_identity_per_minute: usize,
     /// Login attempts the whole node takes in any minute (429 beyond).
     pub logins_per_node_per_minute: usize,
+    /// Domains one user may point at their apps on this node (`SetDomain`).
+    pub max_domains_per_user: usize,
 }
 
 impl Default for UserSettings {
@@ -102,6 +104,7 @@ impl Default for UserSettings {
             max_bytes_per_user: 1 << 30,
             logins_per_identity_per_minute: 10,
             logins_per_node_per_minute: 120,
+            max_domains_per_user: 10,
         }
     }
 }
@@ -121,6 +124,7 @@ impl UserSettings {
             "max_bytes_per_user": self.max_bytes_per_user,
             "logins_per_identity_per_minute": self.logins_per_identity_per_minute,
             "logins_per_node_per_minute": self.logins_per_node_per_minute,
+            "max_domains_per_user": self.max_domains_per_user,
         })
     }
 
@@ -158,6 +162,7 @@ impl UserSettings {
         u.logins_per_identity_per_minute =
             positive("logins_per_identity_per_minute", u.logins_per_identity_per_minute)?;
         u.logins_per_node_per_minute = positive("logins_per_node_per_minute", u.logins_per_node_per_minute)?;
+        u.max_domains_per_user = positive("max_domains_per_user", u.max_domains_per_user)?;
         if let Some(x) = o.get("max_bytes_per_user") {
             u.max_bytes_per_user =
                 x.as_u64().filter(|n| *n > 0).ok_or("users.max_bytes_per_user must be a positive number of bytes")?;

@@ -89,6 +89,26 @@ fn a_developer_uploads_backs_up_and_publishes_an_app_with_their_own_passport() {
     a.ok(&["lpki", "delegate", "-k", &key2, "-n", &url_a]);
     assert!(as_erin(&["mimei", "publish", &erin_app, "-p", &ppt2, "-n", &url_a]).status.success());
 
+    // The developer points a domain of this node at their app; another user can neither take
+    // that domain nor point one at an app that is not theirs; the owner sees every domain.
+    let (set, _) = lei(&["lapp", "setdomain", "-a", "dav", "-d", "dav.example", "-p", &ppt, "-n", &url_a]);
+    assert!(set.starts_with("setdomain ok"), "{set}");
+    let e = err(&as_erin(&["lapp", "setdomain", "-a", &erin_app, "-d", "dav.example", "-p", &ppt2, "-n", &url_a]));
+    assert!(e.contains(&format!("domain dav.example is held by user {dev}")), "{e}");
+    let e = err(&as_erin(&["lapp", "setdomain", "-a", &appid, "-d", "erin.example", "-p", &ppt2, "-n", &url_a]));
+    assert!(e.contains("only at their own MiMeis and apps"), "{e}");
+    let page = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(a.addr()).unwrap();
+        write!(s, "GET / HTTP/1.1\r\nHost: dav.example\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(page.contains(&format!("A=\"{appid}\"")), "the domain serves the developer's app: {page}");
+    let (_, all) = api(&a.addr(), "ShowDomain", "[]", Some(&a.token()));
+    assert!(all.contains(&format!("dav.example ,{appid}")), "{all}");
+
     // Node B verifies the head back to the developer's key (through A's delegation) and syncs.
     let sync = b.ok(&["mimei", "sync", &appid]);
     assert!(sync.ends_with("mimei sync ok\n"), "{sync}");

@@ -76,7 +76,9 @@ pub const SIGNATURES: &[Signature] = &[
     n("Rollback", &["mmsid"]),
     // Apps (§3.7; `LappUpload` is the original's UploadApp with a CID, `SetDomain` §3.8).
     u("LappUpload", &["cid", "name", "app"]),
-    s("SetDomain", &["domain", "info"]),
+    u("SetDomain", &["domain", "info"]),
+    u("DelDomain", &["domain"]),
+    s("ShowDomain", &[]),
     // IPFS (§3.8; `IpfsStat`, `IpfsLs`, `Pin*` are ours with kubo's names).
     u("IpfsAdd", &["path", "opts"]),
     s("IpfsStat", &["path"]),

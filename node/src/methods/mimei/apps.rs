@@ -1,5 +1,4 @@
-//! Apps: `LappUpload` (an uploaded directory as the working copy of a developer's app MiMei)
-//! and `SetDomain`.
+//! Apps: `LappUpload` (an uploaded directory as the working copy of a developer's app MiMei).
 
 use super::*;
 
@@ -46,32 +45,4 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, users: &A
         s.put_mimei(&m).map_err(ApiError::internal)?;
         Ok(json!({"appid": mid.to_string(), "name": name, "developer": developer, "ver": "cur", "cid": cid.to_string()}))
     });
-
-    // SetDomain(domain, target): `http://<domain>/` on this node serves the template page of
-    // `target` (`<mid>,<appid>`, `,<appid>` or a mid with a default app); "" removes it.
-    let s2 = store.clone();
-    reg.register("SetDomain", true, move |call| {
-        let domain = call.str_arg(0, "domain")?.trim().to_ascii_lowercase();
-        let valid = !domain.is_empty()
-            && domain.len() <= 253
-            && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-        if !valid {
-            return Err(ApiError::bad_request(format!("\"{domain}\" is not a host name")));
-        }
-        let target = call.str_arg(1, "app")?.trim().to_string();
-        let key = format!("domain/{domain}");
-        if target.is_empty() {
-            s2.kv_put(key.as_bytes(), None).map_err(ApiError::internal)?;
-            return Ok(Value::Null);
-        }
-        let ok = target.split(',').filter(|p| !p.is_empty()).all(|p| Mid::parse(p).is_ok())
-            && !target.split(',').all(str::is_empty);
-        if !ok {
-            return Err(ApiError::bad_request(format!("\"{target}\" is not <mid>, <mid>,<appid> or ,<appid>")));
-        }
-        s2.kv_put(key.as_bytes(), Some(target.as_bytes())).map_err(ApiError::internal)?;
-        Ok(json!({"domain": domain, "target": target}))
-    });
-
-    // MMSetRight(mid, member, word): "" = the default word; MMGetRight(mid, uid) → the word.
 }

@@ -3,6 +3,7 @@
 //! `MiMeiFindProvs`.
 
 mod apps;
+mod domains;
 mod follow;
 mod providers;
 mod publish;
@@ -144,6 +145,7 @@ pub fn register<B: Backend>(
     versions::register(reg, &store, users, entropy);
     release::register(reg, &store, users, db_wipe);
     apps::register(reg, &store, users);
+    domains::register(reg, &store, users);
     rights::register(reg, &store, users);
     refs::register(reg, &store, users);
     publish::register(reg, &store, users, &net);

@@ -712,6 +712,7 @@ mod tests {
                 max_bytes_per_user: 1000,
                 logins_per_identity_per_minute: 3,
                 logins_per_node_per_minute: 4,
+                max_domains_per_user: 2,
             },
             ..Config::default()
         };

@@ -93,6 +93,14 @@ pub trait MimeiStore {
     fn get_mimei(&self, mid: &crate::mimei::Mid) -> Result<Option<crate::mimei::Mimei>, StoreError>;
     fn put_mimei(&self, m: &crate::mimei::Mimei) -> Result<(), StoreError>;
     fn list_mimeis(&self) -> Result<Vec<crate::mimei::Mimei>, StoreError>;
+    /// The MiMeis `author` made on this node (`home`), oldest first. Stores with an index by
+    /// author answer without reading every MiMei.
+    fn authored_mimeis(&self, author: &crate::id::NodeId) -> Result<Vec<crate::mimei::Mimei>, StoreError> {
+        let mut mine: Vec<_> =
+            self.list_mimeis()?.into_iter().filter(|m| m.author_id() == *author && m.home == Some(true)).collect();
+        mine.sort_by_key(|m| m.head.created);
+        Ok(mine)
+    }
 }
 
 /// An in-memory store for tests and the simulator. Blocks are keyed by multihash, as in LMDB.

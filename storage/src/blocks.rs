@@ -143,7 +143,17 @@ impl Store {
                 (blocks, pins, state)
             }
         };
-        Ok(Store { env, blocks, pins, state, dir: dir.to_path_buf(), adding: Mutex::default(), gc: Default::default() })
+        let store = Store {
+            env,
+            blocks,
+            pins,
+            state,
+            dir: dir.to_path_buf(),
+            adding: Mutex::default(),
+            gc: Default::default(),
+        };
+        store.build_author_index()?;
+        Ok(store)
     }
 
     /// The environment's directory.
@@ -268,7 +278,7 @@ impl BlockWrite for Store {
     }
 }
 
-fn mimei_key(mid: &proto_core::mimei::Mid) -> Vec<u8> {
+pub(crate) fn mimei_key(mid: &proto_core::mimei::Mid) -> Vec<u8> {
     let mut k = b"mm/".to_vec();
     k.extend_from_slice(&mid.0 .0);
     k
@@ -287,13 +297,20 @@ impl proto_core::store::MimeiStore for Store {
 
     fn put_mimei(&self, m: &proto_core::mimei::Mimei) -> Result<(), Fault> {
         let bytes = minicbor::to_vec(m).map_err(Fault::failed)?;
-        self.persist(&[(mimei_key(&m.mid()), Some(bytes))]).map_err(Fault::from)
+        let mut writes = vec![(mimei_key(&m.mid()), Some(bytes))];
+        // The author's index, in the same transaction.
+        writes.extend(crate::mimei_index::entry(m).map(|k| (k, Some(Vec::new()))));
+        self.persist(&writes).map_err(Fault::from)
     }
 
     fn list_mimeis(&self) -> Result<Vec<proto_core::mimei::Mimei>, Fault> {
         let entries = self.load_prefix(b"mm/").map_err(Fault::from)?;
         // One that does not decode is skipped, not fatal: the rest stay usable.
         Ok(entries.into_iter().filter_map(|(_, v)| minicbor::decode(&v).ok()).collect())
+    }
+
+    fn authored_mimeis(&self, author: &proto_core::id::NodeId) -> Result<Vec<proto_core::mimei::Mimei>, Fault> {
+        self.authored(author).map_err(Fault::from)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod alloc;
 mod blocks;
 pub mod db;
 pub mod gc;
+mod mimei_index;
 pub mod repo;
 pub mod repo_ipfs;
 pub mod repo_storage;

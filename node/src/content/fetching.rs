@@ -323,6 +323,9 @@ impl<B: proto_core::store::MimeiStore> proto_core::store::MimeiStore for Fetchin
     fn list_mimeis(&self) -> Result<Vec<proto_core::mimei::Mimei>, StoreError> {
         self.inner.list_mimeis()
     }
+    fn authored_mimeis(&self, author: &proto_core::id::NodeId) -> Result<Vec<proto_core::mimei::Mimei>, StoreError> {
+        self.inner.authored_mimeis(author)
+    }
 }
 
 impl<B: proto_core::store::KvStore> proto_core::store::KvStore for Fetching<B> {

@@ -49,13 +49,9 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, users: &A
         let num =
             |n: &str, d: u64| call.arg(n).and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(d);
         let (start, count) = (num("start", 0) as usize, num("count", 1000).min(10_000) as usize);
-        let mut mine: Vec<Mimei> = s
-            .list_mimeis()
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .filter(|m| m.home == Some(true) && m.author_id().to_string() == uid)
-            .collect();
-        mine.sort_by_key(|m| m.head.created);
+        let id = proto_core::id::NodeId::parse(uid)
+            .map_err(|_| ApiError::bad_request(format!("\"{uid}\" is not a user id")))?;
+        let mine = s.authored_mimeis(&id).map_err(ApiError::internal)?;
         Ok(Value::Array(
             mine.iter()
                 .skip(start)
@@ -79,11 +75,8 @@ pub(super) fn register<B: Backend>(reg: &mut Registry, store: &Arc<B>, users: &A
     });
 }
 
-/// The MiMeis made on this node by `author` (what the per-user quota counts).
+/// The MiMeis made on this node by `author` (what the per-user quota counts), from the store's
+/// index by author.
 pub(super) fn count_authored<B: Backend>(s: &B, author: &[u8; 32]) -> Result<usize, ApiError> {
-    Ok(s.list_mimeis()
-        .map_err(ApiError::internal)?
-        .iter()
-        .filter(|m| m.author == *author && m.home == Some(true))
-        .count())
+    Ok(s.authored_mimeis(&proto_core::identity::node_id_of(author)).map_err(ApiError::internal)?.len())
 }

@@ -197,6 +197,12 @@ fn five_hundred_mib_through_a_200_mib_store_keeps_what_is_kept() {
     b.set_config("storage", "storage_max", serde_json::json!(max));
     b.set_config("storage", "gc_check_interval_ms", serde_json::json!(100));
     let b = b.spawn();
+    // b fetches from a: wait until they are connected.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !api(&b.addr(), "SwarmPeers", "[]", None).1.contains(&a.id) {
+        assert!(Instant::now() < deadline, "the nodes did not connect");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let work = tempfile::tempdir().unwrap();
     let write = |name: &str, len: usize, seed: u64| {
         let p = work.path().join(name);

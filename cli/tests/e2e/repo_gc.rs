@@ -220,6 +220,12 @@ fn five_hundred_mib_through_a_200_mib_store_keeps_what_is_kept() {
         let f = write("next", 10 << 20, 100 + i);
         let cid = a.add(&f);
         std::fs::remove_file(&f).unwrap();
+        // a announces each add in the background: b fetches once it can find a as a provider.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !String::from_utf8_lossy(&b.cli(&["dht", "findprovs", &cid]).stdout).contains(&a.id) {
+            assert!(Instant::now() < deadline, "b never found a providing {cid}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         assert_eq!(sha256_hex(&gateway_get(&b, &cid)), sha256_hex(&bytes(10 << 20, 100 + i)));
         most = most.max(repo_stat(&b).1);
     }

@@ -15,6 +15,7 @@ mod db_repl;
 mod dht_values;
 mod disk_full;
 mod files;
+mod forged_heads;
 mod gateway;
 mod hardening;
 mod hprose;

@@ -79,16 +79,17 @@ impl Client {
     /// first for every method whose signature has one. With the user's key at hand, a refusal
     /// for a missing service or delegation is mended and the call runs once more.
     pub(crate) fn call(&self, method: &str, args: Value) -> Result<Value, CliError> {
-        match (self.call_once(method, args.clone()), &self.user_key) {
-            (Err(CliError(e)), Some(key)) if e.contains("has not requested the mimei service") => {
+        let Some(key) = &self.user_key else { return self.call_once(method, args) };
+        match self.call_once(method, args.clone()) {
+            Err(CliError(e)) if e.contains("has not requested the mimei service") => {
                 crate::cmd_lpki::request_mimei_with_key(self, key)?;
                 self.call_once(method, args)
             }
-            (Err(CliError(e)), Some(key)) if e.contains("cannot sign for user") => {
+            Err(CliError(e)) if e.contains("cannot sign for user") => {
                 crate::cmd_lpki::delegate_with(self, key, crate::cmd_lpki::DEFAULT_DELEGATION_MINUTES)?;
                 self.call_once(method, args)
             }
-            (r, _) => r,
+            r => r,
         }
     }
 

@@ -39,8 +39,13 @@ pub(crate) fn genkey(repo: &Repo, a: LpkiGenkey) -> Result<(), CliError> {
     println!("id= {}", k["id"].as_str().unwrap_or_default());
     println!("pk= {}", k["pk"].as_str().unwrap_or_default());
     println!("sk= {}", k["sk"].as_str().unwrap_or_default());
-    let kept = crate::keyring::keep(repo, &id)?;
-    eprintln!("kept in {}", kept.display());
+    // The key is written; a keyring that cannot take a copy only costs the automatic steps.
+    match crate::keyring::keep(repo, &id) {
+        Ok(kept) => eprintln!("kept in {}", kept.display()),
+        Err(CliError(e)) => {
+            eprintln!("warning: the key is not kept in the keyring ({e}); add it with lpki addkey {} --local", a.output)
+        }
+    }
     Ok(())
 }
 

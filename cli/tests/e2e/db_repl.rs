@@ -138,9 +138,7 @@ fn a_users_database_replicates_from_the_node_that_writes_it() {
     std::thread::sleep(Duration::from_millis(300));
     let work = tempfile::tempdir().unwrap();
     let p = |f: &str| work.path().join(f).to_str().unwrap().to_string();
-    a.ok(&["lpki", "genkey", "-o", &p("u.key")]);
-    a.ok(&["lpki", "gencert", "-k", &p("u.key"), "-o", &p("u.cert")]);
-    a.ok(&["lpki", "signppt", "-c", &p("u.cert"), "-m", "CertFor=Self", "-o", &p("u.ppt")]);
+    user_files(&a, work.path(), "u");
     a.ok(&["lpki", "reqservice", "-c", &p("u.cert")]);
     a.ok(&["lpki", "addkey", &p("u.key")]);
     let call = |method: &str, args: serde_json::Value| {

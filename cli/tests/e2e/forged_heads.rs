@@ -247,9 +247,7 @@ fn forged_heads_from_a_hostile_peer_are_refused_over_the_network() {
     // User U (a key and passport of their own) makes a MiMei on A, delegates to A, publishes.
     let work = tempfile::tempdir().unwrap();
     let p = |f: &str| work.path().join(f).to_str().unwrap().to_string();
-    a.ok(&["lpki", "genkey", "-o", &p("u.key")]);
-    a.ok(&["lpki", "gencert", "-k", &p("u.key"), "-o", &p("u.cert")]);
-    a.ok(&["lpki", "signppt", "-c", &p("u.cert"), "-m", "CertFor=Self", "-o", &p("u.ppt")]);
+    user_files(&a, work.path(), "u");
     a.ok(&["lpki", "reqservice", "-c", &p("u.cert")]);
     let user = proto_core::ppt::read_key(&std::fs::read_to_string(p("u.key")).unwrap()).unwrap();
     let mid = field(&a.ok(&["mimei", "create", "-m", "heads", "-p", &p("u.ppt")]), "mid= ");

@@ -321,6 +321,16 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 /// Deterministic pseudo-random bytes (xorshift), for test files.
+/// `lpki genkey`, `gencert`, `signppt -m CertFor=Self` through `n`'s CLI: a user's key,
+/// certificate and passport files `<dir>/<who>.key|cert|ppt`.
+pub(crate) fn user_files(n: &Node, dir: &Path, who: &str) -> (String, String, String) {
+    let p = |ext: &str| dir.join(format!("{who}.{ext}")).to_str().unwrap().to_string();
+    n.ok(&["lpki", "genkey", "-o", &p("key")]);
+    n.ok(&["lpki", "gencert", "-k", &p("key"), "-o", &p("cert")]);
+    n.ok(&["lpki", "signppt", "-c", &p("cert"), "-m", "CertFor=Self", "-o", &p("ppt")]);
+    (p("key"), p("cert"), p("ppt"))
+}
+
 pub(crate) fn bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
     (0..len)

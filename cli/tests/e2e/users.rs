@@ -9,15 +9,6 @@ fn field(out: &str, name: &str) -> String {
     out.lines().find_map(|l| l.strip_prefix(name)).unwrap_or_else(|| panic!("no {name} in {out}")).trim().to_string()
 }
 
-/// `lpki genkey`, `gencert`, `signppt -m CertFor=Self`: a user's key, certificate and passport.
-fn user(n: &Node, dir: &std::path::Path, who: &str) -> (String, String, String) {
-    let p = |ext: &str| dir.join(format!("{who}.{ext}")).to_str().unwrap().to_string();
-    n.ok(&["lpki", "genkey", "-o", &p("key")]);
-    n.ok(&["lpki", "gencert", "-k", &p("key"), "-o", &p("cert")]);
-    n.ok(&["lpki", "signppt", "-c", &p("cert"), "-m", "CertFor=Self", "-o", &p("ppt")]);
-    (p("key"), p("cert"), p("ppt"))
-}
-
 fn err(out: &std::process::Output) -> String {
     assert!(!out.status.success(), "expected a failure: {}", String::from_utf8_lossy(&out.stdout));
     String::from_utf8_lossy(&out.stderr).to_string()
@@ -72,7 +63,7 @@ fn a_developer_uploads_backs_up_and_publishes_an_app_with_their_own_passport() {
     assert!(publish.contains("EOL = 168h") && publish.ends_with("MiMeiPublish ok\n"), "{publish}");
 
     // A developer whose key this machine does not keep is told each step.
-    let (key2, cert2, ppt2) = user(&a, work.path(), "erin");
+    let (key2, cert2, ppt2) = user_files(&a, work.path(), "erin");
     let erin_home = ["--repo", work.path().join("erinhome").to_str().unwrap()].map(str::to_string);
     let as_erin = |args: &[&str]| std::process::Command::new(BIN).args(args).args(&erin_home).output().unwrap();
     let erin_dav = work.path().join("erin/dav");
@@ -139,8 +130,8 @@ fn a_developer_uploads_backs_up_and_publishes_an_app_with_their_own_passport() {
 fn users_cannot_touch_each_others_mimeis_and_the_owner_can() {
     let n = Node::start();
     let work = tempfile::tempdir().unwrap();
-    let (dev_key, dev_cert, dev) = user(&n, work.path(), "dev");
-    let (mallory_key, mallory_cert, mallory) = user(&n, work.path(), "mallory");
+    let (dev_key, dev_cert, dev) = user_files(&n, work.path(), "dev");
+    let (mallory_key, mallory_cert, mallory) = user_files(&n, work.path(), "mallory");
     n.ok(&["lpki", "reqservice", "-c", &dev_cert]);
     n.ok(&["lpki", "reqservice", "-c", &mallory_cert]);
     let app = work.path().join("app");

@@ -36,10 +36,6 @@ struct Plan {
 }
 
 impl Sessions {
-    fn kv(&self) -> Result<&Arc<dyn proto_core::store::KvStore + Send + Sync>, ApiError> {
-        self.users()
-    }
-
     /// An argon2id hash of `pass` (the caller holds a hashing slot).
     pub(super) fn hash_with(&self, pass: &str) -> Result<String, ApiError> {
         use argon2::password_hash::{PasswordHasher, SaltString};
@@ -55,7 +51,8 @@ impl Sessions {
         self.hash_with(pass)
     }
 
-    fn password_is(&self, hash: &str, pass: &str) -> Result<bool, ApiError> {
+    /// Whether `pass` matches the stored argon2id `hash` (waits for a hashing slot).
+    pub(super) fn password_is(&self, hash: &str, pass: &str) -> Result<bool, ApiError> {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
         let parsed =
             PasswordHash::new(hash).map_err(|_| ApiError::internal("a stored password hash does not decode"))?;
@@ -66,18 +63,18 @@ impl Sessions {
     /// Notes which account name `uid` logs in with (older accounts learn it at their next login).
     pub(super) fn remember_name(&self, uid: &str, name: &str) -> Result<(), ApiError> {
         let key = format!("uname/{uid}");
-        if self.kv()?.kv_get(key.as_bytes()).map_err(ApiError::internal)?.as_deref() != Some(name.as_bytes()) {
-            self.kv()?.kv_put(key.as_bytes(), Some(name.as_bytes())).map_err(ApiError::internal)?;
+        if self.users()?.kv_get(key.as_bytes()).map_err(ApiError::internal)?.as_deref() != Some(name.as_bytes()) {
+            self.users()?.kv_put(key.as_bytes(), Some(name.as_bytes())).map_err(ApiError::internal)?;
         }
         Ok(())
     }
 
     fn account_of(&self, uid: &str) -> Result<Option<(String, Value)>, ApiError> {
-        let Some(name) = self.kv()?.kv_get(format!("uname/{uid}").as_bytes()).map_err(ApiError::internal)? else {
+        let Some(name) = self.users()?.kv_get(format!("uname/{uid}").as_bytes()).map_err(ApiError::internal)? else {
             return Ok(None);
         };
         let name = String::from_utf8_lossy(&name).to_string();
-        let rec = self.kv()?.kv_get(format!("user/{name}").as_bytes()).map_err(ApiError::internal)?;
+        let rec = self.users()?.kv_get(format!("user/{name}").as_bytes()).map_err(ApiError::internal)?;
         let rec = rec.and_then(|b| serde_json::from_slice::<Value>(&b).ok());
         Ok(rec.filter(|r| r["uid"] == uid).map(|r| (name, r)))
     }
@@ -155,12 +152,12 @@ impl Sessions {
         }
         if let Some((signer, pk)) = plan.link {
             let v = json!({"uid": target, "pk": crate::methods::users::keyring::hex(&pk)}).to_string();
-            self.kv()?
+            self.users()?
                 .kv_put(format!("pptlink/{signer}").as_bytes(), Some(v.as_bytes()))
                 .map_err(ApiError::internal)?;
         }
         if let Some(signer) = plan.unlink {
-            self.kv()?.kv_put(format!("pptlink/{signer}").as_bytes(), None).map_err(ApiError::internal)?;
+            self.users()?.kv_put(format!("pptlink/{signer}").as_bytes(), None).map_err(ApiError::internal)?;
         }
         profile.extend(plan.profile);
         users.set_profile(&target, &profile)?;
@@ -207,7 +204,7 @@ impl Sessions {
                 return Err(ApiError::bad_request("a user name is 1 to 64 characters without '/'"));
             }
             let same = account.as_ref().is_some_and(|(old, _)| old == n);
-            if !same && self.kv()?.kv_get(format!("user/{n}").as_bytes()).map_err(ApiError::internal)?.is_some() {
+            if !same && self.users()?.kv_get(format!("user/{n}").as_bytes()).map_err(ApiError::internal)?.is_some() {
                 return Err(ApiError::bad_request(format!("the user name {n} is taken")));
             }
         }
@@ -288,7 +285,7 @@ impl Sessions {
         pk: Option<[u8; 32]>,
     ) -> Result<(), ApiError> {
         let _write = self.accounts.lock().map_err(|_| ApiError::internal("account table poisoned"))?;
-        let kv = self.kv()?;
+        let kv = self.users()?;
         let mut rec = match &old {
             Some(o) => kv
                 .kv_get(format!("user/{o}").as_bytes())

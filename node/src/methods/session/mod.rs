@@ -222,7 +222,6 @@ impl Sessions {
     }
 
     fn login_name(&self, name: &str, pass: &str) -> Result<Value, ApiError> {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
         self.allow_login(&format!("name:{name}"))?;
         let refused = || ApiError { status: 401, message: "wrong user name or password".into() };
         let rec =
@@ -230,11 +229,9 @@ impl Sessions {
         let rec: Value =
             serde_json::from_slice(&rec).map_err(|_| ApiError::internal("a stored account does not decode"))?;
         let hash = rec.get("hash").and_then(Value::as_str).ok_or_else(refused)?;
-        let parsed =
-            PasswordHash::new(hash).map_err(|_| ApiError::internal("a stored password hash does not decode"))?;
-        let slot = self.hashes.acquire(Duration::from_millis(self.settings.hash_wait_ms)).ok_or_else(busy)?;
-        argon2::Argon2::default().verify_password(pass.as_bytes(), &parsed).map_err(|_| refused())?;
-        drop(slot);
+        if !self.password_is(hash, pass)? {
+            return Err(refused());
+        }
         let uid = rec.get("uid").and_then(Value::as_str).unwrap_or_default().to_string();
         let seed = rec.get("seed").and_then(Value::as_str).and_then(crate::methods::users::keyring::hex32);
         // An account the node made has its key; a passport holder's name login names its key.
